@@ -1,0 +1,348 @@
+/*
+ * OrbitMesh public C API: the one waist every binding goes through.
+ *
+ * Conventions (docs/ABI.md has the full set):
+ *  - every fallible function returns om_status (0 = OM_OK, failures negative);
+ *  - the detailed message of a failure on a handle comes from om_agent_last_error();
+ *    constructors, which have no handle yet, take an optional caller buffer (OM_ERROR_BUF_SIZE);
+ *  - every options/info struct begins with uint32_t struct_size and only ever grows at its end;
+ *  - strings are UTF-8, borrowed for the duration of the call;
+ *  - memory the library returns is released with om_free().
+ *
+ * Depends only on <stdint.h> and <stddef.h>; compiles as C11 (-pedantic) and as C++.
+ */
+#ifndef ORBITMESH_H
+#define ORBITMESH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Export macro                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+#if defined(_WIN32)
+#  if defined(OM_BUILDING_LIBRARY)
+#    define OM_API __declspec(dllexport)
+#  else
+#    define OM_API __declspec(dllimport)
+#  endif
+#else
+#  define OM_API __attribute__((visibility("default")))
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Versions (ABI-RULES R9): library semver, public C ABI major (= SONAME)                     */
+/* ------------------------------------------------------------------------------------------ */
+#define OM_VERSION_MAJOR 0
+#define OM_VERSION_MINOR 1
+#define OM_VERSION_PATCH 0
+#define OM_VERSION "0.1.0"
+#define OM_VERSION_NUMBER ((OM_VERSION_MAJOR << 16) | (OM_VERSION_MINOR << 8) | OM_VERSION_PATCH)
+/* Major of the public C ABI; liborbitmesh.so.<OM_C_ABI_MAJOR> is the SONAME. */
+#define OM_C_ABI_MAJOR 1
+
+/* The library's version string, "MAJOR.MINOR.PATCH". Static storage. Safe from any thread. */
+OM_API const char* om_version(void);
+/* (major << 16) | (minor << 8) | patch of the library actually loaded. Safe from any thread. */
+OM_API uint32_t om_version_number(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes (ABI-RULES R15): one X-macro generates the enum, names and texts.             */
+/* Numbers are never reused.                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+typedef int32_t om_status;
+
+#define OM_STATUS_MAP(XX)                                                                     \
+    XX(OK, 0, "success")                                                                      \
+    XX(ERR_INVALID_ARGUMENT, -1, "invalid argument")                                          \
+    XX(ERR_NO_MEMORY, -2, "out of memory")                                                    \
+    XX(ERR_NOT_FOUND, -3, "not found")                                                        \
+    XX(ERR_TIMEOUT, -4, "operation timed out")                                                \
+    XX(ERR_BUFFER_TOO_SMALL, -5, "buffer too small")                                          \
+    XX(ERR_NOT_SUPPORTED, -6, "not yet supported")                                            \
+    XX(ERR_STATE, -7, "operation not valid in the current state")                             \
+    XX(ERR_IO, -8, "input/output error")                                                      \
+    XX(ERR_PLUGIN, -9, "a plugin failed")                                                     \
+    XX(ERR_PLUGIN_LOAD, -10, "plugin could not be loaded")                                    \
+    XX(ERR_ABI_MISMATCH, -11, "incompatible ABI version")                                     \
+    XX(ERR_DUPLICATE, -12, "duplicate name")                                                  \
+    XX(ERR_TYPE_MISMATCH, -13, "argument type or count does not match the signature")         \
+    XX(ERR_INTERNAL, -14, "internal error")                                                   \
+    XX(ERR_CLOSED, -15, "object is closed")                                                   \
+    XX(ERR_WOULD_BLOCK, -16, "operation would block")                                         \
+    XX(ERR_MALFORMED, -17, "malformed input")                                                 \
+    XX(ERR_REFUSED, -18, "refused")                                                           \
+    XX(ERR_AUTH, -19, "authentication failed")                                                \
+    XX(ERR_UNREACHABLE, -20, "destination unreachable")                                       \
+    XX(ERR_TOO_LARGE, -21, "message larger than allowed")
+
+#define OM__STATUS_ENUM(name, value, text) OM_##name = (value),
+enum { OM_STATUS_MAP(OM__STATUS_ENUM) OM__STATUS_END = -0x7FFFFFFF };
+#undef OM__STATUS_ENUM
+
+/* "OM_ERR_TIMEOUT" for OM_ERR_TIMEOUT; "OM_UNKNOWN_STATUS" for a number not in the map. */
+OM_API const char* om_status_name(om_status status);
+/* Static English text ("operation timed out"). Safe from any thread. */
+OM_API const char* om_status_str(om_status status);
+
+/* Size of the caller buffers constructors fill with an error message. */
+#define OM_ERROR_BUF_SIZE 256
+
+/* Releases memory the library returned (om_plugin_call results, om_plugins_list_json).
+ * Accepts NULL. Safe from any thread. */
+OM_API void om_free(void* ptr);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Enumerations used by the seed's model. Plain int32_t constants (ABI-RULES R4).             */
+/* ------------------------------------------------------------------------------------------ */
+typedef int32_t om_nat_type;
+enum {
+    OM_NAT_UNKNOWN = 0,
+    OM_NAT_OPEN = 1,
+    OM_NAT_FULL_CONE = 2,
+    OM_NAT_RESTRICTED = 3,
+    OM_NAT_PORT_RESTRICTED = 4,
+    OM_NAT_SYMMETRIC = 5
+};
+
+/* The active path of a peer connection (seed: ActiveTransport). */
+typedef int32_t om_transport_type;
+enum {
+    OM_TRANSPORT_NONE = 0,
+    OM_TRANSPORT_P2P = 1,
+    OM_TRANSPORT_SERVER_RELAY = 2,
+    OM_TRANSPORT_TURN = 3
+};
+
+typedef int32_t om_strategy;
+enum {
+    OM_STRATEGY_NONE = 0,
+    OM_STRATEGY_DIRECT_CONNECT = 1,
+    OM_STRATEGY_UDP_HOLE_PUNCH = 2,
+    OM_STRATEGY_TURN_RELAY = 3,
+    OM_STRATEGY_SERVER_RELAY = 4
+};
+
+/* Seed: PeerConnectionStatus. */
+typedef int32_t om_peer_status;
+enum {
+    OM_PEER_DISCONNECTED = 0,
+    OM_PEER_CONNECTING = 1,
+    OM_PEER_CONNECTED = 2,
+    OM_PEER_FAILED = 3
+};
+
+typedef int32_t om_delivery_mode;
+enum {
+    OM_DELIVERY_RELIABLE_ORDERED = 0,
+    OM_DELIVERY_RELIABLE_UNORDERED = 1,
+    OM_DELIVERY_UNRELIABLE = 2,
+    OM_DELIVERY_SEQUENCED = 3
+};
+
+typedef int32_t om_log_level;
+enum {
+    OM_LOG_TRACE = 0,
+    OM_LOG_DEBUG = 1,
+    OM_LOG_INFO = 2,
+    OM_LOG_WARNING = 3,
+    OM_LOG_ERROR = 4,
+    OM_LOG_OFF = 5
+};
+
+/* Sets the level below which the library's log (Poco "orbitmesh" logger, stderr) is silent.
+ * Default OM_LOG_WARNING, or the ORBITMESH_LOG_LEVEL variable (trace..error, off).
+ * Safe from any thread. */
+OM_API om_status om_log_set_level(om_log_level level);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Events (ARCHITECTURE "Rules of both C waists" 5)                                           */
+/* ------------------------------------------------------------------------------------------ */
+typedef int32_t om_event_type;
+enum {
+    /* A datagram reached the agent's transport and was not claimed by the kernel (RFC 7983
+     * demultiplexing: not STUN, not TURN ChannelData). address = sender, data/len = payload. */
+    OM_EVENT_DATAGRAM = 1,
+    OM_EVENT_PEER_CONNECTED = 2,    /* peer_id */
+    OM_EVENT_PEER_DISCONNECTED = 3, /* peer_id, message = reason */
+    OM_EVENT_MESSAGE = 4,           /* peer_id, data/len */
+    /* Something failed asynchronously: status + message (for example a transport read error). */
+    OM_EVENT_ERROR = 5,
+    OM_EVENT_TRANSPORT_OPENED = 6,  /* address = local transport address */
+    OM_EVENT_TRANSPORT_CLOSED = 7
+};
+
+/* Everything in an event is borrowed for the duration of the callback only. */
+typedef struct om_event {
+    uint32_t struct_size;
+    om_event_type type;
+    const char* peer_id;   /* NULL when the event is not about a peer */
+    const char* address;   /* "ip:port" or "[ipv6]:port", NULL when not relevant */
+    const uint8_t* data;   /* payload, NULL when len == 0 */
+    size_t len;
+    om_status status;      /* OM_OK unless type == OM_EVENT_ERROR */
+    const char* message;   /* human-readable detail or reason, may be NULL */
+    uint64_t timestamp_us; /* monotonic clock, microseconds */
+} om_event;
+
+/* Runs on the agent's loop thread (OM_EVENTS_ON_LOOP_THREAD) or inside om_agent_dispatch()
+ * (OM_EVENTS_DISPATCH). It must not block and must not destroy the agent. */
+typedef void (*om_event_cb)(void* user_data, const om_event* event);
+
+typedef int32_t om_event_mode;
+enum {
+    OM_EVENTS_ON_LOOP_THREAD = 0, /* callbacks run on the agent's own thread (default) */
+    OM_EVENTS_DISPATCH = 1        /* events queue until the application calls om_agent_dispatch */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Agent options: every seed P2POptions field with the seed's default, plus the plugin setup. */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct om_agent_options {
+    uint32_t struct_size;
+
+    /* Identity and signaling (used from the signaling capability on). */
+    const char* server_url; /* "ws://127.0.0.1:8080", NULL for none */
+    const char* agent_id;
+    const char* token;
+
+    /* Seed P2POptions: connection behaviour. Booleans are int32_t 0/1. */
+    int32_t prefer_p2p;        /* 1 */
+    int32_t fallback_to_relay; /* 1 */
+    /* STUN: NULL = the server's embedded STUN. */
+    const char* stun_server;
+    int32_t stun_port; /* 3478 */
+    /* TURN, for Symmetric NATs. */
+    const char* turn_server;
+    int32_t turn_port; /* 3478 */
+    const char* turn_username;
+    const char* turn_password;
+    /* Timeouts. */
+    int32_t connection_timeout_ms; /* 10000 */
+    int32_t nat_punch_retries;     /* 10 */
+    int32_t nat_punch_interval_ms; /* 100 */
+    /* Transport settings. */
+    int32_t keep_alive_interval_ms; /* 15000 */
+    int32_t disconnect_timeout_ms;  /* 30000 */
+    int32_t max_mtu;                /* 1400 */
+    /* Delivery modes. */
+    int32_t enable_unreliable_delivery; /* 1 */
+    int32_t enable_reliable_delivery;   /* 1 */
+
+    /* Local address of the agent's UDP socket, "ip" or "ip:port". NULL: 127.0.0.1 when the
+     * server URL is loopback or absent, otherwise the wildcard. */
+    const char* bind_address;
+
+    /* Plugin per kind, by name. NULL = the default. Transports may stack decorators from the
+     * outside in: "netsim:udp" wraps transport-udp in netsim. A short name "x" also finds the
+     * plugin "<kind>-x" (transport "udp" is "transport-udp"). */
+    const char* transport_plugin;       /* "udp" */
+    const char* nat_discovery_plugin;   /* "stun" */
+    const char* strategy_plugin;        /* "matrix" */
+    const char* turn_plugin;            /* "client" */
+    const char* delivery_plugin;        /* "reliable" */
+    /* Plugin settings, "plugin.key=value" entries separated by ';' or newlines, for example
+     * "netsim.loss=0.1;netsim.seed=7". Plugins read them through their host API. */
+    const char* plugin_options;
+
+    /* Events. The callback is fixed at create time so no event is missed (ABI-RULES R22). */
+    om_event_cb on_event;
+    void* user_data;
+    /* Called exactly once with user_data when the agent is destroyed (or creation fails). */
+    void (*user_data_free)(void* user_data);
+    om_event_mode event_mode; /* OM_EVENTS_ON_LOOP_THREAD */
+} om_agent_options;
+
+#define OM_AGENT_OPTIONS_INIT                                                                 \
+    {                                                                                         \
+        (uint32_t)sizeof(om_agent_options), NULL, NULL, NULL, 1, 1, NULL, 3478, NULL, 3478,   \
+            NULL, NULL, 10000, 10, 100, 15000, 30000, 1400, 1, 1, NULL, NULL, NULL, NULL,    \
+            NULL, NULL, NULL, NULL, NULL, NULL, OM_EVENTS_ON_LOOP_THREAD                      \
+    }
+
+/* Fills *options with the defaults above (for languages without the C macro). */
+OM_API om_status om_agent_options_init(om_agent_options* options);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Agent                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct om_agent om_agent;
+
+/* Creates an agent and starts its loop thread. Plugins named in the options are found and
+ * loaded now, so a missing or incompatible plugin fails here. On failure *out is NULL and
+ * err_buf (may be NULL) holds the reason. */
+OM_API om_status om_agent_create(const om_agent_options* options, om_agent** out, char* err_buf,
+                                 size_t err_buf_len);
+
+/* Stops the loop thread, closes the transport and releases everything. Accepts NULL.
+ * Must not be called from the agent's own callbacks. */
+OM_API void om_agent_destroy(om_agent* agent);
+
+/* Detail of the last failure on this agent, "" if none. Owned by the agent, valid until the
+ * next call on it from any thread. */
+OM_API const char* om_agent_last_error(const om_agent* agent);
+
+/* Opens the transport stack on bind_address. Blocks until the loop thread has done it (at most
+ * connection_timeout_ms). Fires OM_EVENT_TRANSPORT_OPENED. */
+OM_API om_status om_agent_open_transport(om_agent* agent);
+
+/* Closes the transport stack; datagram sends fail with OM_ERR_CLOSED afterwards. */
+OM_API om_status om_agent_close_transport(om_agent* agent);
+
+/* Writes the transport's local address ("127.0.0.1:40000") with its terminating NUL into buf.
+ * *needed (may be NULL) receives the size required, NUL included. OM_ERR_BUFFER_TOO_SMALL when
+ * cap is smaller; OM_ERR_STATE when the transport is not open. */
+OM_API om_status om_agent_local_address(om_agent* agent, char* buf, size_t cap, size_t* needed);
+
+/* The MTU the transport stack reports (bounded by max_mtu). OM_ERR_STATE when not open. */
+OM_API om_status om_agent_transport_mtu(om_agent* agent, uint32_t* out_mtu);
+
+/* Sends one datagram through the transport stack to address ("ip:port"). Safe from any thread:
+ * the send is handed to the loop thread and this call waits for its result.
+ * OM_ERR_TOO_LARGE when len exceeds the MTU. */
+OM_API om_status om_agent_send_datagram(om_agent* agent, const char* address, const uint8_t* data,
+                                        size_t len);
+
+/* In OM_EVENTS_DISPATCH mode: runs the callbacks of queued events on the calling thread, waiting
+ * up to timeout_ms (0 = do not wait, -1 = forever) for the first one. *dispatched (may be NULL)
+ * receives how many ran. OM_ERR_TIMEOUT when none arrived in time; OM_ERR_STATE in the other mode.
+ */
+OM_API om_status om_agent_dispatch(om_agent* agent, int32_t timeout_ms, size_t* dispatched);
+
+/* Reads one of the agent's counters ("transport.datagrams_received", "demux.stun",
+ * "plugin.netsim.dropped", ...). Unknown names read 0 with OM_OK: a counter exists from its
+ * first increment. */
+OM_API om_status om_agent_counter(om_agent* agent, const char* name, uint64_t* value);
+
+/* All counters as a JSON object, in library memory released with om_free. */
+OM_API om_status om_agent_counters_json(om_agent* agent, char** out_json);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Plugins                                                                                    */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Lists the plugins found on OM_PLUGIN_PATH and in the install directory, from their manifests
+ * only (nothing is loaded), as a JSON array in library memory released with om_free. */
+OM_API om_status om_plugins_list_json(char** out_json, char* err_buf, size_t err_buf_len);
+
+/* Calls an extension method a plugin instance of this agent declares (descriptor "functions" and
+ * manifest). args is a msgpack array with one element per declared argument; the kernel checks
+ * arity and types against the signature, calls through libffi and writes the msgpack-encoded
+ * result to *result (library memory, release with om_free): nil when the method returns nothing,
+ * the value when it returns one, an array when it has several (return value first, then the out
+ * parameters). Runs on the agent's loop thread; this call waits for it.
+ * OM_ERR_NOT_FOUND: no such plugin or method. OM_ERR_TYPE_MISMATCH: wrong arity or types.
+ * OM_ERR_PLUGIN: the method failed (a "status" return that is not OM_OK). */
+OM_API om_status om_plugin_call(om_agent* agent, const char* plugin, const char* method,
+                                const uint8_t* args, size_t args_len, uint8_t** result,
+                                size_t* result_len);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ORBITMESH_H */

@@ -1,0 +1,218 @@
+// OrbitMesh C++ wrapper: header-only RAII over the public C API (the hourglass's upper bulb).
+// It uses nothing but orbitmesh.h, so it works with any liborbitmesh of the same C ABI major,
+// whatever compiler built it. Failures throw orbitmesh::Error carrying the om_status.
+#ifndef ORBITMESH_HPP
+#define ORBITMESH_HPP
+
+#include <orbitmesh/orbitmesh.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace orbitmesh {
+
+class Error : public std::runtime_error {
+public:
+    Error(om_status status, const std::string& message)
+        : std::runtime_error(message.empty() ? std::string(om_status_str(status)) : message),
+          status_(status) {}
+    om_status status() const noexcept { return status_; }
+    const char* status_name() const noexcept { return om_status_name(status_); }
+
+private:
+    om_status status_;
+};
+
+namespace detail {
+inline void check(om_status status, const char* detail) {
+    if (status != OM_OK) throw Error(status, detail && *detail ? detail : om_status_str(status));
+}
+struct FreeDeleter {
+    void operator()(void* p) const noexcept { om_free(p); }
+};
+struct AgentDeleter {
+    void operator()(om_agent* a) const noexcept { om_agent_destroy(a); }
+};
+} // namespace detail
+
+inline std::string version() { return om_version(); }
+
+// A copy of one event whose pointers stay valid after the callback returns.
+struct Event {
+    om_event_type type = 0;
+    std::string peer_id;
+    std::string address;
+    std::vector<uint8_t> data;
+    om_status status = OM_OK;
+    std::string message;
+    uint64_t timestamp_us = 0;
+
+    static Event from(const om_event& e) {
+        Event out;
+        out.type = e.type;
+        if (e.peer_id) out.peer_id = e.peer_id;
+        if (e.address) out.address = e.address;
+        if (e.data && e.len) out.data.assign(e.data, e.data + e.len);
+        out.status = e.status;
+        if (e.message) out.message = e.message;
+        out.timestamp_us = e.timestamp_us;
+        return out;
+    }
+};
+
+// Receives a borrowed view; copy with Event::from to keep it.
+using EventHandler = std::function<void(const om_event&)>;
+
+// om_agent_options with owned strings. Fields keep the C names; strings go through setters.
+class AgentOptions {
+public:
+    AgentOptions() { om_agent_options_init(&raw_); }
+
+    om_agent_options& raw() noexcept { return raw_; }
+
+    AgentOptions& server_url(std::string v) { return set(server_url_, raw_.server_url, std::move(v)); }
+    AgentOptions& agent_id(std::string v) { return set(agent_id_, raw_.agent_id, std::move(v)); }
+    AgentOptions& token(std::string v) { return set(token_, raw_.token, std::move(v)); }
+    AgentOptions& stun_server(std::string v) { return set(stun_server_, raw_.stun_server, std::move(v)); }
+    AgentOptions& turn_server(std::string v) { return set(turn_server_, raw_.turn_server, std::move(v)); }
+    AgentOptions& turn_username(std::string v) { return set(turn_username_, raw_.turn_username, std::move(v)); }
+    AgentOptions& turn_password(std::string v) { return set(turn_password_, raw_.turn_password, std::move(v)); }
+    AgentOptions& bind_address(std::string v) { return set(bind_address_, raw_.bind_address, std::move(v)); }
+    AgentOptions& transport_plugin(std::string v) { return set(transport_, raw_.transport_plugin, std::move(v)); }
+    AgentOptions& nat_discovery_plugin(std::string v) { return set(nat_, raw_.nat_discovery_plugin, std::move(v)); }
+    AgentOptions& strategy_plugin(std::string v) { return set(strategy_, raw_.strategy_plugin, std::move(v)); }
+    AgentOptions& turn_plugin(std::string v) { return set(turn_, raw_.turn_plugin, std::move(v)); }
+    AgentOptions& delivery_plugin(std::string v) { return set(delivery_, raw_.delivery_plugin, std::move(v)); }
+    // Adds "plugin.key=value" to plugin_options.
+    AgentOptions& plugin_option(const std::string& plugin, const std::string& key, const std::string& value) {
+        if (!plugin_options_.empty()) plugin_options_ += ';';
+        plugin_options_ += plugin + "." + key + "=" + value;
+        raw_.plugin_options = plugin_options_.c_str();
+        return *this;
+    }
+    AgentOptions& event_mode(om_event_mode mode) { raw_.event_mode = mode; return *this; }
+
+    AgentOptions(const AgentOptions&) = delete;
+    AgentOptions& operator=(const AgentOptions&) = delete;
+
+private:
+    AgentOptions& set(std::string& store, const char*& field, std::string v) {
+        store = std::move(v);
+        field = store.c_str();
+        return *this;
+    }
+    om_agent_options raw_{};
+    std::string server_url_, agent_id_, token_, stun_server_, turn_server_, turn_username_,
+        turn_password_, bind_address_, transport_, nat_, strategy_, turn_, delivery_, plugin_options_;
+};
+
+class Agent {
+public:
+    // The handler runs on the agent's loop thread (or in dispatch()); it must not block.
+    explicit Agent(AgentOptions& options, EventHandler handler = {}) {
+        om_agent_options& raw = options.raw();
+        if (handler) {
+            auto* boxed = new EventHandler(std::move(handler));
+            raw.on_event = &Agent::trampoline;
+            raw.user_data = boxed;
+            raw.user_data_free = [](void* p) { delete static_cast<EventHandler*>(p); };
+        }
+        char err[OM_ERROR_BUF_SIZE] = {0};
+        om_agent* out = nullptr;
+        om_status status = om_agent_create(&raw, &out, err, sizeof err);
+        raw.on_event = nullptr;
+        raw.user_data = nullptr;
+        raw.user_data_free = nullptr;
+        detail::check(status, err);
+        agent_.reset(out);
+    }
+
+    om_agent* get() const noexcept { return agent_.get(); }
+
+    void open_transport() { check(om_agent_open_transport(get())); }
+    void close_transport() { check(om_agent_close_transport(get())); }
+
+    std::string local_address() const {
+        char buf[96];
+        size_t needed = 0;
+        check(om_agent_local_address(get(), buf, sizeof buf, &needed));
+        return std::string(buf);
+    }
+
+    uint32_t mtu() const {
+        uint32_t mtu = 0;
+        check(om_agent_transport_mtu(get(), &mtu));
+        return mtu;
+    }
+
+    void send_datagram(const std::string& address, const uint8_t* data, size_t len) {
+        check(om_agent_send_datagram(get(), address.c_str(), data, len));
+    }
+    void send_datagram(const std::string& address, std::string_view bytes) {
+        send_datagram(address, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    }
+
+    // Dispatch mode: runs queued callbacks here; returns how many ran (0 on timeout).
+    size_t dispatch(int32_t timeout_ms) {
+        size_t n = 0;
+        om_status status = om_agent_dispatch(get(), timeout_ms, &n);
+        if (status == OM_ERR_TIMEOUT) return 0;
+        check(status);
+        return n;
+    }
+
+    uint64_t counter(const std::string& name) const {
+        uint64_t value = 0;
+        check(om_agent_counter(get(), name.c_str(), &value));
+        return value;
+    }
+
+    std::string counters_json() const {
+        char* json = nullptr;
+        check(om_agent_counters_json(get(), &json));
+        std::unique_ptr<char, detail::FreeDeleter> owned(json);
+        return std::string(json);
+    }
+
+    // Extension method with msgpack arguments and result (see om_plugin_call).
+    std::vector<uint8_t> plugin_call(const std::string& plugin, const std::string& method,
+                                     const std::vector<uint8_t>& msgpack_args) {
+        uint8_t* result = nullptr;
+        size_t len = 0;
+        check(om_plugin_call(get(), plugin.c_str(), method.c_str(), msgpack_args.data(),
+                             msgpack_args.size(), &result, &len));
+        std::unique_ptr<uint8_t, detail::FreeDeleter> owned(result);
+        return std::vector<uint8_t>(result, result + len);
+    }
+
+private:
+    static void trampoline(void* user_data, const om_event* event) {
+        try {
+            (*static_cast<EventHandler*>(user_data))(*event);
+        } catch (...) {
+            // An exception must not unwind into the C library; the handler owns its errors.
+        }
+    }
+    void check(om_status status) const { detail::check(status, om_agent_last_error(get())); }
+
+    std::unique_ptr<om_agent, detail::AgentDeleter> agent_;
+};
+
+inline std::string plugins_list_json() {
+    char* json = nullptr;
+    char err[OM_ERROR_BUF_SIZE] = {0};
+    detail::check(om_plugins_list_json(&json, err, sizeof err), err);
+    std::unique_ptr<char, detail::FreeDeleter> owned(json);
+    return std::string(json);
+}
+
+} // namespace orbitmesh
+
+#endif // ORBITMESH_HPP
