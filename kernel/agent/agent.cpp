@@ -1,0 +1,460 @@
+#include "agent/agent.h"
+
+#include "agent/bind_address.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "plugin_host/guarded_call.h"
+#include "plugin_host/registry.h"
+#include "plugin_host/vtable_check.h"
+#include "proto/address.h"
+#include "proto/demux.h"
+
+#include <cstring>
+
+namespace om {
+namespace {
+
+constexpr size_t kDrainBatch = 256;        // datagrams per readiness, then other fds get a turn
+constexpr size_t kDispatchQueueLimit = 65536;
+constexpr int kDrainFailureLimit = 10;     // consecutive failed drains before the transport closes
+constexpr uint64_t kDrainRetryUs = 50'000;
+
+struct KindLifecycle {
+    int32_t (*create)(const om_plugin_create_args*, void**) = nullptr;
+    void (*destroy)(void*) = nullptr;
+};
+
+KindLifecycle kind_lifecycle(const PluginLibrary& lib)
+{
+    if (auto v = lib.vtable<om_nat_discovery_vtbl>()) return {v->create, v->destroy};
+    if (auto v = lib.vtable<om_strategy_vtbl>()) return {v->create, v->destroy};
+    if (auto v = lib.vtable<om_turn_vtbl>()) return {v->create, v->destroy};
+    if (auto v = lib.vtable<om_delivery_vtbl>()) return {v->create, v->destroy};
+    return {};
+}
+
+void require(bool ok, const std::string& what)
+{
+    if (!ok) fail(OM_ERR_INVALID_ARGUMENT, what);
+}
+
+void own(std::string& store, const char*& field)
+{
+    store = field ? field : "";
+    field = field ? store.c_str() : nullptr;
+}
+
+} // namespace
+
+om_agent_options default_agent_options()
+{
+    om_agent_options o = OM_AGENT_OPTIONS_INIT;
+    return o;
+}
+
+AgentConfig AgentConfig::from(const om_agent_options& options)
+{
+    AgentConfig c;
+    c.raw = default_agent_options();
+    // ABI-RULES R6: read what the caller's struct_size covers; defaults fill the rest.
+    require(options.struct_size >= offsetof(om_agent_options, server_url), "om_agent_options.struct_size is too small");
+    if (options.struct_size > sizeof(om_agent_options)) {
+        const auto* bytes = reinterpret_cast<const unsigned char*>(&options);
+        for (size_t i = sizeof(om_agent_options); i < options.struct_size; ++i)
+            require(bytes[i] == 0, "om_agent_options is newer than this library (struct_size " +
+                                       std::to_string(options.struct_size) + ") and sets fields it does not know");
+    }
+    std::memcpy(&c.raw, &options, std::min<size_t>(options.struct_size, sizeof(om_agent_options)));
+    c.raw.struct_size = sizeof(om_agent_options);
+
+    own(c.server_url, c.raw.server_url);
+    own(c.agent_id, c.raw.agent_id);
+    own(c.token, c.raw.token);
+    own(c.stun_server, c.raw.stun_server);
+    own(c.turn_server, c.raw.turn_server);
+    own(c.turn_username, c.raw.turn_username);
+    own(c.turn_password, c.raw.turn_password);
+    own(c.bind_address, c.raw.bind_address);
+    own(c.transport_plugin, c.raw.transport_plugin);
+    own(c.nat_discovery_plugin, c.raw.nat_discovery_plugin);
+    own(c.strategy_plugin, c.raw.strategy_plugin);
+    own(c.turn_plugin, c.raw.turn_plugin);
+    own(c.delivery_plugin, c.raw.delivery_plugin);
+    own(c.plugin_options_text, c.raw.plugin_options);
+
+    const om_agent_options& r = c.raw;
+    require(r.stun_port >= 0 && r.stun_port <= 65535, "stun_port must be 0..65535");
+    require(r.turn_port > 0 && r.turn_port <= 65535, "turn_port must be 1..65535");
+    require(r.connection_timeout_ms > 0, "connection_timeout_ms must be positive");
+    require(r.nat_punch_retries >= 0, "nat_punch_retries must not be negative");
+    require(r.nat_punch_interval_ms > 0, "nat_punch_interval_ms must be positive");
+    require(r.keep_alive_interval_ms > 0, "keep_alive_interval_ms must be positive");
+    require(r.disconnect_timeout_ms > 0, "disconnect_timeout_ms must be positive");
+    require(r.max_mtu >= 68 && r.max_mtu <= 65507, "max_mtu must be 68..65507");
+    require(r.event_mode == OM_EVENTS_ON_LOOP_THREAD || r.event_mode == OM_EVENTS_DISPATCH,
+            "event_mode must be OM_EVENTS_ON_LOOP_THREAD or OM_EVENTS_DISPATCH");
+    c.plugin_options = parse_plugin_options(c.plugin_options_text);
+    c.resolved_bind = resolve_bind_address(r.bind_address, r.server_url);
+    return c;
+}
+
+Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
+    : config_(AgentConfig::from(options)),
+      datagrams_received_(counters_.counter("transport.datagrams_received")),
+      bytes_received_(counters_.counter("transport.bytes_received")),
+      datagrams_sent_(counters_.counter("transport.datagrams_sent")),
+      bytes_sent_(counters_.counter("transport.bytes_sent"))
+{
+    for (int c = 0; c < 7; ++c)
+        demux_counters_[c] = &counters_.counter(std::string("demux.") +
+                                                proto::datagram_class_name(static_cast<proto::DatagramClass>(c)));
+    transport_libraries_ = load_transport_stack(
+        registry, config_.transport_plugin.empty() ? std::string_view("udp") : std::string_view(config_.transport_plugin));
+    const std::pair<const std::string*, om_plugin_kind> kinds[] = {
+        {&config_.nat_discovery_plugin, OM_PLUGIN_KIND_NAT_DISCOVERY},
+        {&config_.strategy_plugin, OM_PLUGIN_KIND_STRATEGY},
+        {&config_.turn_plugin, OM_PLUGIN_KIND_TURN},
+        {&config_.delivery_plugin, OM_PLUGIN_KIND_DELIVERY},
+    };
+    // Only the kinds the options name are loaded now; the capabilities that need the defaults
+    // load them when they arrive.
+    for (const auto& [name, kind] : kinds) {
+        if (name->empty()) continue;
+        PluginInstance instance;
+        instance.library = registry.load(*name, kind);
+        instance.ctx = make_host_ctx(*this, *instance.library, config_.plugin_options);
+        kind_instances_.push_back(std::move(instance));
+    }
+    loop_.start("om-agent");
+    on_loop([this] { create_kind_instances(); });
+}
+
+Agent::~Agent()
+{
+    loop_.run_sync([this]() -> om_status {
+        close_transport_on_loop(nullptr);
+        destroy_kind_instances();
+        return OM_OK;
+    }, -1);
+    loop_.stop();
+    if (config_.raw.user_data_free) config_.raw.user_data_free(config_.raw.user_data);
+}
+
+void Agent::on_loop(const std::function<void()>& fn)
+{
+    std::string error;
+    om_status status = loop_.run_sync([&]() -> om_status {
+        try {
+            fn();
+            return OM_OK;
+        } catch (const Error& e) {
+            error = e.what();
+            return e.status();
+        } catch (const std::exception& e) {
+            error = e.what();
+            return OM_ERR_INTERNAL;
+        }
+    }, std::max(config_.raw.connection_timeout_ms, 1000));
+    if (status == OM_ERR_TIMEOUT && error.empty()) error = "the agent's loop thread did not answer in time";
+    if (status != OM_OK) fail(status, error);
+}
+
+void Agent::create_kind_instances()
+{
+    for (auto& k : kind_instances_) {
+        KindLifecycle life = kind_lifecycle(*k.library);
+        om_plugin_create_args args{};
+        args.struct_size = sizeof args;
+        args.host = host_api();
+        args.ctx = k.ctx.get();
+        args.agent_id = config_.agent_id.empty() ? nullptr : config_.agent_id.c_str();
+        void* instance = nullptr;
+        int32_t status = guarded_call(*k.ctx, "create", [&] { return life.create(&args, &instance); });
+        check_plugin_status(*k.ctx, "create", status);
+        k.instance = instance;
+    }
+}
+
+void Agent::destroy_kind_instances()
+{
+    for (auto& k : kind_instances_) {
+        if (!k.instance) continue;
+        KindLifecycle life = kind_lifecycle(*k.library);
+        try {
+            guarded_call(*k.ctx, "destroy", [&] { life.destroy(k.instance); });
+        } catch (const Error& e) {
+            log_message(OM_LOG_ERROR, e.what());
+        }
+        k.instance = nullptr;
+        k.ctx->cancel_timers();
+    }
+}
+
+void Agent::open_transport()
+{
+    on_loop([this] {
+        if (transport_) fail(OM_ERR_STATE, "the transport is already open on " + proto::format_address(transport_->local_address()));
+        auto stack = std::make_unique<TransportStack>(*this, transport_libraries_, config_.plugin_options,
+                                                      config_.agent_id, &Agent::transport_sink, this);
+        stack->open(config_.resolved_bind);
+        mtu_ = stack->mtu(static_cast<uint32_t>(config_.raw.max_mtu));
+        int fd = stack->poll_fd();
+        transport_ = std::move(stack);
+        if (fd >= 0) {
+            watched_fd_ = fd;
+            loop_.watch_fd(fd, [this] { on_transport_readable(); });
+        }
+        drain_failures_ = 0;
+        std::string local = proto::format_address(transport_->local_address());
+        log_message(OM_LOG_INFO, "transport " + transport_->describe() + " open on " + local);
+        emit(OM_EVENT_TRANSPORT_OPENED, local.c_str(), nullptr, 0, OM_OK, transport_->describe().c_str());
+    });
+}
+
+void Agent::close_transport()
+{
+    on_loop([this] { close_transport_on_loop("closed by the application"); });
+}
+
+void Agent::close_transport_on_loop(const char* reason)
+{
+    if (!transport_) return;
+    if (watched_fd_ >= 0) loop_.unwatch_fd(watched_fd_);
+    watched_fd_ = -1;
+    if (rewatch_timer_) loop_.cancel_timer(rewatch_timer_);
+    rewatch_timer_ = 0;
+    transport_.reset();
+    if (reason) emit(OM_EVENT_TRANSPORT_CLOSED, nullptr, nullptr, 0, OM_OK, reason);
+}
+
+std::string Agent::local_address()
+{
+    std::string text;
+    on_loop([&] {
+        if (!transport_) fail(OM_ERR_STATE, "the transport is not open");
+        text = proto::format_address(transport_->local_address());
+    });
+    return text;
+}
+
+uint32_t Agent::transport_mtu()
+{
+    uint32_t mtu = 0;
+    on_loop([&] {
+        if (!transport_) fail(OM_ERR_STATE, "the transport is not open");
+        mtu = mtu_;
+    });
+    return mtu;
+}
+
+void Agent::send_datagram(const std::string& address, const uint8_t* data, size_t len)
+{
+    om_datagram datagram{};
+    std::string why;
+    if (!proto::parse_address(address, 0, datagram.peer, &why))
+        fail(OM_ERR_INVALID_ARGUMENT, "address \"" + address + "\": " + why);
+    if (datagram.peer.port == 0) fail(OM_ERR_INVALID_ARGUMENT, "address \"" + address + "\" has no port");
+    if (!data && len) fail(OM_ERR_INVALID_ARGUMENT, "data is NULL");
+    datagram.data = data;
+    datagram.len = len;
+    on_loop([&] {
+        om_status status = send_through_transport(datagram);
+        if (status == OM_ERR_TOO_LARGE)
+            fail(status, "datagram of " + std::to_string(len) + " bytes exceeds the transport MTU of " + std::to_string(mtu_));
+        if (status == OM_ERR_CLOSED) fail(status, "the transport is not open");
+        if (status == OM_ERR_WOULD_BLOCK) fail(status, "the socket's send buffer is full");
+        if (status != OM_OK) fail(status, last_error());
+    });
+}
+
+om_status Agent::send_through_transport(const om_datagram& datagram)
+{
+    if (!transport_) return OM_ERR_CLOSED;
+    if (datagram.len > mtu_) return OM_ERR_TOO_LARGE;
+    try {
+        size_t sent = transport_->send(&datagram, 1);
+        if (sent == 0) {
+            counters_.add("transport.send_would_block", 1);
+            return OM_ERR_WOULD_BLOCK;
+        }
+        datagrams_sent_.fetch_add(1, std::memory_order_relaxed);
+        bytes_sent_.fetch_add(datagram.len, std::memory_order_relaxed);
+        return OM_OK;
+    } catch (const Error& e) {
+        counters_.add("transport.send_errors", 1);
+        set_last_error(e.what());
+        return e.status();
+    }
+}
+
+void Agent::on_transport_readable()
+{
+    if (!transport_) return;
+    try {
+        transport_->drain(kDrainBatch);
+        drain_failures_ = 0;
+    } catch (const Error& e) {
+        counters_.add("transport.drain_errors", 1);
+        emit(OM_EVENT_ERROR, nullptr, nullptr, 0, e.status(), e.what());
+        // A transport that keeps failing must not spin the loop: pause it, then give up on it.
+        if (++drain_failures_ >= kDrainFailureLimit) {
+            close_transport_on_loop(("the transport failed " + std::to_string(kDrainFailureLimit) + " times in a row: " + e.what()).c_str());
+            return;
+        }
+        if (watched_fd_ >= 0) loop_.unwatch_fd(watched_fd_);
+        rewatch_timer_ = loop_.add_timer(kDrainRetryUs, 0, [this](uint64_t) {
+            rewatch_timer_ = 0;
+            if (transport_ && watched_fd_ >= 0) loop_.watch_fd(watched_fd_, [this] { on_transport_readable(); });
+        });
+    }
+}
+
+void Agent::transport_sink(void* user_data, const om_datagram* datagram)
+{
+    // Called from inside the transport plugin's drain: nothing may unwind through it.
+    auto* self = static_cast<Agent*>(user_data);
+    try {
+        if (datagram) self->route_datagram(*datagram);
+    } catch (const std::exception& e) {
+        log_message(OM_LOG_ERROR, std::string("routing a datagram failed: ") + e.what());
+        self->counters_.add("transport.route_errors", 1);
+    } catch (...) {
+        self->counters_.add("transport.route_errors", 1);
+    }
+}
+
+void Agent::route_datagram(const om_datagram& datagram)
+{
+    datagrams_received_.fetch_add(1, std::memory_order_relaxed);
+    bytes_received_.fetch_add(datagram.len, std::memory_order_relaxed);
+    // RFC 7983 §7: STUN and TURN ChannelData go to the plugins that speak them.
+    auto cls = proto::classify_datagram(datagram.data, datagram.len);
+    demux_counters_[static_cast<int>(cls)]->fetch_add(1, std::memory_order_relaxed);
+    if (cls == proto::DatagramClass::Stun || cls == proto::DatagramClass::TurnChannel) {
+        for (auto& k : kind_instances_) {
+            int32_t consumed = 0;
+            if (auto nat = k.library->vtable<om_nat_discovery_vtbl>(); nat && cls == proto::DatagramClass::Stun)
+                consumed = guarded_call(*k.ctx, "on_datagram", [&] { return nat->on_datagram(k.instance, &datagram); });
+            else if (auto turn = k.library->vtable<om_turn_vtbl>())
+                consumed = guarded_call(*k.ctx, "on_datagram", [&] { return turn->on_datagram(k.instance, &datagram); });
+            if (consumed == 1) return;
+        }
+        counters_.add("demux.unclaimed", 1);  // nobody speaks it: the application sees it
+    }
+    std::string from = proto::format_address(datagram.peer);
+    emit(OM_EVENT_DATAGRAM, from.c_str(), datagram.data, datagram.len, OM_OK, nullptr);
+}
+
+void Agent::emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
+                 const char* message)
+{
+    if (!config_.raw.on_event) return;
+    uint64_t now = EventLoop::now_us();
+    if (config_.raw.event_mode == OM_EVENTS_DISPATCH) {
+        std::lock_guard<std::mutex> lock(queue_mutex_);
+        if (queue_.size() >= kDispatchQueueLimit) {
+            counters_.add("events.dropped", 1);
+            return;
+        }
+        queue_.push_back(OwnedEvent{type, address ? address : "", std::vector<uint8_t>(data, data + len), status,
+                                    message ? message : "", now});
+        queue_cv_.notify_one();
+        return;
+    }
+    om_event event{};
+    event.struct_size = sizeof event;
+    event.type = type;
+    event.address = address;
+    event.data = len ? data : nullptr;
+    event.len = len;
+    event.status = status;
+    event.message = message;
+    event.timestamp_us = now;
+    deliver(event);
+}
+
+void Agent::deliver(const om_event& event)
+{
+    try {
+        config_.raw.on_event(config_.raw.user_data, &event);
+    } catch (...) {
+        counters_.add("events.callback_exceptions", 1);  // a C callback must not throw; survive it
+    }
+}
+
+size_t Agent::dispatch(int timeout_ms)
+{
+    if (config_.raw.event_mode != OM_EVENTS_DISPATCH)
+        fail(OM_ERR_STATE, "om_agent_dispatch needs event_mode OM_EVENTS_DISPATCH");
+    std::deque<OwnedEvent> batch;
+    {
+        std::unique_lock<std::mutex> lock(queue_mutex_);
+        auto ready = [this] { return !queue_.empty(); };
+        if (timeout_ms < 0) queue_cv_.wait(lock, ready);
+        else if (!queue_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready))
+            fail(OM_ERR_TIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
+        batch.swap(queue_);
+    }
+    for (const auto& e : batch) {
+        om_event event{};
+        event.struct_size = sizeof event;
+        event.type = e.type;
+        event.address = e.address.empty() ? nullptr : e.address.c_str();
+        event.data = e.data.empty() ? nullptr : e.data.data();
+        event.len = e.data.size();
+        event.status = e.status;
+        event.message = e.message.empty() ? nullptr : e.message.c_str();
+        event.timestamp_us = e.timestamp_us;
+        deliver(event);
+    }
+    return batch.size();
+}
+
+PluginInstance* Agent::find_instance(const std::string& plugin)
+{
+    for (auto& k : kind_instances_)
+        if (k.library->name() == plugin) return &k;
+    if (transport_)
+        if (auto* layer = transport_->find(plugin)) return layer;
+    for (const auto& lib : transport_libraries_)
+        if (lib->name() == plugin) fail(OM_ERR_STATE, "plugin " + plugin + " has no instance until the transport is open");
+    std::string known;
+    for (const auto& lib : transport_libraries_) known += (known.empty() ? "" : ", ") + lib->name();
+    for (const auto& k : kind_instances_) known += ", " + k.library->name();
+    fail(OM_ERR_NOT_FOUND, "this agent has no plugin \"" + plugin + "\" (it has " + known + ")");
+}
+
+std::vector<uint8_t> Agent::plugin_call(const std::string& plugin, const std::string& method, const uint8_t* args,
+                                        size_t args_len)
+{
+    std::vector<uint8_t> result;
+    on_loop([&] {
+        PluginInstance* target = find_instance(plugin);
+        const FfiMethod* m = target->library->method(method);
+        if (!m) {
+            std::string names;
+            for (const auto& each : target->library->methods()) names += (names.empty() ? "" : ", ") + each->name();
+            fail(OM_ERR_NOT_FOUND, "plugin " + plugin + " has no method \"" + method + "\"" +
+                                       (names.empty() ? " (it declares none)" : " (it has " + names + ")"));
+        }
+        target->ctx->last_error.clear();
+        result = guarded_call(*target->ctx, method.c_str(), [&] {
+            return m->invoke(target->instance, args, args_len, [&] { return target->ctx->take_error(); });
+        });
+    });
+    return result;
+}
+
+void Agent::set_last_error(std::string message)
+{
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    last_error_ = std::move(message);
+}
+
+const char* Agent::last_error() const
+{
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    return last_error_.c_str();
+}
+
+} // namespace om

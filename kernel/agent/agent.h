@@ -1,0 +1,120 @@
+// The kernel's agent: options, plugin instances, the transport stack, RFC 7983 demultiplexing
+// of what arrives, and events. All state belongs to the loop thread; public methods may be
+// called from any thread and hand their work to it.
+#pragma once
+
+#include "agent/plugin_instance.h"
+#include "agent/transport_stack.h"
+#include "core/counters.h"
+#include "core/event_loop.h"
+#include "core/plugin_options.h"
+#include "plugin_host/host_api.h"
+
+#include <orbitmesh/orbitmesh.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace om {
+
+class PluginRegistry;
+
+// The documented defaults (OM_AGENT_OPTIONS_INIT).
+om_agent_options default_agent_options();
+
+// The options with owned strings; defaults fill what an older caller's struct lacks.
+struct AgentConfig {
+    om_agent_options raw{};  // string fields point into the members below
+    std::string server_url, agent_id, token, stun_server, turn_server, turn_username, turn_password,
+        bind_address, transport_plugin, nat_discovery_plugin, strategy_plugin, turn_plugin, delivery_plugin,
+        plugin_options_text;
+    PluginOptions plugin_options;
+    std::string resolved_bind;
+
+    // Throws om::Error(OM_ERR_INVALID_ARGUMENT) naming the offending field.
+    static AgentConfig from(const om_agent_options& options);
+};
+
+class Agent final : public PluginOwner {
+public:
+    // Loads the plugins the options name and starts the loop thread. Throws om::Error.
+    Agent(const om_agent_options& options, PluginRegistry& registry);
+    ~Agent();
+    Agent(const Agent&) = delete;
+    Agent& operator=(const Agent&) = delete;
+
+    // PluginOwner
+    EventLoop& loop() override { return loop_; }
+    Counters& counters() override { return counters_; }
+    om_status send_through_transport(const om_datagram& datagram) override;
+
+    void open_transport();
+    void close_transport();
+    std::string local_address();
+    uint32_t transport_mtu();
+    void send_datagram(const std::string& address, const uint8_t* data, size_t len);
+    size_t dispatch(int timeout_ms);  // throws OM_ERR_TIMEOUT when nothing arrived
+    std::vector<uint8_t> plugin_call(const std::string& plugin, const std::string& method, const uint8_t* args,
+                                     size_t args_len);
+
+    void set_last_error(std::string message);
+    const char* last_error() const;
+
+private:
+    struct OwnedEvent {
+        om_event_type type;
+        std::string address;
+        std::vector<uint8_t> data;
+        om_status status;
+        std::string message;
+        uint64_t timestamp_us;
+    };
+
+    // Runs fn on the loop thread, turning its om::Error into a status plus last error.
+    void on_loop(const std::function<void()>& fn);
+    void emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
+              const char* message);
+    void deliver(const om_event& event);
+    void create_kind_instances();
+    void destroy_kind_instances();
+    void close_transport_on_loop(const char* reason);
+    void on_transport_readable();
+    static void transport_sink(void* user_data, const om_datagram* datagram);
+    void route_datagram(const om_datagram& datagram);
+    PluginInstance* find_instance(const std::string& plugin);
+
+    AgentConfig config_;
+    Counters counters_;
+    EventLoop loop_;
+
+    // Loop-thread state.
+    std::vector<std::shared_ptr<PluginLibrary>> transport_libraries_;  // outermost first
+    std::vector<PluginInstance> kind_instances_;  // nat-discovery, strategy, turn, delivery
+    std::unique_ptr<TransportStack> transport_;
+    int watched_fd_ = -1;
+    uint32_t mtu_ = 0;
+    int drain_failures_ = 0;
+    uint64_t rewatch_timer_ = 0;
+
+    // Hot-path counters, looked up once.
+    std::atomic<uint64_t>& datagrams_received_;
+    std::atomic<uint64_t>& bytes_received_;
+    std::atomic<uint64_t>& datagrams_sent_;
+    std::atomic<uint64_t>& bytes_sent_;
+    std::atomic<uint64_t>* demux_counters_[7];  // by proto::DatagramClass
+
+    // Dispatch mode queue.
+    std::mutex queue_mutex_;
+    std::condition_variable queue_cv_;
+    std::deque<OwnedEvent> queue_;
+
+    mutable std::mutex error_mutex_;
+    std::string last_error_;
+};
+
+} // namespace om

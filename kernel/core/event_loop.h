@@ -1,0 +1,83 @@
+// The agent's event loop: one thread that owns all agent state. It polls plugin descriptors,
+// runs timers, and runs tasks posted from other threads (woken through an eventfd).
+#pragma once
+
+#include <orbitmesh/orbitmesh.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+namespace om {
+
+class EventLoop {
+public:
+    using Task = std::function<void()>;
+    using TimerFn = std::function<void(uint64_t timer_id)>;
+    using FdFn = std::function<void()>;
+
+    EventLoop();
+    ~EventLoop();
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    void start(const std::string& thread_name);
+    // Runs the remaining posted tasks, then joins the thread. Idempotent; not from the loop.
+    void stop();
+    bool in_loop_thread() const noexcept;
+
+    // Safe from any thread. False once the loop is stopping.
+    bool post(Task task);
+
+    // Runs fn on the loop thread and waits up to timeout_ms (-1: forever) for its status.
+    // On the loop thread itself fn runs inline. A task that has not started when the wait times
+    // out never runs (so fn may capture the caller's stack); one already running is waited for.
+    om_status run_sync(const std::function<om_status()>& fn, int timeout_ms);
+
+    // Loop thread only. interval_us == 0: one-shot. Ids are never 0 and never reused.
+    uint64_t add_timer(uint64_t delay_us, uint64_t interval_us, TimerFn fn);
+    void cancel_timer(uint64_t timer_id);
+    size_t timer_count() const noexcept { return timers_.size(); }
+
+    // Loop thread only: on_readable runs whenever fd polls readable.
+    void watch_fd(int fd, FdFn on_readable);
+    void unwatch_fd(int fd);
+
+    static uint64_t now_us();
+
+private:
+    struct Timer {
+        uint64_t due_us;
+        uint64_t interval_us;
+        TimerFn fn;
+    };
+    void run();
+    void run_posted_tasks();
+    void run_due_timers();
+    int poll_timeout_ms() const;
+    void wake();
+
+    int wake_fd_ = -1;
+    std::thread thread_;
+    std::atomic<std::thread::id> loop_thread_id_{};
+    std::atomic<bool> stopping_{false};
+
+    std::mutex tasks_mutex_;
+    std::deque<Task> tasks_;
+
+    uint64_t next_timer_id_ = 1;
+    std::unordered_map<uint64_t, Timer> timers_;
+    std::multimap<uint64_t, uint64_t> timer_queue_;  // due_us -> id (stale entries skipped)
+    std::map<int, FdFn> watched_;
+};
+
+} // namespace om

@@ -1,0 +1,157 @@
+#include "plugin_host/host_api.h"
+
+#include "core/log.h"
+#include "proto/address.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+
+namespace om {
+namespace {
+
+// A plugin callback run from the loop: an exception is logged and counted, never propagated.
+template <class F>
+void run_plugin_callback(om_host_ctx* ctx, const char* what, F&& fn)
+{
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        log_message(OM_LOG_ERROR, "plugin " + ctx->plugin_name + ": " + what + " threw: " + e.what());
+        if (ctx->owner) ctx->owner->counters().add("plugin." + ctx->plugin_name + ".exceptions", 1);
+    } catch (...) {
+        log_message(OM_LOG_ERROR, "plugin " + ctx->plugin_name + ": " + what + " threw");
+        if (ctx->owner) ctx->owner->counters().add("plugin." + ctx->plugin_name + ".exceptions", 1);
+    }
+}
+
+void host_log(om_host_ctx* ctx, int32_t level, const char* message)
+{
+    if (level < OM_LOG_TRACE || level >= OM_LOG_OFF) level = OM_LOG_INFO;
+    log_message(static_cast<om_log_level>(level), "[" + (ctx ? ctx->plugin_name : std::string("?")) + "] " + (message ? message : ""));
+}
+
+uint64_t host_now_us(om_host_ctx*)
+{
+    return EventLoop::now_us();
+}
+
+int32_t host_timer_start(om_host_ctx* ctx, uint64_t delay_us, uint64_t interval_us, om_host_timer_fn fn,
+                         void* user_data, uint64_t* out_timer_id)
+{
+    if (!ctx || !ctx->owner || !fn) return OM_ERR_INVALID_ARGUMENT;
+    if (!ctx->owner->loop().in_loop_thread()) return OM_ERR_STATE;
+    uint64_t id = ctx->owner->loop().add_timer(delay_us, interval_us, [ctx, fn, user_data, interval_us](uint64_t timer_id) {
+        if (interval_us == 0) ctx->timers.erase(timer_id);
+        run_plugin_callback(ctx, "timer", [&] { fn(user_data, timer_id); });
+    });
+    ctx->timers.insert(id);
+    if (out_timer_id) *out_timer_id = id;
+    return OM_OK;
+}
+
+int32_t host_timer_cancel(om_host_ctx* ctx, uint64_t timer_id)
+{
+    if (!ctx || !ctx->owner) return OM_ERR_INVALID_ARGUMENT;
+    if (!ctx->owner->loop().in_loop_thread()) return OM_ERR_STATE;
+    if (ctx->timers.erase(timer_id)) ctx->owner->loop().cancel_timer(timer_id);
+    return OM_OK;
+}
+
+int32_t host_post(om_host_ctx* ctx, om_host_task_fn fn, void* user_data)
+{
+    if (!ctx || !ctx->owner || !fn) return OM_ERR_INVALID_ARGUMENT;
+    bool posted = ctx->owner->loop().post([ctx, fn, user_data] { run_plugin_callback(ctx, "posted task", [&] { fn(user_data); }); });
+    return posted ? OM_OK : OM_ERR_CLOSED;
+}
+
+void host_set_error(om_host_ctx* ctx, const char* message)
+{
+    if (ctx) ctx->last_error = message ? message : "";
+}
+
+void* host_alloc(size_t size)
+{
+    return std::malloc(size ? size : 1);
+}
+
+void host_free(void* ptr)
+{
+    std::free(ptr);
+}
+
+int32_t host_send_datagram(om_host_ctx* ctx, const om_datagram* datagram)
+{
+    if (!ctx || !ctx->owner || !datagram) return OM_ERR_INVALID_ARGUMENT;
+    return ctx->owner->send_through_transport(*datagram);
+}
+
+int32_t host_address_format(const om_address* address, char* buf, size_t cap)
+{
+    if (!address || !buf) return OM_ERR_INVALID_ARGUMENT;
+    std::string text = proto::format_address(*address);
+    if (text.empty()) return OM_ERR_INVALID_ARGUMENT;
+    if (text.size() + 1 > cap) return OM_ERR_BUFFER_TOO_SMALL;
+    std::memcpy(buf, text.c_str(), text.size() + 1);
+    return OM_OK;
+}
+
+int32_t host_address_parse(const char* text, uint16_t default_port, om_address* out)
+{
+    if (!text || !out) return OM_ERR_INVALID_ARGUMENT;
+    return proto::parse_address(text, default_port, *out) ? OM_OK : OM_ERR_INVALID_ARGUMENT;
+}
+
+void host_counter_add(om_host_ctx* ctx, const char* name, int64_t delta)
+{
+    if (!ctx || !ctx->owner || !name) return;
+    ctx->owner->counters().add("plugin." + ctx->plugin_name + "." + name, delta);
+}
+
+const char* host_config_get(om_host_ctx* ctx, const char* key)
+{
+    if (!ctx || !key) return nullptr;
+    auto it = ctx->settings.find(key);
+    return it == ctx->settings.end() ? nullptr : it->second.c_str();
+}
+
+const om_host_api kHostApi = {
+    sizeof(om_host_api),
+    OM_PLUGIN_ABI_VERSION,
+    host_log,
+    host_now_us,
+    host_timer_start,
+    host_timer_cancel,
+    host_post,
+    host_set_error,
+    host_alloc,
+    host_free,
+    host_send_datagram,
+    host_address_format,
+    host_address_parse,
+    host_counter_add,
+    host_config_get,
+};
+
+} // namespace
+
+const om_host_api* host_api()
+{
+    return &kHostApi;
+}
+
+} // namespace om
+
+void om_host_ctx::cancel_timers()
+{
+    if (owner)
+        for (uint64_t id : timers) owner->loop().cancel_timer(id);
+    timers.clear();
+}
+
+std::string om_host_ctx::take_error()
+{
+    std::string e;
+    e.swap(last_error);
+    return e;
+}

@@ -1,0 +1,43 @@
+// The om_host_api table handed to every plugin, and om_host_ctx: one per plugin instance.
+#pragma once
+
+#include "core/counters.h"
+#include "core/event_loop.h"
+#include "core/plugin_options.h"
+
+#include <orbitmesh/plugin.h>
+
+#include <set>
+#include <string>
+
+namespace om {
+
+// What the host API needs from the object that owns plugin instances (the agent).
+class PluginOwner {
+public:
+    virtual EventLoop& loop() = 0;
+    virtual Counters& counters() = 0;
+    // Sends through the whole transport stack (host_api.send_datagram).
+    virtual om_status send_through_transport(const om_datagram& datagram) = 0;
+
+protected:
+    ~PluginOwner() = default;
+};
+
+const om_host_api* host_api();
+
+} // namespace om
+
+// Opaque to plugins (declared in plugin.h).
+struct om_host_ctx {
+    om::PluginOwner* owner = nullptr;  // null while only negotiating
+    std::string plugin_name;
+    om::PluginSettings settings;
+    std::string last_error;  // from set_error, read by the kernel after a failed call
+    std::set<uint64_t> timers;
+
+    // Cancels the instance's remaining timers (its destroy must leave none behind).
+    void cancel_timers();
+    // Takes the plugin's last set_error text (empty when it gave none).
+    std::string take_error();
+};

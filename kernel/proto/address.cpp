@@ -1,0 +1,128 @@
+#include "proto/address.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace om::proto {
+namespace {
+
+bool fail(std::string* why, std::string message)
+{
+    if (why) *why = std::move(message);
+    return false;
+}
+
+bool parse_port(std::string_view text, uint16_t& port)
+{
+    if (text.empty() || text.size() > 5) return false;
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value > 65535) return false;
+    port = static_cast<uint16_t>(value);
+    return true;
+}
+
+bool parse_host(const std::string& host, om_address& out)
+{
+    out = om_address{};
+    if (inet_pton(AF_INET, host.c_str(), out.bytes) == 1) {
+        out.family = 4;
+        return true;
+    }
+    std::string v6 = host;
+    auto percent = v6.find('%');
+    if (percent != std::string::npos) {
+        uint32_t scope = 0;
+        std::string_view digits(v6.c_str() + percent + 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), scope);
+        if (ec != std::errc() || end != digits.data() + digits.size()) return false;
+        out.scope_id = scope;
+        v6.resize(percent);
+    }
+    if (inet_pton(AF_INET6, v6.c_str(), out.bytes) == 1) {
+        out.family = 6;
+        return true;
+    }
+    return false;
+}
+
+} // namespace
+
+bool parse_address(std::string_view text, uint16_t default_port, om_address& out, std::string* why)
+{
+    if (text.empty()) return fail(why, "empty address");
+    if (text.size() >= OM_ADDRESS_STRLEN) return fail(why, "address too long");
+    std::string host;
+    uint16_t port = default_port;
+    if (text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) return fail(why, "missing ']' in '" + std::string(text) + "'");
+        host = std::string(text.substr(1, close - 1));
+        auto rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':' || !parse_port(rest.substr(1), port))
+                return fail(why, "bad port in '" + std::string(text) + "'");
+        }
+    } else {
+        auto first = text.find(':');
+        auto last = text.rfind(':');
+        if (first != std::string_view::npos && first == last) {  // IPv4 or name with a port
+            host = std::string(text.substr(0, first));
+            if (!parse_port(text.substr(first + 1), port))
+                return fail(why, "bad port in '" + std::string(text) + "'");
+        } else {
+            host = std::string(text);  // bare IPv4, or bare IPv6 (several colons)
+        }
+    }
+    om_address parsed{};
+    if (!parse_host(host, parsed))
+        return fail(why, "'" + host + "' is not an IPv4 or IPv6 address");
+    parsed.port = port;
+    out = parsed;
+    return true;
+}
+
+std::string format_address(const om_address& address)
+{
+    char host[INET6_ADDRSTRLEN] = {0};
+    if (address.family == 4) {
+        inet_ntop(AF_INET, address.bytes, host, sizeof host);
+        return std::string(host) + ":" + std::to_string(address.port);
+    }
+    if (address.family == 6) {
+        inet_ntop(AF_INET6, address.bytes, host, sizeof host);
+        std::string text = "[" + std::string(host);
+        if (address.scope_id) text += "%" + std::to_string(address.scope_id);
+        return text + "]:" + std::to_string(address.port);
+    }
+    return {};
+}
+
+bool same_address(const om_address& a, const om_address& b)
+{
+    if (a.family != b.family || a.port != b.port) return false;
+    size_t n = a.family == 4 ? 4 : 16;
+    return std::memcmp(a.bytes, b.bytes, n) == 0 && (a.family != 6 || a.scope_id == b.scope_id);
+}
+
+bool is_loopback(const om_address& address)
+{
+    if (address.family == 4) return address.bytes[0] == 127;
+    if (address.family == 6) {
+        static const uint8_t loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        return std::memcmp(address.bytes, loopback, 16) == 0;
+    }
+    return false;
+}
+
+bool is_unspecified(const om_address& address)
+{
+    size_t n = address.family == 4 ? 4 : address.family == 6 ? 16 : 0;
+    for (size_t i = 0; i < n; ++i)
+        if (address.bytes[i]) return false;
+    return n != 0;
+}
+
+} // namespace om::proto
