@@ -1,0 +1,125 @@
+// The agent's loop: cross-thread posting, timers, synchronous calls with timeouts, fds.
+#include "core/event_loop.h"
+
+#include <catch2/catch.hpp>
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+#include <vector>
+
+using om::EventLoop;
+
+TEST_CASE("tasks posted from many threads all run, in order per thread, on the loop thread", "[loop]")
+{
+    EventLoop loop;
+    loop.start("test-loop");
+    constexpr int kThreads = 4, kTasks = 2000;
+    std::vector<std::vector<int>> seen(kThreads);
+    std::atomic<int> ran{0};
+    std::atomic<bool> wrong_thread{false};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kTasks; ++i)
+                REQUIRE(loop.post([&, t, i] {
+                    if (!loop.in_loop_thread()) wrong_thread = true;
+                    seen[t].push_back(i);
+                    ++ran;
+                }));
+        });
+    for (auto& th : threads) th.join();
+    REQUIRE(loop.run_sync([] { return OM_OK; }, 5000) == OM_OK);  // after everything posted before
+    CHECK(ran == kThreads * kTasks);
+    CHECK_FALSE(wrong_thread);
+    for (auto& s : seen)
+        for (int i = 0; i < kTasks; ++i) REQUIRE(s[i] == i);
+}
+
+TEST_CASE("timers fire in due order; periodic ones repeat; cancelled ones never fire", "[loop]")
+{
+    EventLoop loop;
+    loop.start("test-loop");
+    std::vector<int> order;
+    std::atomic<int> periodic{0};
+    std::promise<void> done;
+    uint64_t cancelled = 0;
+    loop.run_sync([&] {
+        loop.add_timer(30'000, 0, [&](uint64_t) { order.push_back(3); });
+        loop.add_timer(10'000, 0, [&](uint64_t) { order.push_back(1); });
+        loop.add_timer(20'000, 0, [&](uint64_t) { order.push_back(2); });
+        cancelled = loop.add_timer(15'000, 0, [&](uint64_t) { order.push_back(99); });
+        loop.cancel_timer(cancelled);
+        loop.add_timer(5'000, 5'000, [&](uint64_t id) {
+            if (++periodic == 5) loop.cancel_timer(id);
+        });
+        loop.add_timer(60'000, 0, [&](uint64_t) { done.set_value(); });
+        return OM_OK;
+    }, 1000);
+    REQUIRE(done.get_future().wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    loop.run_sync([&] {
+        CHECK(order == std::vector<int>{1, 2, 3});
+        CHECK(periodic == 5);
+        CHECK(loop.timer_count() == 0);
+        return OM_OK;
+    }, 1000);
+}
+
+TEST_CASE("run_sync runs inline on the loop thread and returns the task's status", "[loop]")
+{
+    EventLoop loop;
+    loop.start("test-loop");
+    om_status inner = OM_ERR_INTERNAL;
+    CHECK(loop.run_sync([&] {
+        inner = loop.run_sync([] { return OM_ERR_NOT_FOUND; }, 10);  // would deadlock if it posted
+        return OM_ERR_IO;
+    }, 1000) == OM_ERR_IO);
+    CHECK(inner == OM_ERR_NOT_FOUND);
+}
+
+TEST_CASE("a run_sync that times out before it starts never runs", "[loop]")
+{
+    EventLoop loop;
+    loop.start("test-loop");
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    loop.post([released] { released.wait(); });  // keep the loop busy
+    std::atomic<bool> ran{false};
+    CHECK(loop.run_sync([&] {
+        ran = true;
+        return OM_OK;
+    }, 50) == OM_ERR_TIMEOUT);
+    release.set_value();
+    loop.run_sync([] { return OM_OK; }, 1000);
+    CHECK_FALSE(ran);
+}
+
+TEST_CASE("watched descriptors call back when readable; stop refuses new posts", "[loop]")
+{
+    EventLoop loop;
+    loop.start("test-loop");
+    int fd = eventfd(0, EFD_NONBLOCK);
+    std::promise<uint64_t> got;
+    loop.run_sync([&] {
+        loop.watch_fd(fd, [&] {
+            uint64_t v = 0;
+            if (read(fd, &v, sizeof v) == sizeof v) {
+                loop.unwatch_fd(fd);
+                got.set_value(v);
+            }
+        });
+        return OM_OK;
+    }, 1000);
+    uint64_t seven = 7;
+    REQUIRE(write(fd, &seven, sizeof seven) == sizeof seven);
+    auto f = got.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    CHECK(f.get() == 7);
+    loop.stop();
+    CHECK_FALSE(loop.post([] {}));
+    CHECK(loop.run_sync([] { return OM_OK; }, 100) == OM_ERR_CLOSED);
+    close(fd);
+}
