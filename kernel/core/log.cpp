@@ -40,7 +40,7 @@ Poco::Logger& logger()
 {
     static std::once_flag once;
     std::call_once(once, [] {
-        Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%H:%M:%S.%i %s[%p] %t"));
+        Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%H:%M:%S.%i orbitmesh %q: %t"));
         Poco::AutoPtr<Poco::FormattingChannel> channel(
             new Poco::FormattingChannel(pattern, new Poco::ConsoleChannel(std::cerr)));
         Poco::Logger& l = Poco::Logger::get("orbitmesh");
