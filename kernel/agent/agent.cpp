@@ -9,6 +9,7 @@
 #include "proto/address.h"
 #include "proto/demux.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace om {
@@ -125,6 +126,7 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
         instance.ctx = make_host_ctx(*this, *instance.library, config_.plugin_options);
         kind_instances_.push_back(std::move(instance));
     }
+    check_plugin_options_targets();
     loop_.start("om-agent");
     on_loop([this] { create_kind_instances(); });
 }
@@ -159,6 +161,20 @@ void Agent::on_loop(const std::function<void()>& fn)
     if (status != OM_OK) fail(status, error);
 }
 
+void Agent::check_plugin_options_targets() const
+{
+    std::vector<std::string> used;
+    for (const auto& lib : transport_libraries_) used.push_back(lib->name());
+    for (const auto& k : kind_instances_) used.push_back(k.library->name());
+    for (const auto& [plugin, settings] : config_.plugin_options) {
+        if (std::find(used.begin(), used.end(), plugin) != used.end()) continue;
+        std::string list;
+        for (const auto& u : used) list += (list.empty() ? "" : ", ") + u;
+        fail(OM_ERR_INVALID_ARGUMENT, "plugin_options set \"" + plugin + "." + settings.begin()->first +
+                                          "\" but this agent uses no plugin \"" + plugin + "\" (it uses " + list + ")");
+    }
+}
+
 void Agent::create_kind_instances()
 {
     for (auto& k : kind_instances_) {
@@ -172,6 +188,7 @@ void Agent::create_kind_instances()
         int32_t status = guarded_call(*k.ctx, "create", [&] { return life.create(&args, &instance); });
         check_plugin_status(*k.ctx, "create", status);
         k.instance = instance;
+        k.ctx->check_settings_read();
     }
 }
 

@@ -80,6 +80,7 @@ private:
     void emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
               const char* message);
     void deliver(const om_event& event);
+    void check_plugin_options_targets() const;
     void create_kind_instances();
     void destroy_kind_instances();
     void close_transport_on_loop(const char* reason);

@@ -112,8 +112,9 @@ void TransportStack::open(const std::string& bind_address)
 {
     PluginInstance& top = layers_.front();
     int32_t status = guarded_call(*top.ctx, "open", [&] { return vtbl(0).open(top.instance, bind_address.c_str()); });
-    check_plugin_status(*top.ctx, "open", status);
+    check_plugin_status(*top.ctx, "open", status, inner_errors());
     open_ = true;
+    for (const auto& layer : layers_) layer.ctx->check_settings_read();
 }
 
 size_t TransportStack::send(const om_datagram* batch, size_t count)
@@ -121,7 +122,7 @@ size_t TransportStack::send(const om_datagram* batch, size_t count)
     PluginInstance& top = layers_.front();
     size_t sent = 0;
     int32_t status = guarded_call(*top.ctx, "send", [&] { return vtbl(0).send(top.instance, batch, count, &sent); });
-    check_plugin_status(*top.ctx, "send", status);
+    check_plugin_status(*top.ctx, "send", status, inner_errors());
     return sent;
 }
 
@@ -136,7 +137,7 @@ size_t TransportStack::drain(size_t max)
     PluginInstance& top = layers_.front();
     size_t count = 0;
     int32_t status = guarded_call(*top.ctx, "drain", [&] { return vtbl(0).drain(top.instance, max, &count); });
-    check_plugin_status(*top.ctx, "drain", status);
+    check_plugin_status(*top.ctx, "drain", status, inner_errors());
     return count;
 }
 
@@ -155,6 +156,18 @@ uint32_t TransportStack::mtu(uint32_t fallback)
     if (!vtbl(0).mtu) return fallback;  // an ABI 1.0 transport
     uint32_t mtu = guarded_call(*top.ctx, "mtu", [&] { return vtbl(0).mtu(top.instance); });
     return mtu == 0 || mtu > fallback ? fallback : mtu;
+}
+
+std::string TransportStack::inner_errors()
+{
+    // A decorator that fails because its inner transport failed reports on its own context; the
+    // inner's set_error text is the real reason.
+    std::string text;
+    for (size_t i = 1; i < layers_.size(); ++i) {
+        std::string e = layers_[i].ctx->take_error();
+        if (!e.empty()) text += (text.empty() ? "" : "; ") + layers_[i].library->name() + ": " + e;
+    }
+    return text;
 }
 
 PluginInstance* TransportStack::find(std::string_view plugin_name)

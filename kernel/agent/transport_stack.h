@@ -48,6 +48,7 @@ private:
     };
     static void inner_sink(void* user_data, const om_datagram* datagram);
     void destroy_layers();
+    std::string inner_errors();
     const om_transport_vtbl& vtbl(size_t i) const { return *layers_[i].library->transport(); }
 
     PluginOwner& owner_;

@@ -25,10 +25,12 @@ auto guarded_call(om_host_ctx& ctx, const char* step, F&& fn) -> decltype(fn())
 }
 
 // Throws when status is not OM_OK, keeping the plugin's status when it is one of ours.
-inline void check_plugin_status(om_host_ctx& ctx, const char* step, int32_t status)
+// `more` adds detail from elsewhere (the layers under a decorator).
+inline void check_plugin_status(om_host_ctx& ctx, const char* step, int32_t status, const std::string& more = {})
 {
     if (status == OM_OK) return;
     std::string detail = ctx.take_error();
+    if (!more.empty()) detail += (detail.empty() ? "" : "; ") + more;
     const char* name = om_status_name(status);
     bool known = std::string(name) != "OM_UNKNOWN_STATUS" && status < 0;
     fail(known ? status : OM_ERR_PLUGIN, "plugin " + ctx.plugin_name + ": " + step + " failed (" + name + ")" +

@@ -1,5 +1,6 @@
 #include "plugin_host/host_api.h"
 
+#include "core/error.h"
 #include "core/log.h"
 #include "proto/address.h"
 
@@ -111,6 +112,7 @@ void host_counter_add(om_host_ctx* ctx, const char* name, int64_t delta)
 const char* host_config_get(om_host_ctx* ctx, const char* key)
 {
     if (!ctx || !key) return nullptr;
+    ctx->settings_read.insert(key);
     auto it = ctx->settings.find(key);
     return it == ctx->settings.end() ? nullptr : it->second.c_str();
 }
@@ -154,4 +156,15 @@ std::string om_host_ctx::take_error()
     std::string e;
     e.swap(last_error);
     return e;
+}
+
+void om_host_ctx::check_settings_read() const
+{
+    for (const auto& [key, value] : settings) {
+        if (settings_read.count(key)) continue;
+        std::string known;
+        for (const auto& k : settings_read) known += (known.empty() ? "" : ", ") + k;
+        om::fail(OM_ERR_INVALID_ARGUMENT, "plugin " + plugin_name + " has no setting \"" + key + "\"" +
+                                              (known.empty() ? " (it reads none)" : " (it reads " + known + ")"));
+    }
 }

@@ -35,6 +35,11 @@ struct om_host_ctx {
     om::PluginSettings settings;
     std::string last_error;  // from set_error, read by the kernel after a failed call
     std::set<uint64_t> timers;
+    std::set<std::string> settings_read;  // keys the plugin asked for through config_get
+
+    // Throws om::Error(OM_ERR_INVALID_ARGUMENT) for a setting the plugin never read: a typo
+    // ("netsim.los=0.1") must not be silently ignored. Plugins read their settings by open.
+    void check_settings_read() const;
 
     // Cancels the instance's remaining timers (its destroy must leave none behind).
     void cancel_timers();

@@ -321,3 +321,33 @@ TEST_CASE("the server URL picks the default bind address", "[agent][options]")
         CHECK(contains(agent.local_address(), "127.0.0.1:"));
     }
 }
+
+TEST_CASE("a mistyped plugin setting or plugin name is an error, not silently ignored", "[agent][options]")
+{
+    auto reg = test::registry_of({});
+    om_agent_options o = om::default_agent_options();
+    o.transport_plugin = "netsim:udp";
+    o.plugin_options = "netsm.loss=0.5";
+    auto e = error_of([&] { om::Agent agent(o, reg); });
+    CHECK(e.status() == OM_ERR_INVALID_ARGUMENT);
+    CHECK(contains(e.what(), "netsm"));
+
+    o.plugin_options = "netsim.los=0.5";
+    om::Agent agent(o, reg);
+    auto typo = error_of([&] { agent.open_transport(); });
+    CHECK(typo.status() == OM_ERR_INVALID_ARGUMENT);
+    CHECK(contains(typo.what(), "no setting \"los\""));
+    CHECK(contains(typo.what(), "loss"));
+    CHECK(error_of([&] { agent.local_address(); }).status() == OM_ERR_STATE);  // not left half open
+}
+
+TEST_CASE("a decorator's failure carries the reason its inner transport gave", "[agent][netsim]")
+{
+    auto reg = test::registry_of({});
+    om_agent_options o = om::default_agent_options();
+    o.transport_plugin = "netsim:udp";
+    o.bind_address = "192.0.2.1:9";  // TEST-NET-1: not an address of this machine, bind fails
+    om::Agent agent(o, reg);
+    auto e = error_of([&] { agent.open_transport(); });
+    CHECK(contains(e.what(), "transport-udp: "));
+}

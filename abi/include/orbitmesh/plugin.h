@@ -405,21 +405,30 @@ typedef struct om_plugin_negotiation {
 typedef int32_t (*om_plugin_negotiate_fn)(om_plugin_negotiation* io);
 
 /*
- * OM_PLUGIN_DEFINE(descriptor): writes the plugin's one export. The plugin speaks the ABI it
- * was compiled against (OM_PLUGIN_ABI_VERSION); it accepts a host of the same major whose
- * maximum minor is at least as new, and answers with its own version. Otherwise it refuses,
- * naming both versions.
+ * OM_PLUGIN_DEFINE(descriptor): writes the plugin's one export, with C linkage from C or C++.
+ * The plugin was compiled against OM_PLUGIN_ABI_VERSION. With a host of the same major it answers
+ * the older of its own version and the host's newest (a newer host reads only what the plugin's
+ * struct sizes cover; an older host gets a plugin that checks host->struct_size before using
+ * newer host slots); the host then refuses an answer below its minimum. With another major it
+ * refuses, naming both versions.
  */
+#ifdef __cplusplus
+#  define OM__PLUGIN_EXTERN_C extern "C"
+#else
+#  define OM__PLUGIN_EXTERN_C
+#endif
 #define OM_PLUGIN_DEFINE(descriptor)                                                          \
-    OM_PLUGIN_EXPORT int32_t om_plugin_negotiate(om_plugin_negotiation* io)                   \
+    OM__PLUGIN_EXTERN_C OM_PLUGIN_EXPORT int32_t om_plugin_negotiate(om_plugin_negotiation* io) \
     {                                                                                         \
         const uint32_t mine = OM_PLUGIN_ABI_VERSION;                                          \
-        if (io == NULL || io->struct_size < sizeof(uint32_t) * 3) return OM_ERR_INVALID_ARGUMENT; \
+        if (io == NULL || io->struct_size < offsetof(om_plugin_negotiation, out_error))       \
+            return OM_ERR_INVALID_ARGUMENT;                                                   \
         io->out_abi_version = mine;                                                           \
         if (OM_PLUGIN_ABI_MAJOR_OF(io->host_abi_max) != OM_PLUGIN_ABI_MAJOR_OF(mine)) {       \
             om_plugin__refuse(io, mine);                                                      \
             return OM_ERR_ABI_MISMATCH;                                                       \
         }                                                                                     \
+        if (io->host_abi_max < mine) io->out_abi_version = io->host_abi_max;                  \
         io->out_descriptor = &(descriptor);                                                   \
         return OM_OK;                                                                         \
     }
@@ -438,7 +447,7 @@ static inline void om_plugin__refuse(om_plugin_negotiation* io, uint32_t mine)
     values[3] = OM_PLUGIN_ABI_MINOR_OF(io->host_abi_min);
     values[4] = OM_PLUGIN_ABI_MAJOR_OF(io->host_abi_max);
     values[5] = OM_PLUGIN_ABI_MINOR_OF(io->host_abi_max);
-    if (io->out_error == NULL || io->out_error_cap == 0) return;
+    if (io->struct_size < sizeof(om_plugin_negotiation) || io->out_error == NULL || io->out_error_cap == 0) return;
     for (i = 0; i < 6; ++i) {
         const char* p = parts[i];
         char tmp[12];

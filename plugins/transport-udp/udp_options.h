@@ -1,0 +1,19 @@
+// transport-udp's settings from the agent's plugin_options ("transport-udp.<key>=value").
+#pragma once
+
+#include "host_services.h"
+#include "udp_socket.h"
+
+namespace om::udp {
+
+// 4 MiB each way absorbs bursts at high packet rates; the kernel grants what its limits allow.
+inline constexpr uint32_t kDefaultSocketBuffer = 4u << 20;
+
+struct UdpOptions {
+    SocketBuffers buffers{kDefaultSocketBuffer, kDefaultSocketBuffer};
+};
+
+// Reads rcvbuf and sndbuf (bytes, 1..2147483647). Throws PluginError naming the key of a bad value.
+UdpOptions read_options(const HostServices& host);
+
+}  // namespace om::udp

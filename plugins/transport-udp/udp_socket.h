@@ -1,0 +1,48 @@
+// The UDP socket itself: creation, binding, buffer sizes, local address. Owns the descriptor.
+#pragma once
+
+#include "socket_address.h"
+
+#include <cstdint>
+#include <string>
+
+namespace om::udp {
+
+struct SocketBuffers {
+    uint32_t receive = 0;
+    uint32_t send = 0;
+};
+
+class UdpSocket {
+public:
+    UdpSocket() = default;
+    ~UdpSocket() { close(); }
+    UdpSocket(const UdpSocket&) = delete;
+    UdpSocket& operator=(const UdpSocket&) = delete;
+
+    // Creates a non-blocking socket of bind_address's family, asks for `wanted` buffers and
+    // binds. A wildcard IPv6 bind is made dual-stack. bind_text names the address in errors.
+    // Throws PluginError.
+    void open(const SocketAddress& bind_address, const std::string& bind_text,
+              const SocketBuffers& wanted);
+    void close() noexcept;
+
+    bool is_open() const noexcept { return fd_ >= 0; }
+    int fd() const noexcept { return fd_; }
+    int family() const noexcept { return family_; }
+
+    // Asks for new buffer sizes; 0 leaves that buffer as it is. The kernel caps them at
+    // net.core.rmem_max / wmem_max without failing, so this is best effort.
+    void request_buffers(const SocketBuffers& wanted) noexcept;
+    // The sizes as the kernel reports them (Linux reports twice what was granted, as it counts
+    // its bookkeeping overhead). Throws PluginError.
+    SocketBuffers buffers() const;
+    // getsockname. Throws PluginError.
+    SocketAddress local_address() const;
+
+private:
+    int fd_ = -1;
+    int family_ = 0;
+};
+
+}  // namespace om::udp
