@@ -4,6 +4,7 @@
 
 #include <msgpack.hpp>
 
+#include <cstring>
 #include <limits>
 
 namespace om {
@@ -90,6 +91,18 @@ bool to_integer(const msgpack::object& o, T& out)
     return true;
 }
 
+// msgpack-c packs a whole-number double as an integer; a dynamically typed caller must get a
+// float back from an f64 method, so write the float 64 format (0xcb) ourselves.
+void pack_float64(msgpack::packer<msgpack::sbuffer>& pk, double value)
+{
+    uint64_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    char out[9];
+    out[0] = static_cast<char>(0xcb);
+    for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+    pk.pack_bin_body(out, sizeof out);  // raw bytes into the stream
+}
+
 void pack_value(msgpack::packer<msgpack::sbuffer>& pk, FfiType type, const OutValue& v)
 {
     switch (type) {
@@ -98,7 +111,7 @@ void pack_value(msgpack::packer<msgpack::sbuffer>& pk, FfiType type, const OutVa
     case FfiType::U32: pk.pack(v.u32); break;
     case FfiType::I64: pk.pack(v.i64); break;
     case FfiType::U64: pk.pack(v.u64); break;
-    case FfiType::F64: pk.pack(v.f64); break;
+    case FfiType::F64: pack_float64(pk, v.f64); break;
     default: pk.pack_nil(); break;
     }
 }

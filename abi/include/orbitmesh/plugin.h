@@ -38,7 +38,8 @@ extern "C" {
 #define OM_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 #define OM_PLUGIN_ABI_VERSION_MAJOR 1
 #define OM_PLUGIN_ABI_VERSION_MINOR 1
-#define OM_PLUGIN_ABI_VERSION OM_PLUGIN_ABI_MAKE(OM_PLUGIN_ABI_VERSION_MAJOR, OM_PLUGIN_ABI_VERSION_MINOR)
+/* A plain integer expression, usable in #if. */
+#define OM_PLUGIN_ABI_VERSION ((OM_PLUGIN_ABI_VERSION_MAJOR << 16) | OM_PLUGIN_ABI_VERSION_MINOR)
 
 #define OM_PLUGIN_ENTRY_SYMBOL "om_plugin_negotiate"
 /* Version of the "<name>.om.json" manifest format. */

@@ -1,0 +1,483 @@
+/* ffi_all: calls EVERY public function of liborbitmesh the way ctypes, cffi and Node FFI do:
+ * dlopen the library, dlsym each name, describe it with an ffi_cif and call it only through
+ * ffi_call; one event callback is a libffi closure, as a binding's would be. The sequence is a
+ * real use: two agents on 127.0.0.1 exchange a datagram.
+ *
+ * usage: ffi_all <liborbitmesh.so> <orbitmesh.map>
+ * Fails if any name the map exports was not called through libffi. Not linked with orbitmesh;
+ * orbitmesh.h is included only for the struct layouts and constants. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <orbitmesh/orbitmesh.h>
+
+#include <dlfcn.h>
+#include <ffi.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+
+/* ---- binding table: one cif per function, as a binding generator would emit ---------------- */
+#define MAX_ARGS 8
+#define MAX_BINDINGS 64
+
+typedef struct binding {
+    const char* name;
+    void* fn;
+    ffi_cif cif;
+    ffi_type* arg_types[MAX_ARGS];
+    unsigned calls;
+} binding;
+
+static void* library;
+static binding bindings[MAX_BINDINGS];
+static size_t binding_count;
+
+static ffi_type* size_type(void)
+{
+    return sizeof(size_t) == 8 ? &ffi_type_uint64 : &ffi_type_uint32;
+}
+
+static binding* bind(const char* name, ffi_type* ret, unsigned nargs, ffi_type* const* args)
+{
+    binding* b = &bindings[binding_count++];
+    b->name = name;
+    b->fn = dlsym(library, name);
+    if (b->fn == NULL) {
+        fprintf(stderr, "ffi_all: dlsym %s: %s\n", name, dlerror());
+        exit(1);
+    }
+    if (nargs > 0) memcpy(b->arg_types, args, nargs * sizeof *args);
+    if (ffi_prep_cif(&b->cif, FFI_DEFAULT_ABI, nargs, ret, b->arg_types) != FFI_OK) {
+        fprintf(stderr, "ffi_all: ffi_prep_cif failed for %s\n", name);
+        exit(1);
+    }
+    return b;
+}
+
+static void invoke(binding* b, void* ret, void** argv)
+{
+    ffi_call(&b->cif, FFI_FN(b->fn), ret, argv);
+    b->calls++;
+}
+
+/* Integer returns come back in a full ffi_arg and are narrowed (libffi's rule). */
+static int32_t call_i32(binding* b, void** argv)
+{
+    ffi_arg r = 0;
+    invoke(b, &r, argv);
+    return (int32_t)r;
+}
+
+static uint32_t call_u32(binding* b, void** argv)
+{
+    ffi_arg r = 0;
+    invoke(b, &r, argv);
+    return (uint32_t)r;
+}
+
+static void* call_ptr(binding* b, void** argv)
+{
+    void* r = NULL;
+    invoke(b, &r, argv);
+    return r;
+}
+
+static void call_void(binding* b, void** argv)
+{
+    ffi_arg unused = 0;
+    invoke(b, &unused, argv);
+}
+
+static struct {
+    binding *version, *version_number, *status_name, *status_str, *free, *log_set_level;
+    binding *options_init, *create, *destroy, *last_error, *open_transport, *close_transport;
+    binding *local_address, *transport_mtu, *send_datagram, *dispatch, *counter, *counters_json;
+    binding *plugins_list_json, *plugin_call;
+} api;
+
+static void bind_all(void)
+{
+    ffi_type* const P = &ffi_type_pointer;
+    ffi_type* const I32 = &ffi_type_sint32;
+    ffi_type* const SZ = size_type();
+    api.version = bind("om_version", P, 0, NULL);
+    api.version_number = bind("om_version_number", &ffi_type_uint32, 0, NULL);
+    api.status_name = bind("om_status_name", P, 1, (ffi_type* []){I32});
+    api.status_str = bind("om_status_str", P, 1, (ffi_type* []){I32});
+    api.free = bind("om_free", &ffi_type_void, 1, (ffi_type* []){P});
+    api.log_set_level = bind("om_log_set_level", I32, 1, (ffi_type* []){I32});
+    api.options_init = bind("om_agent_options_init", I32, 1, (ffi_type* []){P});
+    api.create = bind("om_agent_create", I32, 4, (ffi_type* []){P, P, P, SZ});
+    api.destroy = bind("om_agent_destroy", &ffi_type_void, 1, (ffi_type* []){P});
+    api.last_error = bind("om_agent_last_error", P, 1, (ffi_type* []){P});
+    api.open_transport = bind("om_agent_open_transport", I32, 1, (ffi_type* []){P});
+    api.close_transport = bind("om_agent_close_transport", I32, 1, (ffi_type* []){P});
+    api.local_address = bind("om_agent_local_address", I32, 4, (ffi_type* []){P, P, SZ, P});
+    api.transport_mtu = bind("om_agent_transport_mtu", I32, 2, (ffi_type* []){P, P});
+    api.send_datagram = bind("om_agent_send_datagram", I32, 4, (ffi_type* []){P, P, P, SZ});
+    api.dispatch = bind("om_agent_dispatch", I32, 3, (ffi_type* []){P, I32, P});
+    api.counter = bind("om_agent_counter", I32, 3, (ffi_type* []){P, P, P});
+    api.counters_json = bind("om_agent_counters_json", I32, 2, (ffi_type* []){P, P});
+    api.plugins_list_json = bind("om_plugins_list_json", I32, 3, (ffi_type* []){P, P, SZ});
+    api.plugin_call = bind("om_plugin_call", I32, 7, (ffi_type* []){P, P, P, P, SZ, P, P});
+}
+
+/* ---- typed wrappers: each builds the argv of pointers-to-arguments libffi wants ------------- */
+static const char* ffi_status_name(om_status s) { return call_ptr(api.status_name, (void*[]){&s}); }
+static const char* ffi_status_str(om_status s) { return call_ptr(api.status_str, (void*[]){&s}); }
+static void ffi_free(void* p) { call_void(api.free, (void*[]){&p}); }
+static void ffi_destroy(om_agent* a) { call_void(api.destroy, (void*[]){&a}); }
+static om_status ffi_open(om_agent* a) { return call_i32(api.open_transport, (void*[]){&a}); }
+static om_status ffi_close(om_agent* a) { return call_i32(api.close_transport, (void*[]){&a}); }
+
+static const char* ffi_last_error(om_agent* a)
+{
+    return call_ptr(api.last_error, (void*[]){&a});
+}
+
+static om_status ffi_create(om_agent_options* o, om_agent** out, char* err, size_t cap)
+{
+    return call_i32(api.create, (void*[]){&o, &out, &err, &cap});
+}
+
+static om_status ffi_local_address(om_agent* a, char* buf, size_t cap, size_t* needed)
+{
+    return call_i32(api.local_address, (void*[]){&a, &buf, &cap, &needed});
+}
+
+static om_status ffi_mtu(om_agent* a, uint32_t* mtu)
+{
+    return call_i32(api.transport_mtu, (void*[]){&a, &mtu});
+}
+
+static om_status ffi_send(om_agent* a, const char* to, const uint8_t* data, size_t len)
+{
+    return call_i32(api.send_datagram, (void*[]){&a, &to, &data, &len});
+}
+
+static om_status ffi_dispatch(om_agent* a, int32_t timeout_ms, size_t* dispatched)
+{
+    return call_i32(api.dispatch, (void*[]){&a, &timeout_ms, &dispatched});
+}
+
+static om_status ffi_counter(om_agent* a, const char* name, uint64_t* value)
+{
+    return call_i32(api.counter, (void*[]){&a, &name, &value});
+}
+
+static om_status ffi_plugin_call(om_agent* a, const char* plugin, const char* method,
+                                 const uint8_t* args, size_t len, uint8_t** result,
+                                 size_t* result_len)
+{
+    return call_i32(api.plugin_call,
+                    (void*[]){&a, &plugin, &method, &args, &len, &result, &result_len});
+}
+
+/* ---- events --------------------------------------------------------------------------------- */
+typedef struct event_log {
+    int datagrams;
+    char source[OM_ERROR_BUF_SIZE];
+    uint8_t data[256];
+    size_t len;
+    int freed; /* user_data_free calls */
+} event_log;
+
+static void record_event(event_log* log, const om_event* e)
+{
+    if (e->type != OM_EVENT_DATAGRAM) return;
+    log->datagrams++;
+    snprintf(log->source, sizeof log->source, "%s", e->address ? e->address : "");
+    log->len = e->len < sizeof log->data ? e->len : sizeof log->data;
+    if (log->len > 0) memcpy(log->data, e->data, log->len);
+}
+
+/* A plain C callback (agent A). */
+static void plain_on_event(void* user_data, const om_event* event)
+{
+    record_event((event_log*)user_data, event);
+}
+
+static void count_free(void* user_data)
+{
+    ((event_log*)user_data)->freed++;
+}
+
+/* A libffi closure (agent B), the way ctypes.CFUNCTYPE or ffi-napi build callbacks. */
+static void closure_on_event(ffi_cif* cif, void* ret, void** args, void* closure_data)
+{
+    (void)cif;
+    (void)ret;
+    (void)closure_data;
+    record_event(*(event_log**)args[0], *(const om_event**)args[1]);
+}
+
+typedef struct event_closure {
+    ffi_cif cif;
+    ffi_type* arg_types[2];
+    ffi_closure* closure; /* writable side */
+    om_event_cb code;     /* executable side */
+} event_closure;
+
+static int make_event_closure(event_closure* c)
+{
+    void* code = NULL;
+    c->arg_types[0] = &ffi_type_pointer;
+    c->arg_types[1] = &ffi_type_pointer;
+    c->closure = ffi_closure_alloc(sizeof(ffi_closure), &code);
+    if (c->closure == NULL) return 0;
+    if (ffi_prep_cif(&c->cif, FFI_DEFAULT_ABI, 2, &ffi_type_void, c->arg_types) != FFI_OK) return 0;
+    if (ffi_prep_closure_loc(c->closure, &c->cif, closure_on_event, NULL, code) != FFI_OK) return 0;
+    memcpy(&c->code, &code, sizeof c->code); /* object pointer -> function pointer */
+    return 1;
+}
+
+/* ---- the scenario ---------------------------------------------------------------------------- */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void check_library_functions(void)
+{
+#define CHECK_STATUS_TEXT(name, value, text)                                                  \
+    CHECK(strcmp(ffi_status_name(value), "OM_" #name) == 0);                                  \
+    CHECK(strcmp(ffi_status_str(value), text) == 0);
+    OM_STATUS_MAP(CHECK_STATUS_TEXT)
+#undef CHECK_STATUS_TEXT
+    CHECK(strcmp(ffi_status_name(-9999), "OM_UNKNOWN_STATUS") == 0);
+    CHECK(ffi_status_str(-9999) != NULL);
+
+    CHECK(strcmp((const char*)call_ptr(api.version, NULL), OM_VERSION) == 0);
+    CHECK(call_u32(api.version_number, NULL) == OM_VERSION_NUMBER);
+    {
+        om_log_level level = OM_LOG_WARNING;
+        CHECK_STATUS(call_i32(api.log_set_level, (void*[]){&level}), OM_OK);
+    }
+}
+
+/* Options in malloc'd memory, filled by om_agent_options_init and then by field, as a binding
+ * that mirrors the C struct does. */
+static om_agent_options* new_options(om_event_cb cb, event_log* log, const char* transport)
+{
+    om_agent_options* o = malloc(sizeof *o);
+    memset(o, 0xAB, sizeof *o); /* init must set every field */
+    CHECK_STATUS(call_i32(api.options_init, (void*[]){&o}), OM_OK);
+    CHECK(o->struct_size == sizeof *o && o->max_mtu == 1400 && o->stun_port == 3478);
+    CHECK(o->server_url == NULL && o->on_event == NULL);
+    o->bind_address = "127.0.0.1";
+    o->transport_plugin = transport;
+    o->event_mode = OM_EVENTS_DISPATCH; /* no callback on a foreign thread */
+    o->on_event = cb;
+    o->user_data = log;
+    o->user_data_free = count_free;
+    return o;
+}
+
+static void check_failed_create(void)
+{
+    event_log log = {0};
+    om_agent_options* o = new_options(plain_on_event, &log, "no-such-transport");
+    om_agent* agent = (om_agent*)&log; /* must be reset to NULL */
+    char err[OM_ERROR_BUF_SIZE] = "";
+    CHECK(ffi_create(o, &agent, err, sizeof err) != OM_OK);
+    CHECK(agent == NULL);
+    CHECK(err[0] != '\0');
+    CHECK(log.freed == 1);
+    printf("create with a missing transport: %s\n", err);
+    free(o);
+}
+
+/* Dispatches b until a datagram arrived, at most 5 s. */
+static void dispatch_until_datagram(om_agent* b, event_log* log)
+{
+    const double deadline = now_s() + 5.0;
+    while (log->datagrams == 0 && now_s() < deadline) {
+        size_t n = 0;
+        om_status s = ffi_dispatch(b, 100, &n);
+        CHECK(s == OM_OK || s == OM_ERR_TIMEOUT);
+    }
+}
+
+static void check_plugins(om_agent* a)
+{
+    static const uint8_t empty_array[] = {0x90}; /* msgpack [] */
+    char* json = NULL;
+    char err[OM_ERROR_BUF_SIZE] = "";
+    uint8_t* result = NULL;
+    size_t result_len = 0;
+    void* null_ptr = NULL;
+    char* errp = err;
+    size_t cap = sizeof err;
+    char** out = &json;
+
+    CHECK_STATUS(call_i32(api.plugins_list_json, (void*[]){&out, &errp, &cap}), OM_OK);
+    CHECK(json != NULL && strstr(json, "\"transport-udp\"") != NULL);
+    ffi_free(json);
+    ffi_free(null_ptr); /* om_free(NULL) is a no-op */
+
+    CHECK_STATUS(ffi_plugin_call(a, "transport-udp", "get_socket_buffers", empty_array,
+                                 sizeof empty_array, &result, &result_len),
+                 OM_OK);
+    CHECK(result != NULL && result_len > 0);
+    ffi_free(result);
+
+    /* A failing call leaves its detail in last_error. */
+    result = NULL;
+    CHECK_STATUS(ffi_plugin_call(a, "transport-udp", "no_such_method", empty_array,
+                                 sizeof empty_array, &result, &result_len),
+                 OM_ERR_NOT_FOUND);
+    CHECK(result == NULL);
+    CHECK(ffi_last_error(a)[0] != '\0');
+    printf("last_error after a failed om_plugin_call: %s\n", ffi_last_error(a));
+}
+
+static void check_counters(om_agent* b)
+{
+    uint64_t received = 0;
+    char* json = NULL;
+    char** out = &json;
+    CHECK_STATUS(ffi_counter(b, "transport.datagrams_received", &received), OM_OK);
+    CHECK(received == 1);
+    CHECK_STATUS(call_i32(api.counters_json, (void*[]){&b, &out}), OM_OK);
+    CHECK(json != NULL && strstr(json, "\"transport.datagrams_received\"") != NULL);
+    ffi_free(json);
+}
+
+static void run_scenario(void)
+{
+    static const char payload[] = "ffi: a datagram sent through libffi";
+    event_log log_a = {0}, log_b = {0};
+    event_closure closure;
+    om_agent_options *opt_a, *opt_b;
+    om_agent *a = NULL, *b = NULL;
+    char err[OM_ERROR_BUF_SIZE] = "";
+    char addr_a[OM_ERROR_BUF_SIZE], addr_b[OM_ERROR_BUF_SIZE], tiny[4];
+    size_t needed = 0;
+    uint32_t mtu = 0;
+    om_agent* no_agent = NULL;
+
+    if (!make_event_closure(&closure)) {
+        fprintf(stderr, "ffi_all: cannot build the event closure\n");
+        ++check_failures;
+        return;
+    }
+    opt_a = new_options(plain_on_event, &log_a, "udp");
+    opt_b = new_options(closure.code, &log_b, "udp");
+    CHECK_STATUS(ffi_create(opt_a, &a, err, sizeof err), OM_OK);
+    CHECK_STATUS(ffi_create(opt_b, &b, err, sizeof err), OM_OK);
+    if (a == NULL || b == NULL) {
+        fprintf(stderr, "ffi_all: om_agent_create failed: %s\n", err);
+        ffi_destroy(a);
+        ffi_destroy(b);
+        return;
+    }
+    CHECK_STATUS(ffi_open(a), OM_OK);
+    CHECK_STATUS(ffi_open(b), OM_OK);
+
+    /* Too small a buffer says how much is needed. */
+    CHECK_STATUS(ffi_local_address(a, tiny, sizeof tiny, &needed), OM_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed > sizeof tiny && needed <= sizeof addr_a);
+    CHECK_STATUS(ffi_local_address(a, addr_a, sizeof addr_a, &needed), OM_OK);
+    CHECK(strlen(addr_a) + 1 == needed && strncmp(addr_a, "127.0.0.1:", 10) == 0);
+    CHECK_STATUS(ffi_local_address(b, addr_b, sizeof addr_b, NULL), OM_OK);
+
+    CHECK_STATUS(ffi_mtu(a, &mtu), OM_OK);
+    CHECK(mtu > 0 && mtu <= 1400);
+
+    CHECK_STATUS(ffi_send(a, addr_b, (const uint8_t*)payload, sizeof payload), OM_OK);
+    dispatch_until_datagram(b, &log_b);
+    CHECK(log_b.datagrams == 1);
+    CHECK(strcmp(log_b.source, addr_a) == 0);
+    CHECK(log_b.len == sizeof payload && memcmp(log_b.data, payload, sizeof payload) == 0);
+    {
+        size_t ran = 0; /* a's own events (transport opened) */
+        om_status s = ffi_dispatch(a, 0, &ran);
+        CHECK(s == OM_OK || s == OM_ERR_TIMEOUT);
+    }
+
+    check_counters(b);
+    check_plugins(a);
+
+    CHECK_STATUS(ffi_close(a), OM_OK);
+    CHECK_STATUS(ffi_send(a, addr_b, (const uint8_t*)payload, sizeof payload), OM_ERR_CLOSED);
+
+    ffi_destroy(a);
+    ffi_destroy(b);
+    ffi_destroy(no_agent); /* destroy(NULL) is a no-op */
+    CHECK(log_a.freed == 1 && log_b.freed == 1);
+    ffi_closure_free(closure.closure);
+    free(opt_a);
+    free(opt_b);
+}
+
+/* ---- coverage: every name the map exports must have been called ---------------------------- */
+static int was_called(const char* name)
+{
+    size_t i;
+    for (i = 0; i < binding_count; ++i)
+        if (strcmp(bindings[i].name, name) == 0) return bindings[i].calls > 0;
+    return 0;
+}
+
+/* Reads the global: names of a linker version script and checks each was called. */
+static void check_coverage(const char* map_path)
+{
+    FILE* f = fopen(map_path, "r");
+    char text[16384];
+    size_t len;
+    char *p, *token;
+    int in_global = 0, names = 0;
+    if (f == NULL) {
+        fprintf(stderr, "ffi_all: cannot open %s\n", map_path);
+        ++check_failures;
+        return;
+    }
+    len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    /* Blank out comments, then split on blanks and punctuation. */
+    while ((p = strstr(text, "/*")) != NULL) {
+        char* end = strstr(p + 2, "*/");
+        size_t n = end ? (size_t)(end + 2 - p) : strlen(p);
+        memset(p, ' ', n);
+    }
+    for (token = strtok(text, " \t\r\n;{}"); token != NULL; token = strtok(NULL, " \t\r\n;{}")) {
+        if (strcmp(token, "global:") == 0) {
+            in_global = 1;
+        } else if (strcmp(token, "local:") == 0 || strchr(token, ':') != NULL) {
+            in_global = 0;
+        } else if (in_global) {
+            ++names;
+            if (!was_called(token)) {
+                fprintf(stderr, "ffi_all: exported but not called through libffi: %s\n", token);
+                ++check_failures;
+            }
+        }
+    }
+    printf("ffi_all: %d exported functions, %zu bound\n", names, binding_count);
+    CHECK(names > 0);
+}
+
+int main(int argc, char** argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s <liborbitmesh.so> <orbitmesh.map>\n", argv[0]);
+        return 2;
+    }
+    library = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        fprintf(stderr, "ffi_all: dlopen: %s\n", dlerror());
+        return 1;
+    }
+    bind_all();
+    check_library_functions();
+    check_failed_create();
+    run_scenario();
+    check_coverage(argv[2]);
+    /* No dlclose, like ctypes: the kernel's plugin registry lives for the process. */
+    return check_exit_code("ffi_all");
+}

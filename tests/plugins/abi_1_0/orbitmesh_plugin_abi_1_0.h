@@ -1,0 +1,431 @@
+/*
+ * FROZEN SNAPSHOT of the OrbitMesh plugin C ABI 1.0 (abi/include/orbitmesh/plugin.h at ABI 1.0).
+ *
+ * This file must never change. It is today's plugin.h minus every member marked
+ * "Added in ABI 1.1" (host API counter_add/config_get, transport vtable mtu, descriptor
+ * functions/function_count, the om_plugin_function type), with OM_PLUGIN_ABI_VERSION_MINOR 0.
+ * The fixture plugin tests/plugins built against it (fixture-abi10) proves that a plugin binary
+ * compiled for ABI 1.0 still loads into, and carries datagrams through, every later 1.x kernel
+ * (ABI-RULES R24 d). When ABI 1.2 ships, add abi_1_1/ beside this; do not edit this one.
+ * Do not include it together with <orbitmesh/plugin.h>: both define the same types.
+ *
+ * Original header text follows.
+ *
+ * A plugin is a shared library that exports exactly one symbol, om_plugin_negotiate
+ * (OM_PLUGIN_DEFINE writes it). The host offers its ABI range and its host API table; the
+ * plugin writes back the version both support and its static descriptor, and does nothing else.
+ * A JSON manifest "<name>.om.json" beside the library lets the kernel list plugins unloaded.
+ *
+ * Rules (docs/ABI.md, docs/plugins.md):
+ *  - every struct starts with uint32_t struct_size and only grows at its end; each addition is
+ *    marked with the ABI minor that added it. The host reads only what struct_size covers;
+ *  - plugins do not link liborbitmesh: everything they need is in om_host_api;
+ *  - every vtable call happens on the owning agent's loop thread, except om_host_api.post,
+ *    which is safe from any thread;
+ *  - a function returning int32_t returns an om_status (OM_OK = 0, failures negative); a plugin
+ *    says why with host->set_error before returning the failure.
+ */
+#ifndef ORBITMESH_PLUGIN_ABI_1_0_H
+#define ORBITMESH_PLUGIN_ABI_1_0_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <orbitmesh/orbitmesh.h> /* status codes; that header only ever grows */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Plugin ABI version: (major << 16) | minor. A new minor only appends; a new major breaks.   */
+/*  1.0  initial: negotiation, descriptor, host API, one vtable per kind                      */
+/* ------------------------------------------------------------------------------------------ */
+#define OM_PLUGIN_ABI_MAKE(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
+#define OM_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+#define OM_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
+#define OM_PLUGIN_ABI_VERSION_MAJOR 1
+#define OM_PLUGIN_ABI_VERSION_MINOR 0
+#define OM_PLUGIN_ABI_VERSION OM_PLUGIN_ABI_MAKE(OM_PLUGIN_ABI_VERSION_MAJOR, OM_PLUGIN_ABI_VERSION_MINOR)
+
+#define OM_PLUGIN_ENTRY_SYMBOL "om_plugin_negotiate"
+/* Version of the "<name>.om.json" manifest format. */
+#define OM_PLUGIN_MANIFEST_FORMAT "1.0"
+
+#if defined(_WIN32)
+#  define OM_PLUGIN_EXPORT __declspec(dllexport)
+#else
+#  define OM_PLUGIN_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Plain values shared by the kinds                                                           */
+/* ------------------------------------------------------------------------------------------ */
+typedef int32_t om_plugin_kind;
+enum {
+    OM_PLUGIN_KIND_TRANSPORT = 1,
+    OM_PLUGIN_KIND_NAT_DISCOVERY = 2,
+    OM_PLUGIN_KIND_STRATEGY = 3,
+    OM_PLUGIN_KIND_TURN = 4,
+    OM_PLUGIN_KIND_DELIVERY = 5
+};
+
+/* Descriptor flags. */
+enum {
+    /* A transport that wraps another one (create receives `inner`), such as netsim. */
+    OM_PLUGIN_FLAG_DECORATOR = 1u << 0
+};
+
+/* An IPv4 or IPv6 transport address; bytes in network order. */
+typedef struct om_address {
+    uint16_t family; /* 4 or 6; 0 = none */
+    uint16_t port;   /* host order */
+    uint32_t scope_id;
+    uint8_t bytes[16]; /* IPv4 uses the first 4 */
+} om_address;
+
+/* Longest text form of an address, "[ffff:...:ffff%4294967295]:65535" with its NUL. */
+#define OM_ADDRESS_STRLEN 64
+
+/* One datagram. Received datagrams are borrowed for the duration of the sink call. */
+typedef struct om_datagram {
+    const uint8_t* data;
+    size_t len;
+    om_address peer; /* destination when sending, source when receiving */
+} om_datagram;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Host API: the only way a plugin reaches the kernel (ABI-RULES R11)                         */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Identifies one plugin instance inside one agent: log prefix, counters, timers, config. */
+typedef struct om_host_ctx om_host_ctx;
+
+typedef void (*om_host_task_fn)(void* user_data);
+typedef void (*om_host_timer_fn)(void* user_data, uint64_t timer_id);
+
+typedef struct om_host_api {
+    uint32_t struct_size;
+    uint32_t abi_version; /* the kernel's OM_PLUGIN_ABI_VERSION */
+
+    /* Log through the kernel's logger (om_log_level), prefixed with the plugin's name. */
+    void (*log)(om_host_ctx* ctx, int32_t level, const char* message);
+    /* Monotonic clock in microseconds. */
+    uint64_t (*now_us)(om_host_ctx* ctx);
+    /* One-shot (interval_us == 0) or periodic timer on the agent's loop thread. The timer id is
+     * never 0. Timers die with the plugin instance. */
+    int32_t (*timer_start)(om_host_ctx* ctx, uint64_t delay_us, uint64_t interval_us,
+                           om_host_timer_fn fn, void* user_data, uint64_t* out_timer_id);
+    /* Cancelling an id that already fired or was cancelled is OM_OK. */
+    int32_t (*timer_cancel)(om_host_ctx* ctx, uint64_t timer_id);
+    /* Runs fn(user_data) on the agent's loop thread. The one host function that is safe from
+     * any thread: a plugin with a blocking worker hands its results back through it. */
+    int32_t (*post)(om_host_ctx* ctx, om_host_task_fn fn, void* user_data);
+    /* Records the detail of the failure the plugin is about to return; the kernel adds it to
+     * the agent's last error. */
+    void (*set_error)(om_host_ctx* ctx, const char* message);
+    /* Memory the host may free or that crosses the waist (ABI-RULES R18). */
+    void* (*alloc)(size_t size);
+    void (*free)(void* ptr);
+    /* Sends datagrams through the agent's whole transport stack (NAT discovery, TURN and
+     * delivery use it; transports do not). */
+    int32_t (*send_datagram)(om_host_ctx* ctx, const om_datagram* datagram);
+    /* Text form of an address into buf (OM_ADDRESS_STRLEN is enough) and its parser, which
+     * accepts "1.2.3.4:5", "[::1]:5" and, with default_port, a bare address. */
+    int32_t (*address_format)(const om_address* address, char* buf, size_t cap);
+    int32_t (*address_parse)(const char* text, uint16_t default_port, om_address* out);
+} om_host_api;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Instance creation, shared by every kind                                                    */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct om_plugin_create_args {
+    uint32_t struct_size;
+    const om_host_api* host;
+    om_host_ctx* ctx;
+    const char* agent_id; /* may be NULL */
+} om_plugin_create_args;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Kind: transport                                                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Where a transport hands received datagrams, called on the loop thread. */
+typedef void (*om_datagram_sink_fn)(void* sink_user_data, const om_datagram* datagram);
+
+struct om_transport_vtbl;
+/* The transport a decorator wraps. */
+typedef struct om_transport_ref {
+    const struct om_transport_vtbl* vtbl;
+    void* instance;
+} om_transport_ref;
+
+typedef struct om_transport_create_args {
+    uint32_t struct_size;
+    om_plugin_create_args base;
+    /* Every received datagram goes here, during drain or later (a decorator that delays). */
+    om_datagram_sink_fn sink;
+    void* sink_user_data;
+    /* Decorators only: the transport below. Its datagrams reach the decorator through the
+     * decorator's inner_received slot. vtbl is NULL for a bottom transport. */
+    om_transport_ref inner;
+} om_transport_create_args;
+
+typedef struct om_transport_vtbl {
+    uint32_t struct_size;
+    /* required */
+    int32_t (*create)(const om_transport_create_args* args, void** out_instance);
+    void (*destroy)(void* instance);
+    /* Binds to bind_address ("ip:port", port 0 = any) and becomes ready to send. */
+    int32_t (*open)(void* instance, const char* bind_address);
+    void (*close)(void* instance);
+    /* Sends count datagrams; *out_sent receives how many left (a full socket buffer stops
+     * early with OM_OK). */
+    int32_t (*send)(void* instance, const om_datagram* batch, size_t count, size_t* out_sent);
+    /* A descriptor the kernel polls for readability, -1 when none. */
+    int32_t (*poll_fd)(void* instance);
+    /* Reads up to max datagrams without blocking, handing each to the sink. */
+    int32_t (*drain)(void* instance, size_t max, size_t* out_count);
+    int32_t (*local_address)(void* instance, om_address* out);
+    /* Required when the descriptor has OM_PLUGIN_FLAG_DECORATOR: a datagram from `inner`. */
+    void (*inner_received)(void* instance, const om_datagram* datagram);
+} om_transport_vtbl;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Kind: NAT discovery (RFC 5780 behaviour discovery over the agent's transport)              */
+/* ------------------------------------------------------------------------------------------ */
+typedef int32_t om_nat_behavior;
+enum {
+    OM_NAT_BEHAVIOR_UNKNOWN = 0,
+    OM_NAT_BEHAVIOR_ENDPOINT_INDEPENDENT = 1,
+    OM_NAT_BEHAVIOR_ADDRESS_DEPENDENT = 2,
+    OM_NAT_BEHAVIOR_ADDRESS_AND_PORT_DEPENDENT = 3
+};
+
+typedef struct om_nat_info {
+    uint32_t struct_size;
+    om_nat_type nat_type;
+    om_nat_behavior mapping;
+    om_nat_behavior filtering;
+    om_address mapped_address;
+    om_address local_address;
+    int32_t hairpin;          /* -1 unknown, 0 no, 1 yes */
+    int32_t server_ips_used;  /* 1 when the server offered a single IP */
+} om_nat_info;
+
+typedef void (*om_nat_done_fn)(void* user_data, int32_t status, const om_nat_info* info);
+
+typedef struct om_nat_request {
+    uint32_t struct_size;
+    om_address server;      /* primary STUN server */
+    int32_t timeout_ms;     /* overall budget */
+    om_nat_done_fn done;    /* called once on the loop thread */
+    void* done_user_data;
+} om_nat_request;
+
+typedef struct om_nat_discovery_vtbl {
+    uint32_t struct_size;
+    int32_t (*create)(const om_plugin_create_args* args, void** out_instance);
+    void (*destroy)(void* instance);
+    /* Starts the tests; sends through host->send_datagram. */
+    int32_t (*start)(void* instance, const om_nat_request* request);
+    /* A STUN datagram (RFC 7983 first byte 0-3) for this plugin. Returns 1 when consumed. */
+    int32_t (*on_datagram)(void* instance, const om_datagram* datagram);
+    void (*cancel)(void* instance);
+} om_nat_discovery_vtbl;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Kind: strategy (seed "Connection Strategy Selection")                                      */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct om_strategy_input {
+    uint32_t struct_size;
+    om_nat_type local_nat;
+    om_nat_type remote_nat;
+    int32_t prefer_p2p;
+    int32_t fallback_to_relay;
+    int32_t turn_available;
+    int32_t initiator; /* 1 when this agent asked for the connection */
+} om_strategy_input;
+
+#define OM_STRATEGY_MAX_STEPS 4
+typedef struct om_strategy_output {
+    uint32_t struct_size;
+    om_strategy strategy;                         /* what the state reports */
+    int32_t step_count;                           /* strategies to try in order */
+    om_strategy steps[OM_STRATEGY_MAX_STEPS];
+} om_strategy_output;
+
+typedef struct om_candidate_pair_info {
+    om_address local;
+    om_address remote;
+    int32_t local_type;  /* 0 host, 1 server-reflexive, 2 peer-reflexive, 3 relayed */
+    int32_t remote_type;
+    uint64_t priority;   /* RFC 8445 §6.1.2.3 pair priority */
+} om_candidate_pair_info;
+
+typedef struct om_strategy_vtbl {
+    uint32_t struct_size;
+    int32_t (*create)(const om_plugin_create_args* args, void** out_instance);
+    void (*destroy)(void* instance);
+    int32_t (*choose)(void* instance, const om_strategy_input* input, om_strategy_output* output);
+    /* Optional: reorders pairs in place, first checked first. */
+    int32_t (*order_pairs)(void* instance, const om_strategy_input* input,
+                           om_candidate_pair_info* pairs, size_t count);
+} om_strategy_vtbl;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Kind: TURN client (RFC 8656)                                                                */
+/* ------------------------------------------------------------------------------------------ */
+typedef void (*om_turn_allocated_fn)(void* user_data, int32_t status, const om_address* relayed);
+
+typedef struct om_turn_request {
+    uint32_t struct_size;
+    om_address server;
+    const char* username;
+    const char* password;
+    int32_t timeout_ms;
+    om_turn_allocated_fn done;
+    void* done_user_data;
+    /* Payloads that arrive from peers through the relay, unwrapped. */
+    om_datagram_sink_fn sink;
+    void* sink_user_data;
+} om_turn_request;
+
+typedef struct om_turn_vtbl {
+    uint32_t struct_size;
+    int32_t (*create)(const om_plugin_create_args* args, void** out_instance);
+    void (*destroy)(void* instance);
+    /* Allocates and keeps the allocation refreshed until release. */
+    int32_t (*allocate)(void* instance, const om_turn_request* request);
+    int32_t (*create_permission)(void* instance, const om_address* peer);
+    /* Sends to peer through the relay (ChannelData once a channel is bound, else Send). */
+    int32_t (*send)(void* instance, const om_datagram* datagram);
+    /* A datagram from the TURN server (STUN or ChannelData). Returns 1 when consumed. */
+    int32_t (*on_datagram)(void* instance, const om_datagram* datagram);
+    void (*release)(void* instance);
+} om_turn_vtbl;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Kind: delivery (messages <-> datagrams, acks, retransmission, metrics)                     */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct om_delivery_metrics {
+    uint32_t struct_size;
+    double rtt_ms;
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+    uint64_t messages_sent;
+    uint64_t messages_received;
+    uint64_t retransmits;
+    double packet_loss; /* 0..1 */
+} om_delivery_metrics;
+
+/* The delivery plugin's outputs, given at session creation. */
+typedef struct om_delivery_session_args {
+    uint32_t struct_size;
+    uint32_t mtu;
+    /* Frames to put on the wire. */
+    int32_t (*send_frame)(void* io_user_data, const uint8_t* frame, size_t len);
+    /* Whole messages for the application. */
+    void (*deliver)(void* io_user_data, om_delivery_mode mode, const uint8_t* data, size_t len);
+    void* io_user_data;
+} om_delivery_session_args;
+
+typedef struct om_delivery_vtbl {
+    uint32_t struct_size;
+    int32_t (*create)(const om_plugin_create_args* args, void** out_instance);
+    void (*destroy)(void* instance);
+    int32_t (*session_open)(void* instance, const om_delivery_session_args* args,
+                            void** out_session);
+    void (*session_close)(void* instance, void* session);
+    int32_t (*send)(void* instance, void* session, om_delivery_mode mode, const uint8_t* data,
+                    size_t len);
+    /* A frame from the peer (RFC 7983: not STUN, not ChannelData). */
+    int32_t (*on_frame)(void* instance, void* session, const uint8_t* frame, size_t len);
+    int32_t (*metrics)(void* instance, void* session, om_delivery_metrics* out);
+} om_delivery_vtbl;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Descriptor and negotiation (ABI-RULES R10, R12)                                            */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct om_plugin_descriptor {
+    uint32_t struct_size;
+    uint32_t abi_version;    /* the version the plugin was built for */
+    const char* name;        /* unique; equals the library and manifest basename */
+    om_plugin_kind kind;
+    const char* version;     /* the plugin's own version string */
+    const char* description; /* one line */
+    uint32_t flags;          /* OM_PLUGIN_FLAG_* */
+    const void* vtbl;        /* om_<kind>_vtbl, starting with struct_size */
+    /* Type-level data, released once when the library unloads. */
+    void* type_data;
+    void (*free_type_data)(void* type_data);
+} om_plugin_descriptor;
+
+typedef struct om_plugin_negotiation {
+    uint32_t struct_size;
+    /* in: the versions the host speaks, one major, minors host_abi_min..host_abi_max */
+    uint32_t host_abi_min;
+    uint32_t host_abi_max;
+    const om_host_api* host;
+    /* out */
+    uint32_t out_abi_version;
+    const om_plugin_descriptor* out_descriptor;
+    /* out: why the plugin refuses, when it returns an error */
+    char* out_error;
+    size_t out_error_cap;
+} om_plugin_negotiation;
+
+typedef int32_t (*om_plugin_negotiate_fn)(om_plugin_negotiation* io);
+
+/*
+ * OM_PLUGIN_DEFINE(descriptor): writes the plugin's one export. The plugin speaks the ABI it
+ * was compiled against (OM_PLUGIN_ABI_VERSION); it accepts a host of the same major whose
+ * maximum minor is at least as new, and answers with its own version. Otherwise it refuses,
+ * naming both versions.
+ */
+#define OM_PLUGIN_DEFINE(descriptor)                                                          \
+    OM_PLUGIN_EXPORT int32_t om_plugin_negotiate(om_plugin_negotiation* io)                   \
+    {                                                                                         \
+        const uint32_t mine = OM_PLUGIN_ABI_VERSION;                                          \
+        if (io == NULL || io->struct_size < sizeof(uint32_t) * 3) return OM_ERR_INVALID_ARGUMENT; \
+        io->out_abi_version = mine;                                                           \
+        if (OM_PLUGIN_ABI_MAJOR_OF(io->host_abi_max) != OM_PLUGIN_ABI_MAJOR_OF(mine)) {       \
+            om_plugin__refuse(io, mine);                                                      \
+            return OM_ERR_ABI_MISMATCH;                                                       \
+        }                                                                                     \
+        io->out_descriptor = &(descriptor);                                                   \
+        return OM_OK;                                                                         \
+    }
+
+/* Helper of OM_PLUGIN_DEFINE: writes "plugin ABI X.Y cannot talk to host ABI A.B-A.C". */
+static inline void om_plugin__refuse(om_plugin_negotiation* io, uint32_t mine)
+{
+    static const char digits[] = "0123456789";
+    uint32_t values[6];
+    const char* parts[6] = {"plugin speaks ABI ", ".", "; host offers ", ".", "-", "."};
+    size_t pos = 0;
+    int i;
+    values[0] = OM_PLUGIN_ABI_MAJOR_OF(mine);
+    values[1] = OM_PLUGIN_ABI_MINOR_OF(mine);
+    values[2] = OM_PLUGIN_ABI_MAJOR_OF(io->host_abi_min);
+    values[3] = OM_PLUGIN_ABI_MINOR_OF(io->host_abi_min);
+    values[4] = OM_PLUGIN_ABI_MAJOR_OF(io->host_abi_max);
+    values[5] = OM_PLUGIN_ABI_MINOR_OF(io->host_abi_max);
+    if (io->out_error == NULL || io->out_error_cap == 0) return;
+    for (i = 0; i < 6; ++i) {
+        const char* p = parts[i];
+        char tmp[12];
+        int n = 0;
+        uint32_t v = values[i];
+        while (*p && pos + 1 < io->out_error_cap) io->out_error[pos++] = *p++;
+        do { tmp[n++] = digits[v % 10]; v /= 10; } while (v && n < 11);
+        while (n > 0 && pos + 1 < io->out_error_cap) io->out_error[pos++] = tmp[--n];
+    }
+    io->out_error[pos] = '\0';
+}
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* ORBITMESH_PLUGIN_ABI_1_0_H */
