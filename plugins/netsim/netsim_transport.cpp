@@ -1,6 +1,7 @@
 #include "netsim_transport.h"
 
-#include "plugin_error.h"
+#include <orbitmesh_plugin_support/counters.h>
+#include <orbitmesh_plugin_support/plugin_error.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -11,6 +12,10 @@
 #include <vector>
 
 namespace om::netsim {
+
+using plugin::HostServices;
+using plugin::PluginError;
+
 namespace {
 
 // How long a datagram the inner transport could not take (full socket buffer) waits to retry.
@@ -19,7 +24,7 @@ constexpr uint64_t kRetryAfterUs = 1000;
 // configured seed still fixes everything.
 constexpr uint64_t kRecvSeedMix = 0x9E3779B97F4A7C15ull;
 
-constexpr std::pair<const char*, uint64_t NetsimCounters::*> kCounterNames[] = {
+constexpr plugin::CounterName<NetsimCounters> kCounterNames[] = {
     {"passed", &NetsimCounters::passed},
     {"dropped_loss", &NetsimCounters::dropped_loss},
     {"dropped_queue", &NetsimCounters::dropped_queue},
@@ -297,11 +302,7 @@ void NetsimTransport::run_logged(const Work& work) noexcept
 
 void NetsimTransport::publish_counters() noexcept
 {
-    for (const auto& [name, member] : kCounterNames) {
-        const uint64_t delta = counters_.*member - published_.*member;
-        if (delta != 0) host_.counter_add(name, static_cast<int64_t>(delta));
-    }
-    published_ = counters_;
+    plugin::publish_counters(host_, kCounterNames, counters_, published_);
 }
 
 }  // namespace om::netsim

@@ -3,12 +3,12 @@
 // one-shot host timer that is always armed for the earliest release.
 #pragma once
 
-#include "host_services.h"
 #include "netsim_model.h"
 #include "netsim_settings.h"
 #include "pending_queue.h"
 
 #include <orbitmesh/plugin.h>
+#include <orbitmesh_plugin_support/host_services.h>
 
 #include <cstdint>
 #include <span>
@@ -74,7 +74,7 @@ private:
     template <class Work>
     void run_logged(const Work& work) noexcept;
 
-    HostServices host_;
+    plugin::HostServices host_;
     om_datagram_sink_fn sink_;
     void* sink_user_data_;
     om_transport_ref inner_;

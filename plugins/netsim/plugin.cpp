@@ -1,123 +1,75 @@
 // netsim's face to the kernel: the decorator transport vtable, the extension methods and the
 // descriptor. Every entry point catches everything (ABI-RULES R17).
 #include "netsim_transport.h"
-#include "plugin_error.h"
 
 #include <orbitmesh/plugin.h>
+#include <orbitmesh_plugin_support/entry_guard.h>
 
 #include <cstddef>
-#include <new>
 
 namespace {
 
-using om::netsim::HostServices;
 using om::netsim::NetsimTransport;
-using om::netsim::PluginError;
+using om::plugin::as_plugin_function;
 
-NetsimTransport& netsim_of(void* instance) { return *static_cast<NetsimTransport*>(instance); }
-
-// The status for the exception being handled, its message given to report.
-template <class Report>
-int32_t status_of_current_exception(const Report& report) noexcept
-{
-    try {
-        throw;
-    } catch (const PluginError& error) {
-        report(error.what());
-        return error.status();
-    } catch (const std::bad_alloc&) {
-        report("out of memory");
-        return OM_ERR_NO_MEMORY;
-    } catch (const std::exception& error) {
-        report(error.what());
-        return OM_ERR_INTERNAL;
-    } catch (...) {
-        report("unknown exception");
-        return OM_ERR_INTERNAL;
-    }
-}
-
-// Runs body (which returns a status) on an instance; publishes the counters it moved.
-template <class Body>
-int32_t guarded(void* instance, const Body& body) noexcept
-{
-    if (instance == nullptr) return OM_ERR_INVALID_ARGUMENT;
-    NetsimTransport& netsim = netsim_of(instance);
-    int32_t status = OM_OK;
-    try {
-        status = body(netsim);
-    } catch (...) {
-        status = status_of_current_exception([&](const char* message) { netsim.report_error(message); });
-    }
-    netsim.publish_counters();
-    return status;
-}
+using Entry = om::plugin::EntryPoints<NetsimTransport>;
 
 // ----------------------------------------------------------------------------------------------
 // Transport vtable
 
 int32_t netsim_create(const om_transport_create_args* args, void** out_instance) noexcept
 {
-    if (out_instance == nullptr) return OM_ERR_INVALID_ARGUMENT;
-    *out_instance = nullptr;
-    if (args == nullptr || args->struct_size < sizeof(om_transport_create_args) || args->base.host == nullptr)
-        return OM_ERR_INVALID_ARGUMENT;
-    try {
-        *out_instance = new NetsimTransport(*args);
-        return OM_OK;
-    } catch (...) {
-        const HostServices host(args->base.host, args->base.ctx);
-        return status_of_current_exception([&](const char* message) { host.set_error(message); });
-    }
+    return Entry::create(args, sizeof(om_transport_create_args), out_instance);
 }
 
-void netsim_destroy(void* instance) noexcept { delete static_cast<NetsimTransport*>(instance); }
+void netsim_destroy(void* instance) noexcept { Entry::destroy(instance); }
 
 int32_t netsim_open(void* instance, const char* bind_address) noexcept
 {
-    return guarded(instance, [&](NetsimTransport& n) { return n.open(bind_address); });
+    return Entry::guarded(instance, [&](NetsimTransport& n) { return n.open(bind_address); });
 }
 
 void netsim_close(void* instance) noexcept
 {
-    if (instance != nullptr) netsim_of(instance).close();
+    if (instance != nullptr) Entry::of(instance).close();
 }
 
 int32_t netsim_send(void* instance, const om_datagram* batch, size_t count, size_t* out_sent) noexcept
 {
     size_t sent = 0;
-    const int32_t status = batch == nullptr && count > 0
-                               ? OM_ERR_INVALID_ARGUMENT
-                               : guarded(instance, [&](NetsimTransport& n) { return n.send(batch, count, &sent); });
+    const int32_t status =
+        batch == nullptr && count > 0
+            ? OM_ERR_INVALID_ARGUMENT
+            : Entry::guarded(instance, [&](NetsimTransport& n) { return n.send(batch, count, &sent); });
     if (out_sent != nullptr) *out_sent = sent;
     return status;
 }
 
-int32_t netsim_poll_fd(void* instance) noexcept { return instance ? netsim_of(instance).poll_fd() : -1; }
+int32_t netsim_poll_fd(void* instance) noexcept { return instance ? Entry::of(instance).poll_fd() : -1; }
 
 int32_t netsim_drain(void* instance, size_t max, size_t* out_count) noexcept
 {
     size_t count = 0;
-    const int32_t status = guarded(instance, [&](NetsimTransport& n) { return n.drain(max, &count); });
+    const int32_t status = Entry::guarded(instance, [&](NetsimTransport& n) { return n.drain(max, &count); });
     if (out_count != nullptr) *out_count = count;
     return status;
 }
 
 int32_t netsim_local_address(void* instance, om_address* out) noexcept
 {
-    return guarded(instance, [&](NetsimTransport& n) { return n.local_address(out); });
+    return Entry::guarded(instance, [&](NetsimTransport& n) { return n.local_address(out); });
 }
 
 void netsim_inner_received(void* instance, const om_datagram* datagram) noexcept
 {
     if (datagram == nullptr) return;
-    guarded(instance, [&](NetsimTransport& n) {
+    Entry::guarded(instance, [&](NetsimTransport& n) {
         n.inner_received(*datagram);
         return OM_OK;
     });
 }
 
-uint32_t netsim_mtu(void* instance) noexcept { return instance ? netsim_of(instance).mtu() : 0; }
+uint32_t netsim_mtu(void* instance) noexcept { return instance ? Entry::of(instance).mtu() : 0; }
 
 // ----------------------------------------------------------------------------------------------
 // Extension methods (signatures in the manifest and in kFunctions below)
@@ -127,7 +79,7 @@ void netsim_stats(void* instance, uint64_t* out_passed, uint64_t* out_dropped, u
                   uint64_t* out_reordered) noexcept
 {
     if (instance == nullptr) return;
-    const auto& c = netsim_of(instance).counters();
+    const auto& c = Entry::of(instance).counters();
     if (out_passed) *out_passed = c.passed;
     if (out_dropped) *out_dropped = c.dropped_loss + c.dropped_queue;
     if (out_duplicated) *out_duplicated = c.duplicated;
@@ -137,14 +89,11 @@ void netsim_stats(void* instance, uint64_t* out_passed, uint64_t* out_dropped, u
 // "status(f64)"
 int32_t netsim_set_loss(void* instance, double loss) noexcept
 {
-    return guarded(instance, [&](NetsimTransport& n) {
+    return Entry::guarded(instance, [&](NetsimTransport& n) {
         n.set_loss(loss);
         return OM_OK;
     });
 }
-
-template <class Fn>
-auto as_plugin_function(Fn* fn) { return reinterpret_cast<void (*)(void)>(fn); }
 
 // ----------------------------------------------------------------------------------------------
 // Descriptor

@@ -1,88 +1,40 @@
 // transport-udp's face to the kernel: the transport vtable, the extension methods and the
 // descriptor. Every entry point catches everything (ABI-RULES R17): a failure becomes an
 // om_status plus host->set_error, never an exception across the C boundary.
-#include "plugin_error.h"
 #include "udp_transport.h"
 
 #include <orbitmesh/plugin.h>
+#include <orbitmesh_plugin_support/entry_guard.h>
 
 #include <cstddef>
-#include <new>
 
 namespace {
 
-using om::udp::HostServices;
-using om::udp::PluginError;
+using om::plugin::as_plugin_function;
 using om::udp::SocketBuffers;
 using om::udp::UdpTransport;
 
-UdpTransport& transport_of(void* instance) { return *static_cast<UdpTransport*>(instance); }
-
-// The status for the exception being handled, its message given to report.
-template <class Report>
-int32_t status_of_current_exception(const Report& report) noexcept
-{
-    try {
-        throw;
-    } catch (const PluginError& error) {
-        report(error.what());
-        return error.status();
-    } catch (const std::bad_alloc&) {
-        report("out of memory");
-        return OM_ERR_NO_MEMORY;
-    } catch (const std::exception& error) {
-        report(error.what());
-        return OM_ERR_INTERNAL;
-    } catch (...) {
-        report("unknown exception");
-        return OM_ERR_INTERNAL;
-    }
-}
-
-// Runs body on an instance; publishes the counters it moved whatever the outcome.
-template <class Body>
-int32_t guarded(void* instance, const Body& body) noexcept
-{
-    if (instance == nullptr) return OM_ERR_INVALID_ARGUMENT;
-    UdpTransport& transport = transport_of(instance);
-    int32_t status = OM_OK;
-    try {
-        body(transport);
-    } catch (...) {
-        status = status_of_current_exception([&](const char* message) { transport.report_error(message); });
-    }
-    transport.publish_counters();
-    return status;
-}
+using Entry = om::plugin::EntryPoints<UdpTransport>;
 
 // ----------------------------------------------------------------------------------------------
 // Transport vtable
 
 int32_t udp_create(const om_transport_create_args* args, void** out_instance) noexcept
 {
-    if (out_instance == nullptr) return OM_ERR_INVALID_ARGUMENT;
-    *out_instance = nullptr;
-    if (args == nullptr || args->struct_size < offsetof(om_transport_create_args, inner) || args->base.host == nullptr)
-        return OM_ERR_INVALID_ARGUMENT;
-    try {
-        *out_instance = new UdpTransport(*args);
-        return OM_OK;
-    } catch (...) {
-        const HostServices host(args->base.host, args->base.ctx);
-        return status_of_current_exception([&](const char* message) { host.set_error(message); });
-    }
+    // A bottom transport reads nothing from `inner` onwards.
+    return Entry::create(args, offsetof(om_transport_create_args, inner), out_instance);
 }
 
-void udp_destroy(void* instance) noexcept { delete static_cast<UdpTransport*>(instance); }
+void udp_destroy(void* instance) noexcept { Entry::destroy(instance); }
 
 int32_t udp_open(void* instance, const char* bind_address) noexcept
 {
-    return guarded(instance, [&](UdpTransport& t) { t.open(bind_address); });
+    return Entry::guarded(instance, [&](UdpTransport& t) { t.open(bind_address); });
 }
 
 void udp_close(void* instance) noexcept
 {
-    if (instance != nullptr) transport_of(instance).close();
+    if (instance != nullptr) Entry::of(instance).close();
 }
 
 int32_t udp_send(void* instance, const om_datagram* batch, size_t count, size_t* out_sent) noexcept
@@ -90,17 +42,17 @@ int32_t udp_send(void* instance, const om_datagram* batch, size_t count, size_t*
     size_t sent = 0;
     const int32_t status = batch == nullptr && count > 0
                                ? OM_ERR_INVALID_ARGUMENT
-                               : guarded(instance, [&](UdpTransport& t) { t.send(batch, count, sent); });
+                               : Entry::guarded(instance, [&](UdpTransport& t) { t.send(batch, count, sent); });
     if (out_sent != nullptr) *out_sent = sent;
     return status;
 }
 
-int32_t udp_poll_fd(void* instance) noexcept { return instance ? transport_of(instance).poll_fd() : -1; }
+int32_t udp_poll_fd(void* instance) noexcept { return instance ? Entry::of(instance).poll_fd() : -1; }
 
 int32_t udp_drain(void* instance, size_t max, size_t* out_count) noexcept
 {
     size_t count = 0;
-    const int32_t status = guarded(instance, [&](UdpTransport& t) { count = t.drain(max); });
+    const int32_t status = Entry::guarded(instance, [&](UdpTransport& t) { count = t.drain(max); });
     if (out_count != nullptr) *out_count = count;
     return status;
 }
@@ -108,10 +60,10 @@ int32_t udp_drain(void* instance, size_t max, size_t* out_count) noexcept
 int32_t udp_local_address(void* instance, om_address* out) noexcept
 {
     if (out == nullptr) return OM_ERR_INVALID_ARGUMENT;
-    return guarded(instance, [&](UdpTransport& t) { *out = t.local_address(); });
+    return Entry::guarded(instance, [&](UdpTransport& t) { *out = t.local_address(); });
 }
 
-uint32_t udp_mtu(void* instance) noexcept { return instance ? transport_of(instance).mtu() : 0; }
+uint32_t udp_mtu(void* instance) noexcept { return instance ? Entry::of(instance).mtu() : 0; }
 
 // ----------------------------------------------------------------------------------------------
 // Extension methods (signatures in the manifest and in kFunctions below)
@@ -120,7 +72,7 @@ uint32_t udp_mtu(void* instance) noexcept { return instance ? transport_of(insta
 int32_t udp_get_socket_buffers(void* instance, uint32_t* out_rcvbuf, uint32_t* out_sndbuf) noexcept
 {
     if (out_rcvbuf == nullptr || out_sndbuf == nullptr) return OM_ERR_INVALID_ARGUMENT;
-    return guarded(instance, [&](UdpTransport& t) {
+    return Entry::guarded(instance, [&](UdpTransport& t) {
         const SocketBuffers buffers = t.socket_buffers();
         *out_rcvbuf = buffers.receive;
         *out_sndbuf = buffers.send;
@@ -130,20 +82,17 @@ int32_t udp_get_socket_buffers(void* instance, uint32_t* out_rcvbuf, uint32_t* o
 // "status(u32,u32)"
 int32_t udp_set_socket_buffers(void* instance, uint32_t rcvbuf, uint32_t sndbuf) noexcept
 {
-    return guarded(instance, [&](UdpTransport& t) { t.set_socket_buffers({rcvbuf, sndbuf}); });
+    return Entry::guarded(instance, [&](UdpTransport& t) { t.set_socket_buffers({rcvbuf, sndbuf}); });
 }
 
 // "void(out_u64,out_u64)"
 void udp_batch_stats(void* instance, uint64_t* out_batches, uint64_t* out_datagrams) noexcept
 {
     if (instance == nullptr) return;
-    const auto& counters = transport_of(instance).counters();
+    const auto& counters = Entry::of(instance).counters();
     if (out_batches != nullptr) *out_batches = counters.batches;
     if (out_datagrams != nullptr) *out_datagrams = counters.datagrams_received;
 }
-
-template <class Fn>
-auto as_plugin_function(Fn* fn) { return reinterpret_cast<void (*)(void)>(fn); }
 
 // ----------------------------------------------------------------------------------------------
 // Descriptor

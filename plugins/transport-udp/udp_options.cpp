@@ -1,11 +1,15 @@
 #include "udp_options.h"
 
-#include "plugin_error.h"
+#include <orbitmesh_plugin_support/plugin_error.h>
 
 #include <charconv>
 #include <cstring>
 
 namespace om::udp {
+
+using plugin::HostServices;
+using plugin::PluginError;
+
 namespace {
 
 constexpr uint32_t kLargestBuffer = 0x7FFFFFFF;  // setsockopt takes an int

@@ -1,8 +1,9 @@
 // transport-udp's settings from the agent's plugin_options ("transport-udp.<key>=value").
 #pragma once
 
-#include "host_services.h"
 #include "udp_socket.h"
+
+#include <orbitmesh_plugin_support/host_services.h>
 
 namespace om::udp {
 
@@ -14,6 +15,6 @@ struct UdpOptions {
 };
 
 // Reads rcvbuf and sndbuf (bytes, 1..2147483647). Throws PluginError naming the key of a bad value.
-UdpOptions read_options(const HostServices& host);
+UdpOptions read_options(const plugin::HostServices& host);
 
 }  // namespace om::udp

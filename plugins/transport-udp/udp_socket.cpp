@@ -1,13 +1,18 @@
 #include "udp_socket.h"
 
-#include "plugin_error.h"
-
 #include <netinet/in.h>
 #include <unistd.h>
+
+#include <orbitmesh_plugin_support/plugin_error.h>
 
 #include <cerrno>
 
 namespace om::udp {
+
+using plugin::describe_errno;
+using plugin::PluginError;
+using plugin::status_for_errno;
+
 namespace {
 
 void request_buffer(int fd, int option, uint32_t bytes) noexcept

@@ -1,7 +1,9 @@
 #include "udp_transport.h"
 
 #include "mtu_probe.h"
-#include "plugin_error.h"
+
+#include <orbitmesh_plugin_support/counters.h>
+#include <orbitmesh_plugin_support/plugin_error.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,12 +11,17 @@
 #include <utility>
 
 namespace om::udp {
+
+using plugin::describe_errno;
+using plugin::PluginError;
+using plugin::status_for_errno;
+
 namespace {
 
 // Before open, report what an Ethernet path carries over IPv4.
 constexpr uint32_t kUnopenedMtu = 1472;
 
-constexpr std::pair<const char*, uint64_t UdpCounters::*> kCounterNames[] = {
+constexpr plugin::CounterName<UdpCounters> kCounterNames[] = {
     {"datagrams_sent", &UdpCounters::datagrams_sent},
     {"datagrams_received", &UdpCounters::datagrams_received},
     {"bytes_sent", &UdpCounters::bytes_sent},
@@ -152,11 +159,7 @@ size_t UdpTransport::drain(size_t max)
 
 void UdpTransport::publish_counters() noexcept
 {
-    for (const auto& [name, member] : kCounterNames) {
-        const uint64_t delta = counters_.*member - published_.*member;
-        if (delta != 0) host_.counter_add(name, static_cast<int64_t>(delta));
-    }
-    published_ = counters_;
+    plugin::publish_counters(host_, kCounterNames, counters_, published_);
 }
 
 }  // namespace om::udp

@@ -3,11 +3,11 @@
 #pragma once
 
 #include "batch_io.h"
-#include "host_services.h"
 #include "udp_options.h"
 #include "udp_socket.h"
 
 #include <orbitmesh/plugin.h>
+#include <orbitmesh_plugin_support/host_services.h>
 
 #include <cstdint>
 #include <string>
@@ -56,7 +56,7 @@ private:
     // Counts the datagram in `slot` and hands it to the sink; false when it was truncated.
     bool deliver(size_t slot);
 
-    HostServices host_;
+    plugin::HostServices host_;
     om_datagram_sink_fn sink_;
     void* sink_user_data_;
     UdpOptions options_;
