@@ -1,0 +1,53 @@
+// Maps the parsed command line onto orbitmesh::AgentOptions, field by field.
+#include "agent_setup.hpp"
+
+#include <map>
+
+namespace om_cli {
+namespace {
+
+void set_plugin(orbitmesh::AgentOptions& options, const PluginChoice& choice) {
+    if (choice.kind == "transport") options.transport_plugin(choice.name);
+    else if (choice.kind == "nat-discovery") options.nat_discovery_plugin(choice.name);
+    else if (choice.kind == "strategy") options.strategy_plugin(choice.name);
+    else if (choice.kind == "turn") options.turn_plugin(choice.name);
+    else if (choice.kind == "delivery") options.delivery_plugin(choice.name);
+}
+
+} // namespace
+
+void apply_log_level(const GlobalOptions& global) {
+    static const std::map<std::string, om_log_level> levels = {
+        {"trace", OM_LOG_TRACE}, {"debug", OM_LOG_DEBUG},     {"info", OM_LOG_INFO},
+        {"warning", OM_LOG_WARNING}, {"error", OM_LOG_ERROR}, {"off", OM_LOG_OFF}};
+    auto it = levels.find(global.log_level);
+    if (it != levels.end()) om_log_set_level(it->second);
+}
+
+void fill_agent_options(const GlobalOptions& g, orbitmesh::AgentOptions& options) {
+    if (!g.server.empty()) options.server_url(g.server);
+    if (!g.id.empty()) options.agent_id(g.id);
+    if (!g.token.empty()) options.token(g.token);
+    if (!g.bind.empty()) options.bind_address(g.bind);
+    if (!g.turn_server.empty()) options.turn_server(g.turn_server);
+    if (!g.turn_user.empty()) options.turn_username(g.turn_user);
+    if (!g.turn_pass.empty()) options.turn_password(g.turn_pass);
+    if (!g.stun_server.empty()) options.stun_server(g.stun_server);
+    om_agent_options& raw = options.raw();
+    raw.turn_port = g.turn_port;
+    raw.stun_port = g.stun_port;
+    raw.prefer_p2p = g.no_p2p ? 0 : 1;
+    raw.fallback_to_relay = g.no_fallback ? 0 : 1;
+    raw.connection_timeout_ms = g.timeout_ms;
+    for (const PluginChoice& choice : g.plugins) set_plugin(options, choice);
+    for (const PluginSetting& s : g.plugin_options) options.plugin_option(s.plugin, s.key, s.value);
+}
+
+std::string transport_plugin_name(const GlobalOptions& global) {
+    for (const PluginChoice& choice : global.plugins) {
+        if (choice.kind == "transport") return choice.name;
+    }
+    return "udp";
+}
+
+} // namespace om_cli

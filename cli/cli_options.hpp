@@ -1,0 +1,77 @@
+// What the command line asked for, after parsing and validation.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace om_cli {
+
+enum class Command { None, Help, Version, Plugins, DatagramDemo, Netcheck, Listen, Connect, Bench };
+
+// --plugin KIND=NAME
+struct PluginChoice {
+    std::string kind;
+    std::string name;
+};
+
+// --plugin-option PLUGIN.KEY=VALUE
+struct PluginSetting {
+    std::string plugin;
+    std::string key;
+    std::string value;
+};
+
+// Options that configure the agent, valid before or after the command.
+struct GlobalOptions {
+    std::string server;
+    std::string id;
+    std::string token;
+    std::string bind;
+    std::string turn_server;
+    int turn_port = 3478;
+    std::string turn_user;
+    std::string turn_pass;
+    std::string stun_server;
+    int stun_port = 3478;
+    bool no_p2p = false;
+    bool no_fallback = false;
+    int timeout_ms = 10000;
+    std::vector<PluginChoice> plugins;
+    std::vector<PluginSetting> plugin_options;
+    std::string log_level; // empty: the library's default (warning, or ORBITMESH_LOG_LEVEL)
+};
+
+// Options that belong to one command; defaults depend on the command (see parse_args.cpp).
+struct CommandOptions {
+    std::string peer;
+    int count = 10;
+    int size = 64;
+    int seconds = 5;
+    std::string mode = "reliable-ordered";
+    std::string transport = "auto";
+};
+
+struct CliOptions {
+    Command command = Command::None;
+    std::string command_name;
+    GlobalOptions global;
+    CommandOptions cmd;
+};
+
+// Name tables of the contract; each returns whether `value` is one of them.
+bool is_plugin_kind(std::string_view value);
+bool is_delivery_mode(std::string_view value);
+bool is_transport_choice(std::string_view value);
+bool is_log_level(std::string_view value);
+
+// "transport, nat-discovery, ..." for error messages and usage.
+std::string plugin_kinds_list();
+std::string delivery_modes_list();
+std::string transport_choices_list();
+std::string log_levels_list();
+
+std::optional<Command> command_from_name(std::string_view name);
+
+} // namespace om_cli

@@ -1,0 +1,42 @@
+// The --help text of orbitmesh-server.
+#include "server_options.hpp"
+
+#include <ostream>
+
+namespace om_server {
+
+void print_server_usage(std::ostream& out) {
+    out << R"(Usage: orbitmesh-server [OPTIONS]
+       orbitmesh-server token --secret SECRET --id AGENT [--ttl 3600]
+
+Options (each also from the config file as "name = value" and from ORBITMESH_<NAME>,
+e.g. ORBITMESH_HTTP_PORT; the command line wins over the variables, which win over the file):
+  --config FILE                 read options from FILE (or ORBITMESH_CONFIG)
+  --bind ADDR                   primary address: HTTP, STUN and TURN listen here (default 0.0.0.0)
+  --http-port PORT              HTTP and WebSocket port (default 8080; 0 picks a free port)
+  --stun-port PORT              embedded STUN server port (default 3478; 0 turns it off)
+  --stun-alt-address ADDR       second address for RFC 5780 behaviour discovery
+  --stun-alt-port PORT          second port for RFC 5780 behaviour discovery
+  --enable-turn-relay           run the embedded TURN relay (default off)
+  --turn-realm REALM            TURN realm
+  --turn-user NAME:PASS         a TURN user, repeatable (ORBITMESH_TURN_USER: comma-separated)
+  --turn-secret SECRET          TURN REST-API shared secret (time-limited credentials)
+  --turn-min-port N             lowest relay port (default 49152)
+  --turn-max-port N             highest relay port (default 65535)
+  --turn-allow-loopback-peers   let TURN relay to loopback peers (tests only)
+  --secret SECRET               accept agents whose token is signed with SECRET
+  --open                        accept agents without a token (logs a warning); excludes --secret
+  --redis URL                   redis://HOST[:PORT] for shared state
+  --version                     print the version and exit
+  -h, --help                    print this help and exit
+
+Commands:
+  token --secret SECRET --id AGENT [--ttl 3600]
+                                print a token for AGENT, valid for --ttl seconds
+
+HTTP: GET /healthz, GET /metrics, GET /v1/agents, WebSocket /v1/signal.
+Exit codes: 0 success (also after SIGINT/SIGTERM), 2 usage or configuration error.
+)";
+}
+
+} // namespace om_server

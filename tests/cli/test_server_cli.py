@@ -1,0 +1,152 @@
+"""orbitmesh-server as users call it: help, option validation from the command line, the
+config file and ORBITMESH_* variables, and "not yet supported" for what is not built yet.
+OM_SERVER names the binary. Nothing here opens a socket."""
+import os
+import tempfile
+import unittest
+
+from cli_run import describe, run
+
+SERVER = os.environ["OM_SERVER"]
+CONTRACT_OPTIONS = [
+    "--config", "--bind", "--http-port", "--stun-port", "--stun-alt-address", "--stun-alt-port",
+    "--enable-turn-relay", "--turn-realm", "--turn-user", "--turn-secret", "--turn-min-port",
+    "--turn-max-port", "--turn-allow-loopback-peers", "--secret", "--open", "--redis",
+    "token", "--id", "--ttl",
+]
+
+
+def server(*args, env=None):
+    return run([SERVER, *args], env_extra=env, drop_env_prefix="ORBITMESH_")
+
+
+class Help(unittest.TestCase):
+    def test_help_lists_every_option(self):
+        for args in (["--help"], ["-h"], ["token", "--help"]):
+            r = server(*args)
+            self.assertEqual(r.returncode, 0, describe(r))
+            for name in CONTRACT_OPTIONS:
+                self.assertIn(name, r.stdout, f"{name} missing from {args}")
+
+
+class NotYetSupported(unittest.TestCase):
+    VALID = [
+        [],
+        ["--bind", "127.0.0.1", "--http-port", "0", "--open"],
+        ["--bind", "127.0.0.1", "--http-port", "18080", "--stun-port", "0", "--secret", "s3"],
+        ["--bind", "127.0.0.1", "--stun-alt-address", "127.0.0.2", "--stun-alt-port", "3479",
+         "--enable-turn-relay", "--turn-realm", "orbit", "--turn-user", "a:b",
+         "--turn-user=c:d:e", "--turn-secret", "t", "--turn-min-port", "50000",
+         "--turn-max-port", "50010", "--turn-allow-loopback-peers", "--open",
+         "--redis", "redis://127.0.0.1:6379"],
+    ]
+
+    def test_running_the_server_is_not_yet_supported(self):
+        for args in self.VALID:
+            with self.subTest(args=args):
+                r = server(*args)
+                self.assertEqual(r.returncode, 2, describe(r))
+                self.assertIn("orbitmesh-server: not yet supported", r.stderr)
+
+    def test_token_is_not_yet_supported(self):
+        for args in (["--secret", "s", "--id", "a"], ["--id", "a", "--secret=s", "--ttl", "60"]):
+            r = server("token", *args)
+            self.assertEqual(r.returncode, 2, describe(r))
+            self.assertIn("not yet supported", r.stderr)
+
+
+class UsageErrors(unittest.TestCase):
+    CASES = [
+        ["--secret", "s", "--open"],
+        ["--http-port", "70000"],
+        ["--http-port", "80a"],
+        ["--stun-port", "abc"],
+        ["--stun-alt-port", "0"],
+        ["--turn-user", "nopass"],
+        ["--turn-user", ":pass"],
+        ["--turn-user", "name:"],
+        ["--turn-min-port", "6000", "--turn-max-port", "5000"],
+        ["--bind", "localhost"],
+        ["--stun-alt-address", "127.0.0.2"],  # with the default wildcard --bind
+        ["--bind", "127.0.0.1", "--stun-alt-address", "127.0.0.1"],
+        ["--bind", "127.0.0.1", "--stun-alt-address", "nowhere"],
+        ["--redis", "http://127.0.0.1"],
+        ["--config", "/nonexistent/orbitmesh.conf"],
+        ["--bogus"],
+        ["serve"],
+        ["--secret"],
+        ["--open=maybe"],
+        ["token"],
+        ["token", "--secret", "s"],
+        ["token", "--id", "a"],
+        ["token", "--secret", "s", "--id", "a", "--ttl", "0"],
+        ["token", "--secret", "s", "--id", "a", "--ttl", "soon"],
+        ["token", "--secret", "s", "--id", "a", "--open"],
+    ]
+
+    def test_usage_errors_exit_2_with_a_message(self):
+        for args in self.CASES:
+            with self.subTest(args=args):
+                r = server(*args)
+                self.assertEqual(r.returncode, 2, describe(r))
+                self.assertTrue(r.stderr.startswith("orbitmesh-server: "), describe(r))
+                self.assertNotIn("not yet supported", r.stderr)
+
+
+class ConfigSources(unittest.TestCase):
+    def config(self, text):
+        handle = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+        handle.write(text)
+        handle.close()
+        self.addCleanup(os.unlink, handle.name)
+        return handle.name
+
+    def test_valid_config_file(self):
+        path = self.config("# test\nbind = 127.0.0.1\nhttp-port = 0\nopen\nturn-user = a:b\n")
+        r = server("--config", path)
+        self.assertEqual(r.returncode, 2, describe(r))
+        self.assertIn("not yet supported", r.stderr)
+
+    def test_bad_config_value_names_file_and_line(self):
+        path = self.config("bind = 127.0.0.1\nhttp-port = 70000\n")
+        r = server("--config", path)
+        self.assertEqual(r.returncode, 2, describe(r))
+        self.assertIn(f"{path}:2", r.stderr)
+
+    def test_unknown_config_key(self):
+        r = server("--config", self.config("colour = blue\n"))
+        self.assertEqual(r.returncode, 2, describe(r))
+        self.assertIn("colour", r.stderr)
+
+    def test_config_from_variable_and_conflict_with_command_line(self):
+        path = self.config("open = true\n")
+        r = server("--secret", "s", env={"ORBITMESH_CONFIG": path})
+        self.assertEqual(r.returncode, 2, describe(r))
+        self.assertIn("--secret and --open", r.stderr)
+
+    def test_bad_variable_is_named(self):
+        r = server(env={"ORBITMESH_HTTP_PORT": "99999"})
+        self.assertEqual(r.returncode, 2, describe(r))
+        self.assertIn("ORBITMESH_HTTP_PORT", r.stderr)
+
+    def test_every_source_is_validated(self):
+        r = server("--http-port", "8081", env={"ORBITMESH_HTTP_PORT": "99999"})
+        self.assertEqual(r.returncode, 2, describe(r))
+        self.assertIn("ORBITMESH_HTTP_PORT", r.stderr)
+
+    def test_command_line_wins_over_variable_and_file(self):
+        path = self.config("bind = nowhere\n")
+        r = server("--config", path, "--bind", "127.0.0.1", env={"ORBITMESH_BIND": "elsewhere"})
+        self.assertEqual(r.returncode, 2, describe(r))
+        self.assertIn("not yet supported", r.stderr)
+
+    def test_variables_feed_options(self):
+        r = server(env={"ORBITMESH_OPEN": "true", "ORBITMESH_SECRET": "s"})
+        self.assertEqual(r.returncode, 2, describe(r))
+        self.assertIn("--secret and --open", r.stderr)
+        r = server(env={"ORBITMESH_TURN_USER": "a:b, c:d", "ORBITMESH_BIND": "127.0.0.1"})
+        self.assertIn("not yet supported", r.stderr, describe(r))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
