@@ -19,5 +19,8 @@ write_basic_package_version_file("${PROJECT_BINARY_DIR}/OrbitMeshConfigVersion.c
 install(FILES "${PROJECT_BINARY_DIR}/OrbitMeshConfig.cmake" "${PROJECT_BINARY_DIR}/OrbitMeshConfigVersion.cmake"
   DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/OrbitMesh")
 
+# The .pc file finds its prefix from its own location, so a relocated install still works.
+file(RELATIVE_PATH OM_PC_PREFIX_FROM_PCFILEDIR "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
+string(REGEX REPLACE "/$" "" OM_PC_PREFIX_FROM_PCFILEDIR "${OM_PC_PREFIX_FROM_PCFILEDIR}")
 configure_file("${PROJECT_SOURCE_DIR}/cmake/orbitmesh.pc.in" "${PROJECT_BINARY_DIR}/orbitmesh.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/orbitmesh.pc" DESTINATION "${CMAKE_INSTALL_LIBDIR}/pkgconfig")

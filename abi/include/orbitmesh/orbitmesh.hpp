@@ -6,6 +6,9 @@
 
 #include <orbitmesh/orbitmesh.h>
 
+#if defined(__GLIBCXX__)
+#include <cxxabi.h>
+#endif
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -97,6 +100,8 @@ public:
         raw_.plugin_options = plugin_options_.c_str();
         return *this;
     }
+    // Replaces plugin_options with a whole "plugin.key=value;..." text.
+    AgentOptions& plugin_options(std::string text) { return set(plugin_options_, raw_.plugin_options, std::move(text)); }
     AgentOptions& event_mode(om_event_mode mode) { raw_.event_mode = mode; return *this; }
 
     AgentOptions(const AgentOptions&) = delete;
@@ -135,6 +140,10 @@ public:
     }
 
     om_agent* get() const noexcept { return agent_.get(); }
+    explicit operator bool() const noexcept { return agent_ != nullptr; }
+
+    // Destroys the agent now (joins its loop thread); later calls throw OM_ERR_CLOSED.
+    void close() noexcept { agent_.reset(); }
 
     void open_transport() { check(om_agent_open_transport(get())); }
     void close_transport() { check(om_agent_close_transport(get())); }
@@ -196,11 +205,19 @@ private:
     static void trampoline(void* user_data, const om_event* event) {
         try {
             (*static_cast<EventHandler*>(user_data))(*event);
+#if defined(__GLIBCXX__)
+        } catch (abi::__forced_unwind&) {
+            throw;  // a thread being cancelled must keep unwinding, or the process aborts
+#endif
         } catch (...) {
             // An exception must not unwind into the C library; the handler owns its errors.
         }
     }
-    void check(om_status status) const { detail::check(status, om_agent_last_error(get())); }
+    void check(om_status status) const
+    {
+        if (!agent_) throw Error(OM_ERR_CLOSED, "the agent is closed");
+        detail::check(status, om_agent_last_error(get()));
+    }
 
     std::unique_ptr<om_agent, detail::AgentDeleter> agent_;
 };

@@ -1,0 +1,16 @@
+// The pieces of the `orbitmesh` Python module; module.cpp calls each register_* once, in order.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace orbitmesh::python {
+
+namespace py = pybind11;
+
+void register_errors(py::module_& m);   // errors.cpp: orbitmesh.Error and its subclasses
+void register_enums(py::module_& m);    // enums.cpp: NatType, Transport, ...
+void register_options(py::module_& m);  // options.cpp: P2POptions, P2PServerOptions
+void register_event(py::module_& m);    // event.cpp: orbitmesh.Event
+void register_agent(py::module_& m);    // agent_bindings.cpp: orbitmesh.Agent
+
+} // namespace orbitmesh::python

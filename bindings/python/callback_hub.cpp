@@ -1,0 +1,107 @@
+#include "callback_hub.hpp"
+
+#include <orbitmesh/orbitmesh.hpp>
+
+#include <utility>
+
+namespace orbitmesh::python {
+namespace {
+
+// The hub whose callback this thread is running (nullptr outside callbacks).
+thread_local const CallbackHub* t_running_hub = nullptr;
+
+class RunningMark {
+public:
+    explicit RunningMark(const CallbackHub* hub) : previous_(t_running_hub) { t_running_hub = hub; }
+    ~RunningMark() { t_running_hub = previous_; }
+    RunningMark(const RunningMark&) = delete;
+    RunningMark& operator=(const RunningMark&) = delete;
+
+private:
+    const CallbackHub* previous_;
+};
+
+bool interpreter_alive()
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsInitialized() && !Py_IsFinalizing();
+#else
+    return Py_IsInitialized() && !_Py_IsFinalizing();
+#endif
+}
+
+// Calls fn(args...) with the GIL held; a failure goes to sys.unraisablehook.
+template <class... Args>
+void invoke(const py::object& fn, Args&&... args)
+{
+    try {
+        fn(std::forward<Args>(args)...);
+    } catch (py::error_already_set& error) {
+        error.discard_as_unraisable(fn);
+    } catch (const std::exception& error) {
+        PyErr_SetString(PyExc_RuntimeError, error.what());
+        PyErr_WriteUnraisable(fn.ptr());
+    }
+}
+
+} // namespace
+
+void CallbackHub::replace(py::object& slot, py::object fn)
+{
+    if (!fn.is_none() && !PyCallable_Check(fn.ptr())) throw py::type_error("callback must be callable or None");
+    if (fn.is_none()) fn = py::object();
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_down_) fn = py::object();
+        std::swap(slot, fn);
+    }
+    // fn now holds the previous callable; it is released here, with the GIL, outside the lock.
+}
+
+void CallbackHub::set_datagram_callback(py::object fn) { replace(on_datagram_, std::move(fn)); }
+void CallbackHub::set_event_callback(py::object fn) { replace(on_event_, std::move(fn)); }
+
+void CallbackHub::deliver(const om_event& event)
+{
+    if (is_shut_down() || !interpreter_alive()) return;
+    py::gil_scoped_acquire gil;
+    py::object on_datagram, on_event;
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_down_) return;
+        on_datagram = on_datagram_;
+        on_event = on_event_;
+    }
+    RunningMark mark(this);
+    try {
+        if (on_datagram && event.type == OM_EVENT_DATAGRAM) {
+            invoke(on_datagram, py::str(event.address ? event.address : ""),
+                   py::bytes(reinterpret_cast<const char*>(event.data), event.data ? event.len : 0));
+        }
+        if (on_event) invoke(on_event, py::cast(orbitmesh::Event::from(event)));
+    } catch (py::error_already_set& error) {
+        // Building the arguments failed (out of memory, invalid UTF-8 address, ...).
+        error.discard_as_unraisable("orbitmesh event delivery");
+    }
+}
+
+void CallbackHub::shutdown()
+{
+    py::object on_datagram, on_event;
+    {
+        std::lock_guard lock(mutex_);
+        shut_down_ = true;
+        std::swap(on_datagram, on_datagram_);
+        std::swap(on_event, on_event_);
+    }
+}
+
+bool CallbackHub::is_shut_down() const
+{
+    std::lock_guard lock(mutex_);
+    return shut_down_;
+}
+
+bool CallbackHub::running_on_this_thread() const { return t_running_hub == this; }
+
+} // namespace orbitmesh::python

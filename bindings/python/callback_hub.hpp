@@ -1,0 +1,53 @@
+// CallbackHub: the one C++ event handler an agent gets at creation, forwarding each event to
+// whichever Python callables are registered now (so callbacks set after creation still work).
+//
+// Threads and the GIL:
+//  - deliver() runs on the agent's loop thread (or inside dispatch(), on the caller's thread)
+//    WITHOUT the GIL; it takes the GIL only to call Python, and never holds the hub's mutex
+//    while waiting for the GIL (lock order everywhere: GIL, then mutex).
+//  - A Python exception from a callback is reported through sys.unraisablehook and never
+//    reaches C.
+//  - After shutdown() no callback runs any more; nothing runs while the interpreter finalizes.
+#pragma once
+
+#include <orbitmesh/orbitmesh.h>
+
+#include <pybind11/pybind11.h>
+
+#include <mutex>
+
+namespace orbitmesh::python {
+
+namespace py = pybind11;
+
+class CallbackHub {
+public:
+    CallbackHub() = default;
+    CallbackHub(const CallbackHub&) = delete;
+    CallbackHub& operator=(const CallbackHub&) = delete;
+
+    // GIL held. None clears. on_datagram(address: str, data: bytes); on_event(event: Event).
+    void set_datagram_callback(py::object fn);
+    void set_event_callback(py::object fn);
+
+    // Any thread, GIL not held.
+    void deliver(const om_event& event);
+
+    // GIL held. Stops delivery for good and releases the callables (with the GIL, as Python
+    // objects must be), so the hub holds no Python object when the agent frees it later.
+    void shutdown();
+
+    bool is_shut_down() const;
+    // True while this thread runs one of this hub's callbacks.
+    bool running_on_this_thread() const;
+
+private:
+    void replace(py::object& slot, py::object fn);
+
+    mutable std::mutex mutex_;
+    bool shut_down_ = false;
+    py::object on_datagram_;
+    py::object on_event_;
+};
+
+} // namespace orbitmesh::python

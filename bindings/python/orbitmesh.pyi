@@ -1,0 +1,212 @@
+"""Type stubs of the `orbitmesh` extension module (pybind11 over the OrbitMesh C API)."""
+
+import builtins
+import enum
+import sys
+from typing import Any, Callable, Literal, Mapping, TypeVar, Union
+
+if sys.version_info >= (3, 12):
+    from collections.abc import Buffer
+else:
+    Buffer = Union[bytes, bytearray, memoryview]
+
+__version__: str
+
+def version() -> str: ...
+def plugins() -> list[dict[str, Any]]: ...
+def set_log_level(level: LogLevel) -> None: ...
+
+# --------------------------------------------------------------------------------------------
+# Errors: every failure of the library raises an Error subclass carrying the C status.
+# --------------------------------------------------------------------------------------------
+class Error(Exception):
+    status: int          # om_status, e.g. -4
+    status_name: str     # "OM_ERR_TIMEOUT"
+    message: str
+    def __init__(self, message: str = "", status: int | None = None) -> None: ...
+
+class InvalidArgumentError(Error, ValueError): ...       # OM_ERR_INVALID_ARGUMENT, OM_ERR_MALFORMED
+class NotFoundError(Error, LookupError): ...             # OM_ERR_NOT_FOUND
+class TimeoutError(Error, builtins.TimeoutError): ...    # OM_ERR_TIMEOUT
+class NotSupportedError(Error, NotImplementedError): ... # OM_ERR_NOT_SUPPORTED
+class StateError(Error): ...                             # OM_ERR_STATE
+class PluginError(Error): ...  # OM_ERR_PLUGIN, _PLUGIN_LOAD, _ABI_MISMATCH, _DUPLICATE
+class PluginNotFoundError(PluginError, NotFoundError): ...  # a named plugin or method is missing
+class TypeMismatchError(Error, TypeError): ...           # OM_ERR_TYPE_MISMATCH
+class ClosedError(Error): ...                            # OM_ERR_CLOSED
+class TooLargeError(Error, ValueError): ...              # OM_ERR_TOO_LARGE
+
+# --------------------------------------------------------------------------------------------
+# Enums: members print as `NatType.Symmetric`, their values are the C constants and they
+# compare equal to those ints (pybind11 enums, typed here as IntEnum).
+# --------------------------------------------------------------------------------------------
+
+class NatType(enum.IntEnum):
+    Unknown = 0
+    Open = 1
+    FullCone = 2
+    Restricted = 3
+    PortRestricted = 4
+    Symmetric = 5
+
+class Transport(enum.IntEnum):
+    NotConnected = 0
+    P2P = 1
+    ServerRelay = 2
+    TurnRelay = 3
+
+class Strategy(enum.IntEnum):
+    NotSelected = 0
+    DirectConnect = 1
+    UdpHolePunch = 2
+    TurnRelay = 3
+    ServerRelay = 4
+
+class PeerConnectionStatus(enum.IntEnum):
+    Disconnected = 0
+    Connecting = 1
+    Connected = 2
+    Failed = 3
+
+class Delivery(enum.IntEnum):
+    ReliableOrdered = 0
+    ReliableUnordered = 1
+    Unreliable = 2
+    Sequenced = 3
+
+class EventType(enum.IntEnum):
+    Datagram = 1
+    PeerConnected = 2
+    PeerDisconnected = 3
+    Message = 4
+    Error = 5
+    TransportOpened = 6
+    TransportClosed = 7
+
+class LogLevel(enum.IntEnum):
+    Trace = 0
+    Debug = 1
+    Info = 2
+    Warning = 3
+    Error = 4
+    Off = 5
+
+# --------------------------------------------------------------------------------------------
+# Options (keyword arguments only; setting a field validates it)
+# --------------------------------------------------------------------------------------------
+class P2POptions:
+    _fields: tuple[str, ...]
+    prefer_p2p: bool
+    fallback_to_relay: bool
+    stun_server: str | None
+    stun_port: int               # 1..65535
+    turn_server: str | None
+    turn_port: int               # 1..65535
+    turn_username: str | None
+    turn_password: str | None
+    connection_timeout_ms: int   # >= 0
+    nat_punch_retries: int       # >= 0
+    nat_punch_interval_ms: int   # >= 0
+    keep_alive_interval_ms: int  # >= 0
+    disconnect_timeout_ms: int   # >= 0
+    max_mtu: int                 # 68..65535
+    enable_unreliable_delivery: bool
+    enable_reliable_delivery: bool
+    bind_address: str | None
+    def __init__(
+        self,
+        *,
+        prefer_p2p: bool = True,
+        fallback_to_relay: bool = True,
+        stun_server: str | None = None,
+        stun_port: int = 3478,
+        turn_server: str | None = None,
+        turn_port: int = 3478,
+        turn_username: str | None = None,
+        turn_password: str | None = None,
+        connection_timeout_ms: int = 10000,
+        nat_punch_retries: int = 10,
+        nat_punch_interval_ms: int = 100,
+        keep_alive_interval_ms: int = 15000,
+        disconnect_timeout_ms: int = 30000,
+        max_mtu: int = 1400,
+        enable_unreliable_delivery: bool = True,
+        enable_reliable_delivery: bool = True,
+        bind_address: str | None = None,
+    ) -> None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object) -> bool: ...
+
+class P2PServerOptions:
+    _fields: tuple[str, ...]
+    stun_port: int               # 0..65535, 0 = embedded STUN off
+    enable_turn_relay: bool
+    turn_realm: str | None
+    def __init__(self, *, stun_port: int = 3478, enable_turn_relay: bool = False,
+                 turn_realm: str | None = None) -> None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, other: object) -> bool: ...
+
+# --------------------------------------------------------------------------------------------
+# Agent
+# --------------------------------------------------------------------------------------------
+class Event:
+    @property
+    def type(self) -> EventType: ...
+    @property
+    def peer_id(self) -> str | None: ...
+    @property
+    def address(self) -> str | None: ...
+    @property
+    def data(self) -> bytes: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def status_name(self) -> str: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def timestamp_us(self) -> int: ...
+
+DatagramCallback = Callable[[str, bytes], object]
+EventCallback = Callable[[Event], object]
+_D = TypeVar("_D", bound=DatagramCallback)
+_E = TypeVar("_E", bound=EventCallback)
+
+# Arguments and results of plugin_call: what msgpack carries.
+MsgpackValue = Union[None, bool, int, float, str, bytes, list["MsgpackValue"],
+                     tuple["MsgpackValue", ...], dict["MsgpackValue", "MsgpackValue"]]
+
+class Agent:
+    def __init__(
+        self,
+        *,
+        server: str | None = None,
+        agent_id: str | None = None,
+        token: str | None = None,
+        p2p: P2POptions | None = None,
+        transport: str = "udp",
+        plugins: Mapping[Literal["nat_discovery", "strategy", "turn", "delivery"], str] | None = None,
+        plugin_options: Mapping[str, Mapping[str, str | int | float | bool]] | str | None = None,
+        events: Literal["thread", "dispatch"] = "thread",
+    ) -> None: ...
+    def open_transport(self) -> None: ...
+    def close_transport(self) -> None: ...
+    @property
+    def local_address(self) -> str: ...
+    @property
+    def mtu(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def events(self) -> Literal["thread", "dispatch"]: ...
+    def send_datagram(self, address: str, data: Buffer) -> None: ...
+    def dispatch(self, timeout_ms: int = 0) -> int: ...
+    def on_datagram(self, callback: _D | None) -> _D | None: ...
+    def on_event(self, callback: _E | None) -> _E | None: ...
+    def counter(self, name: str) -> int: ...
+    def counters(self) -> dict[str, int]: ...
+    def plugin_call(self, plugin: str, method: str, *args: MsgpackValue) -> MsgpackValue: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Agent: ...
+    def __exit__(self, *exc_info: object) -> None: ...
