@@ -34,11 +34,13 @@ om_install_packages() {
     fi
 }
 
-# Configures build/ with Ninja the first time; later runs reuse it.
+# Configures build/ with Ninja. Every run states the options, so a build dir configured by hand
+# with other options (no Python, no tests) is brought back to what the scripts promise; when
+# nothing changed CMake only re-checks.
 om_configure() {
-    [ -f "$OM_BUILD_DIR/CMakeCache.txt" ] && return 0
     om_say "configuring $OM_BUILD_DIR"
-    cmake -S "$OM_ROOT" -B "$OM_BUILD_DIR" -G Ninja -DPython3_EXECUTABLE="$OM_PYTHON"
+    cmake -S "$OM_ROOT" -B "$OM_BUILD_DIR" -G Ninja -DPython3_EXECUTABLE="$OM_PYTHON" \
+        -DOM_BUILD_TESTS=ON -DOM_BUILD_PYTHON=ON >/dev/null
 }
 
 om_build() {

@@ -124,7 +124,7 @@ TEST_CASE("two agents exchange datagrams over transport-udp on loopback", "[agen
     CHECK(b.agent->counters().get("plugin.transport-udp.datagrams_received") == 50);
 }
 
-TEST_CASE("events arrive on the loop thread in the default mode; open and close are events", "[agent]")
+TEST_CASE("events arrive on the loop thread in the default mode, open and close are events", "[agent]")
 {
     auto reg = test::registry_of({});
     TestAgent a(reg, "udp", nullptr, OM_EVENTS_ON_LOOP_THREAD);

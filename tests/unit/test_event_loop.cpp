@@ -39,7 +39,7 @@ TEST_CASE("tasks posted from many threads all run, in order per thread, on the l
         for (int i = 0; i < kTasks; ++i) REQUIRE(s[i] == i);
 }
 
-TEST_CASE("timers fire in due order; periodic ones repeat; cancelled ones never fire", "[loop]")
+TEST_CASE("timers fire in due order, periodic ones repeat, cancelled ones never fire", "[loop]")
 {
     EventLoop loop;
     loop.start("test-loop");
@@ -97,7 +97,7 @@ TEST_CASE("a run_sync that times out before it starts never runs", "[loop]")
     CHECK_FALSE(ran);
 }
 
-TEST_CASE("watched descriptors call back when readable; stop refuses new posts", "[loop]")
+TEST_CASE("watched descriptors call back when readable, stop refuses new posts", "[loop]")
 {
     EventLoop loop;
     loop.start("test-loop");

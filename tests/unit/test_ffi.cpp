@@ -102,7 +102,7 @@ TEST_CASE("signatures parse and malformed ones are refused", "[ffi]")
     }
 }
 
-TEST_CASE("scalar, string and byte arguments reach the C function; the instance comes first", "[ffi]")
+TEST_CASE("scalar, string and byte arguments reach the C function, the instance comes first", "[ffi]")
 {
     Instance self;
     auto add = method("add_i32", "i32(i32,i32)", add_i32);

@@ -34,7 +34,7 @@ TEST_CASE("a plugin built for ABI minor 1.0 loads into this 1.1 kernel", "[loade
     CHECK(lib->methods().empty());
 }
 
-TEST_CASE("two plugin-path entries declaring one name are a duplicate; the install dir is shadowed", "[loader]")
+TEST_CASE("two plugin-path entries declaring one name are a duplicate, the install dir is shadowed", "[loader]")
 {
     om::PluginRegistry both({{test::fixture_dir("duplicate_a"), false}, {test::fixture_dir("duplicate_b"), false}});
     auto e = error_of([&] { both.load("fixture-dup", OM_PLUGIN_KIND_TRANSPORT); });
