@@ -32,8 +32,8 @@ echo "$out"
 
 step "consumer compiled with pkg-config orbitmesh"
 export PKG_CONFIG_PATH="$lib/pkgconfig"
-# --define-prefix: the .pc file names the configured prefix; take the one it was installed to.
-flags=$(pkg-config --define-prefix --cflags --libs orbitmesh)
+# The .pc file is relocatable: no --define-prefix needed.
+flags=$(pkg-config --cflags --libs orbitmesh)
 echo "pkg-config: $flags"
 # shellcheck disable=SC2086
 "$OM_CC" -std=c11 -Wall -Werror -o "$prefix/consumer-pc" "$OM_SOURCE_DIR/samples/consumer/main.c" $flags
