@@ -6,9 +6,6 @@
 
 #include <orbitmesh/orbitmesh.h>
 
-#if defined(__GLIBCXX__)
-#include <cxxabi.h>
-#endif
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,6 +15,9 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+#if defined(__GLIBCXX__)  // defined by any libstdc++ header above
+#include <cxxabi.h>
+#endif
 
 namespace orbitmesh {
 
