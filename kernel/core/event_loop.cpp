@@ -119,7 +119,20 @@ void EventLoop::cancel_timer(uint64_t timer_id)
 
 void EventLoop::watch_fd(int fd, FdFn on_readable)
 {
-    watched_[fd] = std::move(on_readable);
+    watched_[fd].on_readable = std::move(on_readable);
+}
+
+void EventLoop::watch_fd_writable(int fd, FdFn on_writable)
+{
+    watched_[fd].on_writable = std::move(on_writable);
+}
+
+void EventLoop::unwatch_fd_writable(int fd)
+{
+    auto it = watched_.find(fd);
+    if (it == watched_.end()) return;
+    it->second.on_writable = nullptr;
+    if (!it->second.on_readable) watched_.erase(it);
 }
 
 void EventLoop::unwatch_fd(int fd)
@@ -155,11 +168,12 @@ void EventLoop::run()
 {
     loop_thread_id_ = std::this_thread::get_id();
     std::vector<pollfd> fds;
-    std::vector<int> ready;
+    std::vector<std::pair<int, short>> ready;
     while (true) {
         fds.clear();
         fds.push_back({wake_fd_, POLLIN, 0});
-        for (const auto& [fd, fn] : watched_) fds.push_back({fd, POLLIN, 0});
+        for (const auto& [fd, watch] : watched_)
+            fds.push_back({fd, static_cast<short>((watch.on_readable ? POLLIN : 0) | (watch.on_writable ? POLLOUT : 0)), 0});
         int n = ::poll(fds.data(), fds.size(), poll_timeout_ms());
         if (n < 0 && errno != EINTR) log_message(OM_LOG_ERROR, std::string("poll: ") + std::strerror(errno));
 
@@ -173,11 +187,17 @@ void EventLoop::run()
 
         ready.clear();
         for (size_t i = 1; i < fds.size(); ++i)
-            if (fds[i].revents & (POLLIN | POLLERR | POLLHUP)) ready.push_back(fds[i].fd);
-        for (int fd : ready) {
-            auto it = watched_.find(fd);  // a handler may have unwatched another fd
-            if (it != watched_.end()) {
-                FdFn fn = it->second;  // copy: the handler may unwatch itself
+            if (fds[i].revents) ready.emplace_back(fds[i].fd, fds[i].revents);
+        for (auto [fd, revents] : ready) {
+            // Look the watch up again before each call: a handler may unwatch any fd.
+            auto it = watched_.find(fd);
+            if (it != watched_.end() && it->second.on_writable && (revents & (POLLOUT | POLLERR | POLLHUP))) {
+                FdFn fn = it->second.on_writable;  // copy: the handler may unwatch itself
+                fn();
+            }
+            it = watched_.find(fd);
+            if (it != watched_.end() && it->second.on_readable && (revents & (POLLIN | POLLERR | POLLHUP))) {
+                FdFn fn = it->second.on_readable;
                 fn();
             }
         }

@@ -48,8 +48,12 @@ public:
     void cancel_timer(uint64_t timer_id);
     size_t timer_count() const noexcept { return timers_.size(); }
 
-    // Loop thread only: on_readable runs whenever fd polls readable.
+    // Loop thread only: on_readable runs whenever fd polls readable (or has an error/hang-up).
     void watch_fd(int fd, FdFn on_readable);
+    // Loop thread only: while set, on_writable runs whenever fd polls writable (a socket with
+    // queued output). Cleared by unwatch_fd_writable or unwatch_fd.
+    void watch_fd_writable(int fd, FdFn on_writable);
+    void unwatch_fd_writable(int fd);
     void unwatch_fd(int fd);
 
     static uint64_t now_us();
@@ -77,7 +81,11 @@ private:
     uint64_t next_timer_id_ = 1;
     std::unordered_map<uint64_t, Timer> timers_;
     std::multimap<uint64_t, uint64_t> timer_queue_;  // due_us -> id (stale entries skipped)
-    std::map<int, FdFn> watched_;
+    struct Watch {
+        FdFn on_readable;
+        FdFn on_writable;  // empty: not interested in writability
+    };
+    std::map<int, Watch> watched_;
 };
 
 } // namespace om

@@ -123,3 +123,27 @@ TEST_CASE("watched descriptors call back when readable, stop refuses new posts",
     CHECK(loop.run_sync([] { return OM_OK; }, 100) == OM_ERR_CLOSED);
     close(fd);
 }
+
+TEST_CASE("a descriptor watched for writability calls back until unwatched", "[loop]")
+{
+    EventLoop loop;
+    loop.start("test-loop");
+    int fd = eventfd(0, EFD_NONBLOCK);  // always writable
+    std::promise<int> done;
+    int calls = 0;
+    loop.run_sync([&] {
+        loop.watch_fd_writable(fd, [&] {
+            if (++calls == 3) {
+                loop.unwatch_fd_writable(fd);
+                done.set_value(calls);
+            }
+        });
+        return OM_OK;
+    }, 1000);
+    auto f = done.get_future();
+    REQUIRE(f.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    loop.run_sync([&] { return OM_OK; }, 1000);
+    CHECK(calls == 3);  // nothing after the unwatch
+    loop.stop();
+    close(fd);
+}
