@@ -1,9 +1,232 @@
-// `connect`: its arguments are already validated by parse_args; the command itself arrives with
-// the signaling issue.
+// `connect PEER`: registers with --server as --id, connects to PEER (--transport server: the
+// server relay; auto: the best path the library has), sends --count messages of --size bytes
+// with --mode, waits for the echoes of a `listen`ing peer (bounded by --timeout-ms) and prints
+// ONE JSON object with the CONTRACT's fields. Each payload carries a marker, its sequence number
+// and a filler derived from both (demo_payload), so a damaged or misrouted echo is recognised.
+// Exit 0 only when Connected and, in reliable modes, every echo came back intact (and, for
+// reliable-ordered, in order); 1 otherwise; 2 for --transport p2p/turn (not built yet).
+#include "agent_setup.hpp"
 #include "commands.hpp"
+#include "demo_payload.hpp"
+#include "json_output.hpp"
+#include "peer_report.hpp"
+
+#include <orbitmesh/orbitmesh.hpp>
+
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
 
 namespace om_cli {
+namespace {
 
-int run_connect(const CliOptions& options) { return not_yet_supported(options); }
+using Clock = std::chrono::steady_clock;
+
+// Unreliable modes: how long the exchange may stay silent before the rest counts as lost.
+constexpr auto kQuiet = std::chrono::milliseconds(1000);
+constexpr int kPumpWaitMs = 5;
+
+std::optional<om_transport_type> via_for(const std::string& transport) {
+    if (transport == "server") return OM_TRANSPORT_SERVER_RELAY;
+    if (transport == "auto") return OM_TRANSPORT_NONE;
+    return std::nullopt; // p2p, turn: not built yet
+}
+
+class Connector {
+public:
+    explicit Connector(const CliOptions& options)
+        : options_(options), mode_(delivery_mode_from_name(options.cmd.mode)),
+          count_(static_cast<size_t>(options.cmd.count)), size_(static_cast<size_t>(options.cmd.size)),
+          echoed_(count_) {
+        state_.struct_size = sizeof state_;
+    }
+
+    void create() {
+        orbitmesh::AgentOptions o;
+        fill_agent_options(options_.global, o);
+        o.event_mode(OM_EVENTS_DISPATCH);
+        agent_ = std::make_unique<orbitmesh::Agent>(o, [this](const om_event& e) { on_event(e); });
+    }
+
+    int run(om_transport_type via) {
+        try {
+            agent_->connect();
+        } catch (const orbitmesh::Error& e) {
+            failure_ = std::string("server: ") + e.status_name() + ": " + e.what();
+            return report();
+        }
+        try {
+            state_ = agent_->connect_peer(options_.cmd.peer, via);
+        } catch (const orbitmesh::Error& e) {
+            if (e.status() == OM_ERR_NOT_SUPPORTED) {
+                std::cerr << "orbitmesh-agent: connect: not yet supported (" << e.what() << ")\n";
+                return kExitUsage;
+            }
+            failure_ = std::string(e.status_name()) + ": " + e.what();
+            refresh_state();
+            if (state_.status == OM_PEER_CONNECTED || state_.status == OM_PEER_DISCONNECTED)
+                state_.status = OM_PEER_FAILED;
+            return report();
+        }
+        exchange();
+        refresh_state();
+        return report();
+    }
+
+private:
+    void refresh_state() {
+        try {
+            om_peer_state s = agent_->peer_state(options_.cmd.peer);
+            // Keep connect_ms from the connect call when the snapshot has none.
+            if (s.connect_ms <= 0) s.connect_ms = state_.connect_ms;
+            state_ = s;
+        } catch (const orbitmesh::Error&) {
+        }
+    }
+
+    void on_event(const om_event& e) {
+        if (e.type == OM_EVENT_MESSAGE) {
+            if (!e.peer_id || options_.cmd.peer != e.peer_id) return;
+            std::optional<uint32_t> seq = demo_payload_seq(e.data, e.len, size_);
+            echoed_.record(seq);
+            if (seq) {
+                if (next_expected_ && *seq < *next_expected_) ++out_of_order_;
+                next_expected_ = *seq + 1;
+            }
+            last_activity_ = Clock::now();
+        } else if (e.type == OM_EVENT_PEER_DISCONNECTED && e.peer_id && options_.cmd.peer == e.peer_id) {
+            peer_gone_ = e.message ? e.message : "the peer disconnected";
+        } else if (e.type == OM_EVENT_DISCONNECTED) {
+            peer_gone_ = std::string("the server connection ended") + (e.message ? std::string(": ") + e.message : "");
+        }
+    }
+
+    void pump(int wait_ms) {
+        try {
+            agent_->dispatch(wait_ms);
+        } catch (const orbitmesh::Error&) {
+        }
+    }
+
+    void exchange() {
+        const auto deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
+        for (uint32_t seq = 0; seq < count_ && !stop_requested(); ++seq) {
+            std::vector<uint8_t> payload = make_demo_payload(seq, size_);
+            for (;;) {
+                try {
+                    agent_->send(options_.cmd.peer, payload.data(), payload.size(), mode_);
+                    ++sent_;
+                    bytes_sent_ += payload.size();
+                    break;
+                } catch (const orbitmesh::Error& e) {
+                    if (e.status() != OM_ERR_WOULD_BLOCK || Clock::now() >= deadline) {
+                        ++send_errors_;
+                        if (send_error_.empty()) send_error_ = std::string(e.status_name()) + ": " + e.what();
+                        break;
+                    }
+                    pump(kPumpWaitMs); // the queue drains while echoes are read
+                }
+            }
+            if (send_errors_ > 0) break; // the path is gone: the rest would fail alike
+            pump(0);
+        }
+        last_activity_ = Clock::now();
+        const bool reliable = is_reliable(mode_);
+        while (echoed_.unique() < sent_ && Clock::now() < deadline && !stop_requested() && peer_gone_.empty()) {
+            if (!reliable && Clock::now() - last_activity_ > kQuiet) break;
+            pump(kPumpWaitMs);
+        }
+    }
+
+    std::string exchange_problem() const {
+        if (!failure_.empty()) return failure_;
+        if (state_.status != OM_PEER_CONNECTED && sent_ == 0) return "not connected";
+        if (echoed_.corrupted() > 0) return std::to_string(echoed_.corrupted()) + " echo(es) came back damaged";
+        if (sent_ < count_) return "only " + std::to_string(sent_) + " of " + std::to_string(count_) +
+                                   " messages could be sent" + (send_error_.empty() ? "" : " (" + send_error_ + ")");
+        if (is_reliable(mode_)) {
+            if (echoed_.unique() < sent_)
+                return std::to_string(sent_ - echoed_.unique()) + " of " + std::to_string(sent_) +
+                       " echoes missing after " + std::to_string(options_.global.timeout_ms) + " ms" +
+                       (peer_gone_.empty() ? "" : " (" + peer_gone_ + ")");
+            if (echoed_.duplicates() > 0) return std::to_string(echoed_.duplicates()) + " duplicate echo(es)";
+            if (mode_ == OM_DELIVERY_RELIABLE_ORDERED && out_of_order_ > 0)
+                return std::to_string(out_of_order_) + " echo(es) out of order";
+        }
+        return "";
+    }
+
+    int report() const {
+        std::string problem = exchange_problem();
+        const bool connected = state_.status == OM_PEER_CONNECTED;
+        Poco::JSON::Object::Ptr out = new_json_object();
+        out->set("status", peer_status_name(state_.status));
+        set_or_null(out, "transport", transport_name(state_.active_transport));
+        set_or_null(out, "strategy", strategy_name(state_.strategy));
+        auto text = [](const char* s) { return s[0] ? std::optional<std::string>(s) : std::nullopt; };
+        set_or_null(out, "local_candidate", text(state_.local_candidate));
+        set_or_null(out, "remote_candidate", text(state_.remote_candidate));
+        set_or_null(out, "local_nat", nat_name(state_.local_nat));
+        set_or_null(out, "remote_nat", nat_name(state_.remote_nat));
+        if (connected || state_.connect_ms > 0) out->set("connect_ms", state_.connect_ms);
+        else out->set("connect_ms", Poco::Dynamic::Var());
+        if (state_.rtt_ms > 0) out->set("rtt_ms", state_.rtt_ms);
+        else out->set("rtt_ms", Poco::Dynamic::Var());
+        out->set("sent", sent_);
+        out->set("echoed", echoed_.unique());
+        out->set("bytes_sent", connected || bytes_sent_ ? std::max<uint64_t>(state_.bytes_sent, bytes_sent_) : 0);
+        out->set("bytes_received", state_.bytes_received);
+        if (sent_ > 0) out->set("packet_loss", double(sent_ - echoed_.unique()) / double(sent_));
+        else out->set("packet_loss", Poco::Dynamic::Var());
+        std::string diagnosis = state_.diagnosis;
+        if (!problem.empty()) diagnosis = diagnosis.empty() ? problem : problem + "; " + diagnosis;
+        set_or_null(out, "diagnosis", diagnosis.empty() ? std::nullopt : std::optional<std::string>(diagnosis));
+        print_json_line(out, std::cout);
+        if (!problem.empty()) std::cerr << "orbitmesh-agent: connect: " << problem << "\n";
+        return connected && problem.empty() ? kExitOk : kExitFailed;
+    }
+
+    const CliOptions& options_;
+    const om_delivery_mode mode_;
+    const size_t count_;
+    const size_t size_;
+    om_peer_state state_{};
+    DemoTally echoed_;
+    std::optional<uint32_t> next_expected_;
+    size_t out_of_order_ = 0;
+    size_t sent_ = 0;
+    uint64_t bytes_sent_ = 0;
+    size_t send_errors_ = 0;
+    std::string send_error_;
+    std::string failure_;
+    std::string peer_gone_;
+    Clock::time_point last_activity_ = Clock::now();
+    std::unique_ptr<orbitmesh::Agent> agent_; // last: goes first
+};
+
+} // namespace
+
+int run_connect(const CliOptions& options) {
+    std::optional<om_transport_type> via = via_for(options.cmd.transport);
+    if (!via) {
+        std::cerr << "orbitmesh-agent: connect: not yet supported (--transport " << options.cmd.transport
+                  << ": only auto and server are built)\n";
+        return kExitUsage;
+    }
+    if (options.cmd.size < static_cast<int>(kDemoHeaderSize)) {
+        return usage_error("connect: --size must be at least " + std::to_string(kDemoHeaderSize) +
+                           " bytes (marker and sequence number)");
+    }
+    install_stop_signals();
+    Connector connector(options);
+    try {
+        connector.create();
+    } catch (const orbitmesh::Error& e) {
+        return usage_error(std::string("connect: ") + e.what());
+    }
+    return connector.run(*via);
+}
 
 } // namespace om_cli

@@ -1,9 +1,223 @@
-// `listen`: its arguments are already validated by parse_args; the command itself arrives with
-// the signaling issue.
+// `listen`: registers with --server as --id, accepts every peer and echoes each message back to
+// its sender with the delivery mode it came with. Events run in dispatch mode on this thread;
+// one JSON object per line for connected / disconnected / reconnecting / peer_connected /
+// peer_disconnected / error, a "summary" line every few seconds while messages flow (messages
+// themselves are counted, never printed one by one), and a final "stopped" line. Runs until
+// SIGINT or SIGTERM (exit 0). Exit 1 when the first registration fails (the JSON says why).
+#include "agent_setup.hpp"
 #include "commands.hpp"
+#include "json_output.hpp"
+#include "peer_report.hpp"
+
+#include <orbitmesh/orbitmesh.hpp>
+
+#include <chrono>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <thread>
 
 namespace om_cli {
+namespace {
 
-int run_listen(const CliOptions& options) { return not_yet_supported(options); }
+using Clock = std::chrono::steady_clock;
+
+constexpr int kDispatchSliceMs = 100;
+constexpr auto kSummaryEvery = std::chrono::seconds(5);
+
+struct PeerTally {
+    uint64_t messages = 0;
+    uint64_t bytes = 0;
+    uint64_t echo_failures = 0;
+};
+
+class Listener {
+public:
+    explicit Listener(const CliOptions& options) : options_(options) {}
+
+    void create() {
+        orbitmesh::AgentOptions o;
+        fill_agent_options(options_.global, o);
+        o.event_mode(OM_EVENTS_DISPATCH);
+        agent_ = std::make_unique<orbitmesh::Agent>(o, [this](const om_event& e) { on_event(e); });
+    }
+
+    int run() {
+        try {
+            agent_->connect();
+        } catch (const orbitmesh::Error& e) {
+            drain();
+            Poco::JSON::Object::Ptr out = line("error");
+            out->set("status", e.status_name());
+            out->set("message", std::string(e.what()));
+            print_json_line(out, std::cout);
+            return kExitFailed;
+        }
+        auto next_summary = Clock::now() + kSummaryEvery;
+        while (!stop_requested()) {
+            try {
+                agent_->dispatch(kDispatchSliceMs);
+            } catch (const orbitmesh::Error&) {
+                // OM_ERR_TIMEOUT: nothing arrived in this slice.
+            }
+            echo_pending();
+            if (Clock::now() >= next_summary) {
+                if (total_messages_ != summarized_messages_) print_summary("summary");
+                next_summary = Clock::now() + kSummaryEvery;
+            }
+        }
+        try {
+            agent_->disconnect();
+        } catch (const orbitmesh::Error&) {
+        }
+        drain();
+        print_summary("stopped");
+        return kExitOk;
+    }
+
+private:
+    Poco::JSON::Object::Ptr line(const char* event) const {
+        Poco::JSON::Object::Ptr out = new_json_object();
+        out->set("event", event);
+        return out;
+    }
+
+    void drain() {
+        try {
+            while (agent_->dispatch(0) > 0) {
+            }
+        } catch (const orbitmesh::Error&) {
+        }
+    }
+
+    // Runs inside dispatch(): only records and prints; echoes are sent after dispatch returns.
+    void on_event(const om_event& e) {
+        switch (e.type) {
+        case OM_EVENT_MESSAGE:
+            inbox_.push_back(orbitmesh::Event::from(e));
+            return;
+        case OM_EVENT_CONNECTED: {
+            Poco::JSON::Object::Ptr out = line("connected");
+            out->set("id", options_.global.id);
+            out->set("server", options_.global.server);
+            set_or_null(out, "session", e.message ? std::optional<std::string>(e.message) : std::nullopt);
+            print_json_line(out, std::cout);
+            return;
+        }
+        case OM_EVENT_DISCONNECTED:
+        case OM_EVENT_RECONNECTING: {
+            Poco::JSON::Object::Ptr out = line(e.type == OM_EVENT_DISCONNECTED ? "disconnected" : "reconnecting");
+            set_or_null(out, "reason", e.message ? std::optional<std::string>(e.message) : std::nullopt);
+            print_json_line(out, std::cout);
+            return;
+        }
+        case OM_EVENT_PEER_CONNECTED: {
+            std::string peer = e.peer_id ? e.peer_id : "";
+            peers_[peer];
+            Poco::JSON::Object::Ptr out = line("peer_connected");
+            out->set("peer", peer);
+            set_or_null(out, "transport", e.message ? std::optional<std::string>(e.message) : std::nullopt);
+            print_json_line(out, std::cout);
+            return;
+        }
+        case OM_EVENT_PEER_DISCONNECTED: {
+            std::string peer = e.peer_id ? e.peer_id : "";
+            const PeerTally& tally = peers_[peer];
+            Poco::JSON::Object::Ptr out = line("peer_disconnected");
+            out->set("peer", peer);
+            set_or_null(out, "reason", e.message ? std::optional<std::string>(e.message) : std::nullopt);
+            out->set("messages", tally.messages);
+            out->set("bytes", tally.bytes);
+            print_json_line(out, std::cout);
+            return;
+        }
+        case OM_EVENT_ERROR: {
+            Poco::JSON::Object::Ptr out = line("error");
+            out->set("status", std::string(om_status_name(e.status)));
+            set_or_null(out, "message", e.message ? std::optional<std::string>(e.message) : std::nullopt);
+            print_json_line(out, std::cout);
+            return;
+        }
+        default:
+            return;
+        }
+    }
+
+    void echo_pending() {
+        while (!inbox_.empty()) {
+            orbitmesh::Event e = std::move(inbox_.front());
+            inbox_.pop_front();
+            PeerTally& tally = peers_[e.peer_id];
+            ++tally.messages;
+            tally.bytes += e.data.size();
+            ++total_messages_;
+            total_bytes_ += e.data.size();
+            if (!echo(e)) {
+                ++tally.echo_failures;
+                ++echo_failures_;
+            }
+        }
+    }
+
+    // Sends the message back; waits out a full outgoing queue for at most --timeout-ms.
+    bool echo(const orbitmesh::Event& e) {
+        auto deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
+        for (;;) {
+            try {
+                agent_->send(e.peer_id, e.data.data(), e.data.size(), e.delivery_mode);
+                return true;
+            } catch (const orbitmesh::Error& err) {
+                if (err.status() != OM_ERR_WOULD_BLOCK || Clock::now() >= deadline || stop_requested()) {
+                    if (last_echo_error_.empty()) last_echo_error_ = err.what();
+                    return false;
+                }
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
+
+    void print_summary(const char* event) {
+        summarized_messages_ = total_messages_;
+        Poco::JSON::Object::Ptr out = line(event);
+        out->set("messages", total_messages_);
+        out->set("bytes", total_bytes_);
+        out->set("echo_failures", echo_failures_);
+        Poco::JSON::Object::Ptr peers = new_json_object();
+        for (const auto& [id, tally] : peers_) {
+            Poco::JSON::Object::Ptr p = new_json_object();
+            p->set("messages", tally.messages);
+            p->set("bytes", tally.bytes);
+            if (tally.echo_failures) p->set("echo_failures", tally.echo_failures);
+            peers->set(id, p);
+        }
+        out->set("peers", peers);
+        if (!last_echo_error_.empty()) out->set("echo_error", last_echo_error_);
+        print_json_line(out, std::cout);
+    }
+
+    const CliOptions& options_;
+    std::deque<orbitmesh::Event> inbox_;
+    std::map<std::string, PeerTally> peers_;
+    uint64_t total_messages_ = 0;
+    uint64_t total_bytes_ = 0;
+    uint64_t summarized_messages_ = 0;
+    uint64_t echo_failures_ = 0;
+    std::string last_echo_error_;
+    std::unique_ptr<orbitmesh::Agent> agent_; // last: goes first
+};
+
+} // namespace
+
+int run_listen(const CliOptions& options) {
+    install_stop_signals();
+    Listener listener(options);
+    try {
+        listener.create();
+    } catch (const orbitmesh::Error& e) {
+        return usage_error(std::string("listen: ") + e.what());
+    }
+    return listener.run();
+}
 
 } // namespace om_cli

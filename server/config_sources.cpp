@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 
-namespace om_server {
+namespace om::server {
 namespace {
 
 std::string trim(const std::string& s) {
@@ -92,4 +92,4 @@ std::vector<Setting> environment_settings(const EnvLookup& env) {
     return settings;
 }
 
-} // namespace om_server
+} // namespace om::server

@@ -4,7 +4,7 @@
 
 #include <charconv>
 
-namespace om_server {
+namespace om::server {
 namespace {
 
 using Setter = std::function<std::string(ServerOptions&, const Setting&)>;
@@ -88,6 +88,11 @@ const std::vector<OptionSpec>& table() {
         {"secret", false, false, text(&O::secret)},
         {"open", true, false, flag(&O::open)},
         {"redis", false, false, set_redis},
+        {"replace-existing-id", true, false, flag(&O::replace_existing_id)},
+        {"max-frame-bytes", false, false, number(&O::max_frame_bytes, 1024, 16 << 20)},
+        {"relay-bytes-per-s", false, false, number(&O::relay_bytes_per_s, 0, 1 << 30)},
+        {"send-queue-bytes", false, false, number(&O::send_queue_bytes, 1024, 1 << 30)},
+        {"reactor-threads", false, false, number(&O::reactor_threads, 0, 64)},
     };
     return specs;
 }
@@ -125,4 +130,4 @@ std::string apply_setting(ServerOptions& options, const Setting& setting) {
     return spec->set(options, setting);
 }
 
-} // namespace om_server
+} // namespace om::server

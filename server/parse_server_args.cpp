@@ -5,7 +5,7 @@
 #include <initializer_list>
 #include <string_view>
 
-namespace om_server {
+namespace om::server {
 namespace {
 
 bool wants(int argc, const char* const* argv, std::initializer_list<std::string_view> names) {
@@ -91,4 +91,4 @@ ParsedServerArgs parse_server_args(int argc, const char* const* argv, const EnvL
     return result;
 }
 
-} // namespace om_server
+} // namespace om::server

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace om_server {
+namespace om::server {
 
 struct TurnUser {
     std::string name;
@@ -32,6 +32,12 @@ struct ServerOptions {
     std::string secret;
     bool open = false;
     std::string redis;
+    // Signaling limits (om_server_options, docs/server.md).
+    bool replace_existing_id = false; // a second registration of a live id replaces it
+    int max_frame_bytes = 65536;
+    int relay_bytes_per_s = 16777216; // per agent; 0 = unlimited
+    int send_queue_bytes = 1048576;   // per connection
+    int reactor_threads = 0;          // 0: one per core
 };
 
 // `orbitmesh-server token --secret S --id A [--ttl 3600]`
@@ -90,4 +96,4 @@ std::string parse_token_args(int argc, const char* const* argv, int first, Token
 
 void print_server_usage(std::ostream& out);
 
-} // namespace om_server
+} // namespace om::server

@@ -3,7 +3,7 @@
 
 #include <ostream>
 
-namespace om_server {
+namespace om::server {
 
 void print_server_usage(std::ostream& out) {
     out << R"(Usage: orbitmesh-server [OPTIONS]
@@ -27,6 +27,11 @@ e.g. ORBITMESH_HTTP_PORT; the command line wins over the variables, which win ov
   --secret SECRET               accept agents whose token is signed with SECRET
   --open                        accept agents without a token (logs a warning); excludes --secret
   --redis URL                   redis://HOST[:PORT] for shared state
+  --replace-existing-id         a registration of a live id replaces it (default: refused, 409)
+  --max-frame-bytes N           largest signaling message (default 65536; larger: 413 or close 1009)
+  --relay-bytes-per-s N         relay budget per agent (default 16777216; 0 = unlimited; over: 429)
+  --send-queue-bytes N          bound on a connection's queued outgoing bytes (default 1048576)
+  --reactor-threads N           WebSocket reactor threads (default 0 = one per core)
   --version                     print the version and exit
   -h, --help                    print this help and exit
 
@@ -35,8 +40,9 @@ Commands:
                                 print a token for AGENT, valid for --ttl seconds
 
 HTTP: GET /healthz, GET /metrics, GET /v1/agents, WebSocket /v1/signal.
-Exit codes: 0 success (also after SIGINT/SIGTERM), 2 usage or configuration error.
+Exit codes: 0 success (also after SIGINT/SIGTERM), 1 the server could not start,
+2 usage or configuration error.
 )";
 }
 
-} // namespace om_server
+} // namespace om::server

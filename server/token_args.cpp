@@ -4,7 +4,7 @@
 #include <charconv>
 #include <string_view>
 
-namespace om_server {
+namespace om::server {
 namespace {
 
 constexpr long kMaxTtlSeconds = 10L * 365 * 24 * 3600;
@@ -50,4 +50,4 @@ std::string parse_token_args(int argc, const char* const* argv, int first, Token
     return "";
 }
 
-} // namespace om_server
+} // namespace om::server

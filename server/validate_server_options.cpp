@@ -3,7 +3,7 @@
 
 #include <arpa/inet.h>
 
-namespace om_server {
+namespace om::server {
 namespace {
 
 bool is_ip(const std::string& text) {
@@ -18,6 +18,8 @@ bool is_wildcard(const std::string& text) { return text == "0.0.0.0" || text == 
 
 std::string validate_server_options(const ServerOptions& o) {
     if (!o.secret.empty() && o.open) return "--secret and --open exclude each other";
+    if (o.secret.empty() && !o.open)
+        return "agents need --secret SECRET (their tokens are signed with it), or --open for loopback demos";
     if (!is_ip(o.bind)) return "--bind: expected an IP address, got '" + o.bind + "'";
     if (!o.stun_alt_address.empty()) {
         if (!is_ip(o.stun_alt_address))
@@ -34,7 +36,9 @@ std::string validate_server_options(const ServerOptions& o) {
     if (o.turn_min_port > o.turn_max_port)
         return "--turn-min-port " + std::to_string(o.turn_min_port) + " is above --turn-max-port " +
                std::to_string(o.turn_max_port);
+    if (o.send_queue_bytes < o.max_frame_bytes)
+        return "--send-queue-bytes must be at least --max-frame-bytes";
     return "";
 }
 
-} // namespace om_server
+} // namespace om::server

@@ -162,6 +162,38 @@ size_t PythonAgent::dispatch(int32_t timeout_ms)
     }
 }
 
+void PythonAgent::connect()
+{
+    with_agent([](orbitmesh::Agent& agent) { agent.connect(); });
+}
+
+void PythonAgent::disconnect()
+{
+    with_agent([](orbitmesh::Agent& agent) { agent.disconnect(); });
+}
+
+PeerStateSnapshot PythonAgent::connect_to_peer(const std::string& peer_id, om_transport_type via)
+{
+    PeerStateSnapshot out;
+    out.peer_id = peer_id;
+    out.state = with_agent([&](orbitmesh::Agent& agent) { return agent.connect_peer(peer_id, via); });
+    return out;
+}
+
+PeerStateSnapshot PythonAgent::peer_state(const std::string& peer_id)
+{
+    PeerStateSnapshot out;
+    out.peer_id = peer_id;
+    out.state = with_agent([&](orbitmesh::Agent& agent) { return agent.peer_state(peer_id); });
+    return out;
+}
+
+void PythonAgent::send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode)
+{
+    BufferView bytes(data);
+    with_agent([&](orbitmesh::Agent& agent) { agent.send(peer_id, bytes.data(), bytes.size(), mode); });
+}
+
 uint64_t PythonAgent::counter(const std::string& name)
 {
     return with_agent([&](orbitmesh::Agent& agent) { return agent.counter(name); });

@@ -10,6 +10,7 @@
 
 #include "callback_hub.hpp"
 #include "options.hpp"
+#include "peer_state.hpp"
 #include "plugin_settings.hpp"
 
 #include <orbitmesh/orbitmesh.hpp>
@@ -59,6 +60,14 @@ public:
     // Dispatch mode: runs queued callbacks here, waiting up to timeout_ms (-1: until one runs);
     // returns how many ran. Waits in short slices so Ctrl-C and close() get through.
     size_t dispatch(int32_t timeout_ms);
+    // Signaling and peers (om_agent_connect, om_agent_connect_peer, ...). Each blocks at most
+    // p2p.connection_timeout_ms with the GIL released.
+    void connect();
+    void disconnect();
+    PeerStateSnapshot connect_to_peer(const std::string& peer_id, om_transport_type via);
+    PeerStateSnapshot peer_state(const std::string& peer_id);
+    void send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode);
+
     uint64_t counter(const std::string& name);
     std::string counters_json();
     py::object plugin_call(const std::string& plugin, const std::string& method, const py::args& args);

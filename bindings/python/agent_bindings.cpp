@@ -1,6 +1,7 @@
 // orbitmesh.Agent: keyword arguments -> AgentConfig -> PythonAgent, and the Python surface.
 #include "agent.hpp"
 #include "bindings.hpp"
+#include "enums.hpp"
 #include "errors.hpp"
 
 #include <pybind11/stl.h>
@@ -56,6 +57,28 @@ py::object register_callback(PythonAgent& agent, py::object fn)
     return fn;
 }
 
+template <CallbackHub::Slot S>
+py::object set_slot(PythonAgent& agent, py::object fn)
+{
+    agent.hub().set_callback(S, fn);
+    return fn;
+}
+
+om_transport_type via_from(const py::object& transport)
+{
+    if (transport.is_none()) return OM_TRANSPORT_NONE;
+    return static_cast<om_transport_type>(transport.cast<Transport::Value>());
+}
+
+// loop.run_in_executor(None, functools.partial(bound, *args, **kwargs)): an awaitable whose
+// blocking call runs on asyncio's default thread pool (the C call releases the GIL).
+py::object in_executor(py::object self, const char* method, const py::args& args, const py::kwargs& kwargs)
+{
+    py::object loop = py::module_::import("asyncio").attr("get_running_loop")();
+    py::object call = py::module_::import("functools").attr("partial")(self.attr(method), *args, **kwargs);
+    return loop.attr("run_in_executor")(py::none(), call);
+}
+
 } // namespace
 
 void register_agent(py::module_& m)
@@ -84,6 +107,54 @@ void register_agent(py::module_& m)
              "Calls callback(address: str, data: bytes) for each datagram; None removes it.")
         .def("on_event", &register_callback<&CallbackHub::set_event_callback>, py::arg("callback"),
              "Calls callback(event: Event) for every event; None removes it.")
+        .def("connect", &A::connect,
+             "Registers with the server as agent_id (with token when it needs one); blocks until "
+             "registered, at most p2p.connection_timeout_ms. AuthError when refused.")
+        .def("disconnect", &A::disconnect, "Leaves the server and stops reconnecting (idempotent).")
+        .def("connect_to_peer",
+             [](A& a, const std::string& peer_id, const py::object& transport) {
+                 return a.connect_to_peer(peer_id, via_from(transport));
+             },
+             py::arg("peer_id"), py::arg("transport") = py::none(),
+             "Connects to a registered peer; returns its PeerConnectionState. transport None (or "
+             "Transport.NotConnected) picks the best path; Transport.ServerRelay asks for the "
+             "server relay. NotFoundError: no such peer; RefusedError: it declined.")
+        .def("peer_state", &A::peer_state, py::arg("peer_id"),
+             "A snapshot of a peer connection (status Disconnected for one never connected).")
+        .def("send_to_peer",
+             [](A& a, const std::string& peer_id, const py::buffer& data, Delivery::Value mode) {
+                 a.send_to_peer(peer_id, data, static_cast<om_delivery_mode>(mode));
+             },
+             py::arg("peer_id"), py::arg("data"), py::arg("mode") = Delivery::ReliableOrdered,
+             "Sends a message (bytes-like) to a connected peer. StateError when not connected, "
+             "WouldBlockError when the outgoing queue is full.")
+        .def("connect_async",
+             [](py::object self) { return in_executor(self, "connect", py::args(), py::kwargs()); },
+             "Awaitable connect(): runs in asyncio's default executor.")
+        .def("connect_to_peer_async",
+             [](py::object self, const py::args& args, const py::kwargs& kwargs) {
+                 return in_executor(self, "connect_to_peer", args, kwargs);
+             },
+             "Awaitable connect_to_peer(peer_id, transport=None).")
+        .def("send_to_peer_async",
+             [](py::object self, const py::args& args, const py::kwargs& kwargs) {
+                 return in_executor(self, "send_to_peer", args, kwargs);
+             },
+             "Awaitable send_to_peer(peer_id, data, mode=Delivery.ReliableOrdered).")
+        .def("disconnect_async",
+             [](py::object self) { return in_executor(self, "disconnect", py::args(), py::kwargs()); })
+        .def("on_message", &set_slot<CallbackHub::Message>, py::arg("callback"),
+             "Calls callback(peer_id: str, data: bytes) for each message from a peer; None removes it.")
+        .def("on_peer_connected", &set_slot<CallbackHub::PeerConnected>, py::arg("callback"),
+             "Calls callback(peer_id: str) when a peer connection is up.")
+        .def("on_peer_disconnected", &set_slot<CallbackHub::PeerDisconnected>, py::arg("callback"),
+             "Calls callback(peer_id: str, reason: str | None) when a peer connection ends.")
+        .def("on_connected", &set_slot<CallbackHub::Connected>, py::arg("callback"),
+             "Calls callback() each time the agent is registered with the server.")
+        .def("on_disconnected", &set_slot<CallbackHub::Disconnected>, py::arg("callback"),
+             "Calls callback(reason: str | None) when the server connection ends.")
+        .def("on_reconnecting", &set_slot<CallbackHub::Reconnecting>, py::arg("callback"),
+             "Calls callback(detail: str | None) when a new attempt to reach the server is scheduled.")
         .def("counter", &A::counter, py::arg("name"), "One counter (0 for a name never incremented).")
         .def("counters", [](A& a) { return parse_json(a.counters_json()); }, "All counters as a dict.")
         .def("plugin_call", &A::plugin_call, py::arg("plugin"), py::arg("method"),

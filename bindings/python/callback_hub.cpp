@@ -58,41 +58,74 @@ void CallbackHub::replace(py::object& slot, py::object fn)
     // fn now holds the previous callable; it is released here, with the GIL, outside the lock.
 }
 
-void CallbackHub::set_datagram_callback(py::object fn) { replace(on_datagram_, std::move(fn)); }
-void CallbackHub::set_event_callback(py::object fn) { replace(on_event_, std::move(fn)); }
+void CallbackHub::set_callback(Slot slot, py::object fn) { replace(slots_.at(slot), std::move(fn)); }
+
+namespace {
+
+py::object text_or_none(const char* text)
+{
+    return text ? py::object(py::str(text)) : py::object(py::none());
+}
+
+py::bytes payload(const om_event& event)
+{
+    return py::bytes(reinterpret_cast<const char*>(event.data), event.data ? event.len : 0);
+}
+
+} // namespace
 
 void CallbackHub::deliver(const om_event& event)
 {
     if (is_shut_down() || !interpreter_alive()) return;
     py::gil_scoped_acquire gil;
-    py::object on_datagram, on_event;
+    std::array<py::object, SlotCount> fns;
     {
         std::lock_guard lock(mutex_);
         if (shut_down_) return;
-        on_datagram = on_datagram_;
-        on_event = on_event_;
+        fns = slots_;
     }
     RunningMark mark(this);
     try {
-        if (on_datagram && event.type == OM_EVENT_DATAGRAM) {
-            invoke(on_datagram, py::str(event.address ? event.address : ""),
-                   py::bytes(reinterpret_cast<const char*>(event.data), event.data ? event.len : 0));
+        switch (event.type) {
+        case OM_EVENT_DATAGRAM:
+            if (fns[Datagram]) invoke(fns[Datagram], py::str(event.address ? event.address : ""), payload(event));
+            break;
+        case OM_EVENT_MESSAGE:
+            if (fns[Message]) invoke(fns[Message], py::str(event.peer_id ? event.peer_id : ""), payload(event));
+            break;
+        case OM_EVENT_PEER_CONNECTED:
+            if (fns[PeerConnected]) invoke(fns[PeerConnected], py::str(event.peer_id ? event.peer_id : ""));
+            break;
+        case OM_EVENT_PEER_DISCONNECTED:
+            if (fns[PeerDisconnected])
+                invoke(fns[PeerDisconnected], py::str(event.peer_id ? event.peer_id : ""), text_or_none(event.message));
+            break;
+        case OM_EVENT_CONNECTED:
+            if (fns[Connected]) invoke(fns[Connected]);
+            break;
+        case OM_EVENT_DISCONNECTED:
+            if (fns[Disconnected]) invoke(fns[Disconnected], text_or_none(event.message));
+            break;
+        case OM_EVENT_RECONNECTING:
+            if (fns[Reconnecting]) invoke(fns[Reconnecting], text_or_none(event.message));
+            break;
+        default:
+            break;
         }
-        if (on_event) invoke(on_event, py::cast(orbitmesh::Event::from(event)));
+        if (fns[Event]) invoke(fns[Event], py::cast(orbitmesh::Event::from(event)));
     } catch (py::error_already_set& error) {
-        // Building the arguments failed (out of memory, invalid UTF-8 address, ...).
+        // Building the arguments failed (out of memory, invalid UTF-8 text, ...).
         error.discard_as_unraisable("orbitmesh event delivery");
     }
 }
 
 void CallbackHub::shutdown()
 {
-    py::object on_datagram, on_event;
+    std::array<py::object, SlotCount> released;
     {
         std::lock_guard lock(mutex_);
         shut_down_ = true;
-        std::swap(on_datagram, on_datagram_);
-        std::swap(on_event, on_event_);
+        std::swap(released, slots_);
     }
 }
 

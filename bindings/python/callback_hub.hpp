@@ -14,6 +14,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <array>
 #include <mutex>
 
 namespace orbitmesh::python {
@@ -26,9 +27,19 @@ public:
     CallbackHub(const CallbackHub&) = delete;
     CallbackHub& operator=(const CallbackHub&) = delete;
 
-    // GIL held. None clears. on_datagram(address: str, data: bytes); on_event(event: Event).
-    void set_datagram_callback(py::object fn);
-    void set_event_callback(py::object fn);
+    // One callable per slot. Arguments: Datagram(address: str, data: bytes);
+    // Event(event: Event); Message(peer_id: str, data: bytes); PeerConnected(peer_id: str);
+    // PeerDisconnected(peer_id: str, reason: str | None); Connected(); Disconnected(reason);
+    // Reconnecting(detail).
+    enum Slot : size_t {
+        Datagram, Event, Message, PeerConnected, PeerDisconnected, Connected, Disconnected,
+        Reconnecting, SlotCount
+    };
+
+    // GIL held. None clears.
+    void set_callback(Slot slot, py::object fn);
+    void set_datagram_callback(py::object fn) { set_callback(Datagram, std::move(fn)); }
+    void set_event_callback(py::object fn) { set_callback(Event, std::move(fn)); }
 
     // Any thread, GIL not held.
     void deliver(const om_event& event);
@@ -46,8 +57,7 @@ private:
 
     mutable std::mutex mutex_;
     bool shut_down_ = false;
-    py::object on_datagram_;
-    py::object on_event_;
+    std::array<py::object, SlotCount> slots_;
 };
 
 } // namespace orbitmesh::python

@@ -59,7 +59,10 @@ void register_enums(py::module_& m)
         .value("Message", EventType::Message)
         .value("Error", EventType::Error)
         .value("TransportOpened", EventType::TransportOpened)
-        .value("TransportClosed", EventType::TransportClosed);
+        .value("TransportClosed", EventType::TransportClosed)
+        .value("Connected", EventType::Connected)
+        .value("Disconnected", EventType::Disconnected)
+        .value("Reconnecting", EventType::Reconnecting);
 
     bind_enum<LogLevel::Value>(m, "LogLevel", "Level of the library's log (orbitmesh.set_log_level).")
         .value("Trace", LogLevel::Trace)

@@ -67,6 +67,9 @@ struct EventType {
         Error = OM_EVENT_ERROR,
         TransportOpened = OM_EVENT_TRANSPORT_OPENED,
         TransportClosed = OM_EVENT_TRANSPORT_CLOSED,
+        Connected = OM_EVENT_CONNECTED,
+        Disconnected = OM_EVENT_DISCONNECTED,
+        Reconnecting = OM_EVENT_RECONNECTING,
     };
 };
 

@@ -44,6 +44,12 @@ const Subclass kSubclasses[] = {
      "Arguments do not match a plugin method's signature."},
     {"ClosedError", nullptr, {OM_ERR_CLOSED}, "The object (agent, transport) is closed."},
     {"TooLargeError", "ValueError", {OM_ERR_TOO_LARGE}, "The message is larger than allowed."},
+    {"AuthError", "PermissionError", {OM_ERR_AUTH},
+     "The server refused the token or the agent id (OM_ERR_AUTH)."},
+    {"RefusedError", "ConnectionRefusedError", {OM_ERR_REFUSED}, "The peer or the server refused."},
+    {"UnreachableError", "ConnectionError", {OM_ERR_UNREACHABLE}, "The destination is unreachable."},
+    {"WouldBlockError", "BlockingIOError", {OM_ERR_WOULD_BLOCK},
+     "The outgoing queue is full; retry later."},
 };
 
 PyObject* new_class(py::module_& m, const char* name, py::tuple bases, const char* doc,

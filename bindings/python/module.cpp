@@ -33,7 +33,9 @@ PYBIND11_MODULE(orbitmesh, m)
     register_enums(m);
     register_options(m);
     register_event(m);
+    register_peer_state(m);
     register_agent(m);
+    register_server(m);
 
     m.attr("__version__") = orbitmesh::version();
     m.def("version", &orbitmesh::version, "Version of the liborbitmesh actually loaded.");

@@ -17,6 +17,8 @@ namespace {
 
 constexpr size_t kDrainBatch = 256;        // datagrams per readiness, then other fds get a turn
 constexpr size_t kDispatchQueueLimit = 65536;
+constexpr size_t kDispatchQueueBytes = 64u << 20;  // queued payload bytes, whatever the count
+constexpr size_t kMaxDatagram = 65535;
 constexpr int kDrainFailureLimit = 10;     // consecutive failed drains before the transport closes
 constexpr uint64_t kDrainRetryUs = 50'000;
 
@@ -128,12 +130,26 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
     }
     check_plugin_options_targets();
     loop_.start("om-agent");
-    on_loop([this] { create_kind_instances(); });
+    try {
+        on_loop([this] { create_kind_instances(); });
+    } catch (...) {
+        // The destructor will not run: undo what create_kind_instances did before failing.
+        loop_.run_sync([this]() -> om_status {
+            destroy_kind_instances();
+            return OM_OK;
+        }, -1);
+        loop_.stop();
+        throw;
+    }
 }
 
 Agent::~Agent()
 {
     loop_.run_sync([this]() -> om_status {
+        if (signaling_) signaling_->stop("the agent is closing");
+        signaling_.reset();
+        for (auto& w : connect_waiters_) w->complete(OM_ERR_CLOSED, "the agent is closing");
+        for (auto& [id, peer] : peers_.all()) peer.finish_waiters(OM_ERR_CLOSED, "the agent is closing");
         close_transport_on_loop(nullptr);
         destroy_kind_instances();
         return OM_OK;
@@ -188,7 +204,7 @@ void Agent::create_kind_instances()
         int32_t status = guarded_call(*k.ctx, "create", [&] { return life.create(&args, &instance); });
         check_plugin_status(*k.ctx, "create", status);
         k.instance = instance;
-        k.ctx->check_settings_read();
+        k.ctx->check_settings_read();  // on failure the constructor destroys what was created
     }
 }
 
@@ -236,6 +252,14 @@ void Agent::close_transport()
 void Agent::close_transport_on_loop(const char* reason)
 {
     if (!transport_) return;
+    if (draining_) {
+        // An event callback inside the transport's drain asked for this: the plugin is still on
+        // the stack, so close right after the drain returns.
+        close_after_drain_ = true;
+        if (watched_fd_ >= 0) loop_.unwatch_fd(watched_fd_);
+        watched_fd_ = -1;
+        return;
+    }
     if (watched_fd_ >= 0) loop_.unwatch_fd(watched_fd_);
     watched_fd_ = -1;
     if (rewatch_timer_) loop_.cancel_timer(rewatch_timer_);
@@ -280,7 +304,7 @@ void Agent::send_datagram(const std::string& address, const uint8_t* data, size_
             fail(status, "datagram of " + std::to_string(len) + " bytes exceeds the transport MTU of " + std::to_string(mtu_));
         if (status == OM_ERR_CLOSED) fail(status, "the transport is not open");
         if (status == OM_ERR_WOULD_BLOCK) fail(status, "the socket's send buffer is full");
-        if (status != OM_OK) fail(status, last_error());
+        if (status != OM_OK) fail(status, last_send_error_);
     });
 }
 
@@ -299,7 +323,8 @@ om_status Agent::send_through_transport(const om_datagram& datagram)
         return OM_OK;
     } catch (const Error& e) {
         counters_.add("transport.send_errors", 1);
-        set_last_error(e.what());
+        log_message(OM_LOG_DEBUG, e.what());
+        last_send_error_ = e.what();  // loop thread only: send_datagram reports it
         return e.status();
     }
 }
@@ -308,7 +333,19 @@ void Agent::on_transport_readable()
 {
     if (!transport_) return;
     try {
-        transport_->drain(kDrainBatch);
+        ++draining_;
+        try {
+            transport_->drain(kDrainBatch);
+        } catch (...) {
+            --draining_;
+            throw;
+        }
+        --draining_;
+        if (close_after_drain_) {
+            close_after_drain_ = false;
+            close_transport_on_loop("closed by the application");
+            return;
+        }
         drain_failures_ = 0;
     } catch (const Error& e) {
         counters_.add("transport.drain_errors", 1);
@@ -330,9 +367,18 @@ void Agent::transport_sink(void* user_data, const om_datagram* datagram)
 {
     // Called from inside the transport plugin's drain: nothing may unwind through it.
     auto* self = static_cast<Agent*>(user_data);
+    // What a plugin hands in is input like any other: check it before anyone reads it.
+    if (!datagram || (!datagram->data && datagram->len) || datagram->len > kMaxDatagram ||
+        (datagram->peer.family != 4 && datagram->peer.family != 6)) {
+        self->counters_.add("transport.invalid_datagrams", 1);
+        return;
+    }
+    if (self->close_after_drain_) return;  // closing: the application no longer wants datagrams
     try {
-        if (datagram) self->route_datagram(*datagram);
-    } catch (const std::exception& e) {
+        self->route_datagram(*datagram);
+    }
+    OM_RETHROW_FORCED_UNWIND
+    catch (const std::exception& e) {
         log_message(OM_LOG_ERROR, std::string("routing a datagram failed: ") + e.what());
         self->counters_.add("transport.route_errors", 1);
     } catch (...) {
@@ -363,18 +409,19 @@ void Agent::route_datagram(const om_datagram& datagram)
 }
 
 void Agent::emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
-                 const char* message)
+                 const char* message, const char* peer_id, om_delivery_mode mode)
 {
     if (!config_.raw.on_event) return;
     uint64_t now = EventLoop::now_us();
     if (config_.raw.event_mode == OM_EVENTS_DISPATCH) {
         std::lock_guard<std::mutex> lock(queue_mutex_);
-        if (queue_.size() >= kDispatchQueueLimit) {
+        if (queue_.size() >= kDispatchQueueLimit || queued_bytes_ + len > kDispatchQueueBytes) {
             counters_.add("events.dropped", 1);
             return;
         }
-        queue_.push_back(OwnedEvent{type, address ? address : "", std::vector<uint8_t>(data, data + len), status,
-                                    message ? message : "", now});
+        queued_bytes_ += len;
+        queue_.push_back(OwnedEvent{type, peer_id ? peer_id : "", mode, address ? address : "",
+                                    std::vector<uint8_t>(data, data + len), status, message ? message : "", now});
         queue_cv_.notify_one();
         return;
     }
@@ -387,6 +434,8 @@ void Agent::emit(om_event_type type, const char* address, const uint8_t* data, s
     event.status = status;
     event.message = message;
     event.timestamp_us = now;
+    event.peer_id = peer_id;
+    event.delivery_mode = mode;
     deliver(event);
 }
 
@@ -394,7 +443,9 @@ void Agent::deliver(const om_event& event)
 {
     try {
         config_.raw.on_event(config_.raw.user_data, &event);
-    } catch (...) {
+    }
+    OM_RETHROW_FORCED_UNWIND
+    catch (...) {
         counters_.add("events.callback_exceptions", 1);  // a C callback must not throw; survive it
     }
 }
@@ -411,8 +462,12 @@ size_t Agent::dispatch(int timeout_ms)
         else if (!queue_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready))
             fail(OM_ERR_TIMEOUT, "no event within " + std::to_string(timeout_ms) + " ms");
         batch.swap(queue_);
+        queued_bytes_ = 0;
     }
+    dispatching_thread_ = std::this_thread::get_id();
+    size_t delivered = 0;
     for (const auto& e : batch) {
+        if (destroy_after_dispatch_) break;  // a callback destroyed the agent: stop here
         om_event event{};
         event.struct_size = sizeof event;
         event.type = e.type;
@@ -422,9 +477,13 @@ size_t Agent::dispatch(int timeout_ms)
         event.status = e.status;
         event.message = e.message.empty() ? nullptr : e.message.c_str();
         event.timestamp_us = e.timestamp_us;
+        event.peer_id = e.peer_id.empty() ? nullptr : e.peer_id.c_str();
+        event.delivery_mode = e.mode;
         deliver(event);
+        ++delivered;
     }
-    return batch.size();
+    dispatching_thread_ = std::thread::id();
+    return delivered;
 }
 
 PluginInstance* Agent::find_instance(const std::string& plugin)
@@ -462,16 +521,37 @@ std::vector<uint8_t> Agent::plugin_call(const std::string& plugin, const std::st
     return result;
 }
 
+bool Agent::in_own_callback() const
+{
+    return loop_.in_loop_thread() || dispatching_thread_.load() == std::this_thread::get_id();
+}
+
+namespace {
+// The last failure seen by this thread: om_agent_last_error must not hand out a string that
+// another thread's failure rewrites while the caller reads it (ABI-RULES R16).
+struct ThreadLastError {
+    const Agent* agent = nullptr;
+    std::string text;
+};
+thread_local ThreadLastError t_last_error;
+} // namespace
+
 void Agent::set_last_error(std::string message)
 {
+    t_last_error.agent = this;
+    t_last_error.text = message;
     std::lock_guard<std::mutex> lock(error_mutex_);
     last_error_ = std::move(message);
 }
 
 const char* Agent::last_error() const
 {
-    std::lock_guard<std::mutex> lock(error_mutex_);
-    return last_error_.c_str();
+    if (t_last_error.agent != this) {  // another thread failed last: copy it for this one
+        std::lock_guard<std::mutex> lock(error_mutex_);
+        t_last_error.agent = this;
+        t_last_error.text = last_error_;
+    }
+    return t_last_error.text.c_str();
 }
 
 } // namespace om

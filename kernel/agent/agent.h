@@ -3,7 +3,9 @@
 // called from any thread and hand their work to it.
 #pragma once
 
+#include "agent/peer_table.h"
 #include "agent/plugin_instance.h"
+#include "agent/signaling_client.h"
 #include "agent/transport_stack.h"
 #include "core/counters.h"
 #include "core/event_loop.h"
@@ -40,7 +42,7 @@ struct AgentConfig {
     static AgentConfig from(const om_agent_options& options);
 };
 
-class Agent final : public PluginOwner {
+class Agent final : public PluginOwner, private SignalingClient::Handler {
 public:
     // Loads the plugins the options name and starts the loop thread. Throws om::Error.
     Agent(const om_agent_options& options, PluginRegistry& registry);
@@ -59,15 +61,29 @@ public:
     uint32_t transport_mtu();
     void send_datagram(const std::string& address, const uint8_t* data, size_t len);
     size_t dispatch(int timeout_ms);  // throws OM_ERR_TIMEOUT when nothing arrived
+    // om_agent_destroy from inside this agent's own callback: the agent cannot join its own loop
+    // thread or free itself under dispatch(), so destruction is deferred (see agent_capi.cpp).
+    bool in_own_callback() const;
+    void request_destroy_after_dispatch() { destroy_after_dispatch_ = true; }
+    bool destroy_after_dispatch() const { return destroy_after_dispatch_; }
     std::vector<uint8_t> plugin_call(const std::string& plugin, const std::string& method, const uint8_t* args,
                                      size_t args_len);
 
+    // Signaling and peers (om_agent_connect ...). Blocking calls wait off the loop thread.
+    void connect();
+    void disconnect();
+    void connect_peer(const std::string& peer_id, om_transport_type via, om_peer_state* out);
+    void peer_state(const std::string& peer_id, om_peer_state& out);
+    void send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode);
+
     void set_last_error(std::string message);
-    const char* last_error() const;
+    const char* last_error() const;  // see om_agent_last_error: per calling thread
 
 private:
     struct OwnedEvent {
         om_event_type type;
+        std::string peer_id;
+        om_delivery_mode mode;
         std::string address;
         std::vector<uint8_t> data;
         om_status status;
@@ -78,7 +94,18 @@ private:
     // Runs fn on the loop thread, turning its om::Error into a status plus last error.
     void on_loop(const std::function<void()>& fn);
     void emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
-              const char* message);
+              const char* message, const char* peer_id = nullptr, om_delivery_mode mode = 0);
+    // SignalingClient::Handler
+    void on_registered(const proto::signaling::Registered& registered, bool reconnected) override;
+    void on_signal(proto::signaling::Message& message) override;
+    void on_connection_lost(om_status status, const std::string& reason, uint64_t retry_in_ms) override;
+    void on_connect_request(proto::signaling::ConnectRequest& request);
+    void on_connect_response(proto::signaling::ConnectResponse& response);
+    void on_relay(proto::signaling::Relay& relay);
+    void on_server_error(const proto::signaling::Error& error);
+    void peer_connected(const std::string& peer_id, PeerRecord& peer);
+    void fail_connect(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why);
+    int blocking_timeout_ms() const;
     void deliver(const om_event& event);
     void check_plugin_options_targets() const;
     void create_kind_instances();
@@ -99,7 +126,10 @@ private:
     std::unique_ptr<TransportStack> transport_;
     int watched_fd_ = -1;
     uint32_t mtu_ = 0;
+    std::string last_send_error_;
     int drain_failures_ = 0;
+    int draining_ = 0;                  // > 0 while inside the transport's drain
+    bool close_after_drain_ = false;    // a callback asked to close during a drain
     uint64_t rewatch_timer_ = 0;
 
     // Hot-path counters, looked up once.
@@ -113,6 +143,15 @@ private:
     std::mutex queue_mutex_;
     std::condition_variable queue_cv_;
     std::deque<OwnedEvent> queue_;
+    size_t queued_bytes_ = 0;
+    std::atomic<std::thread::id> dispatching_thread_{};
+    std::atomic<bool> destroy_after_dispatch_{false};
+
+    // Signaling state (loop thread).
+    std::unique_ptr<SignalingClient> signaling_;
+    std::vector<std::shared_ptr<Completion>> connect_waiters_;
+    PeerTable peers_;
+    uint32_t next_request_id_ = 1;
 
     mutable std::mutex error_mutex_;
     std::string last_error_;

@@ -100,9 +100,15 @@ void TransportStack::inner_sink(void* user_data, const om_datagram* datagram)
     // Runs inside the inner plugin's drain: nothing may unwind through the plugin's frames.
     auto* link = static_cast<Link*>(user_data);
     PluginInstance& outer = link->stack->layers_[link->outer];
+    if (!datagram || (!datagram->data && datagram->len)) {
+        link->stack->owner_.counters().add("transport.invalid_datagrams", 1);
+        return;
+    }
     try {
         link->stack->vtbl(link->outer).inner_received(outer.instance, datagram);
-    } catch (...) {
+    }
+    OM_RETHROW_FORCED_UNWIND
+    catch (...) {
         log_message(OM_LOG_ERROR, "plugin " + outer.library->name() + ": inner_received threw");
         link->stack->owner_.counters().add("plugin." + outer.library->name() + ".exceptions", 1);
     }

@@ -2,6 +2,8 @@
 #include "capi/capi_guard.h"
 #include "plugin_host/registry.h"
 
+#include <thread>
+
 using om::Agent;
 using om::capi::guard_agent;
 using om::capi::guard_buffer;
@@ -40,8 +42,20 @@ OM_API om_status om_agent_create(const om_agent_options* options, om_agent** out
 
 OM_API void om_agent_destroy(om_agent* agent)
 {
+    Agent* self = body(agent);
+    if (!self) return;
     try {
-        delete body(agent);
+        if (self->in_own_callback()) {
+            // From the agent's own callback: it cannot join its own thread or free itself under
+            // dispatch. Dispatch frees it when it returns; the loop thread hands it to a thread.
+            if (!self->loop().in_loop_thread()) {
+                self->request_destroy_after_dispatch();
+                return;
+            }
+            std::thread([self] { delete self; }).detach();
+            return;
+        }
+        delete self;
     } catch (...) {
     }
 }
@@ -92,10 +106,15 @@ OM_API om_status om_agent_send_datagram(om_agent* agent, const char* address, co
 OM_API om_status om_agent_dispatch(om_agent* agent, int32_t timeout_ms, size_t* dispatched)
 {
     if (dispatched) *dispatched = 0;
-    return guard_agent(agent, [&] {
+    om_status status = guard_agent(agent, [&] {
         size_t n = body(agent)->dispatch(timeout_ms);
         if (dispatched) *dispatched = n;
     });
+    if (agent && body(agent)->destroy_after_dispatch()) {
+        delete body(agent);  // a callback called om_agent_destroy during this dispatch
+        return OM_ERR_CLOSED;
+    }
+    return status;
 }
 
 OM_API om_status om_agent_counter(om_agent* agent, const char* name, uint64_t* value)

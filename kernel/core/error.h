@@ -4,8 +4,15 @@
 
 #include <orbitmesh/orbitmesh.h>
 
+#include <cxxabi.h>
+
 #include <stdexcept>
 #include <string>
+
+// Put before a catch (...) that swallows: a thread being cancelled (pthread_exit, as CPython does
+// to threads during finalization) must keep unwinding or the process aborts.
+#define OM_RETHROW_FORCED_UNWIND \
+    catch (abi::__forced_unwind&) { throw; }
 
 namespace om {
 

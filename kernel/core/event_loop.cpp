@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <system_error>
 #include <vector>
@@ -53,12 +54,10 @@ bool EventLoop::in_loop_thread() const noexcept
 
 bool EventLoop::post(Task task)
 {
-    {
-        std::lock_guard<std::mutex> lock(tasks_mutex_);
-        if (stopping_) return false;
-        tasks_.push_back(std::move(task));
-    }
-    wake();
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    if (stopping_) return false;
+    tasks_.push_back(std::move(task));
+    wake();  // under the lock: stop() cannot close the eventfd between the push and the write
     return true;
 }
 
@@ -105,6 +104,9 @@ om_status EventLoop::run_sync(const std::function<om_status()>& fn, int timeout_
 
 uint64_t EventLoop::add_timer(uint64_t delay_us, uint64_t interval_us, TimerFn fn)
 {
+    // Saturate: a huge delay must mean "far away", never wrap around to "now".
+    delay_us = std::min(delay_us, kMaxTimerUs);
+    interval_us = std::min(interval_us, kMaxTimerUs);
     uint64_t id = next_timer_id_++;
     uint64_t due = now_us() + delay_us;
     timers_.emplace(id, Timer{due, interval_us, std::move(fn)});
@@ -175,7 +177,10 @@ void EventLoop::run()
         for (const auto& [fd, watch] : watched_)
             fds.push_back({fd, static_cast<short>((watch.on_readable ? POLLIN : 0) | (watch.on_writable ? POLLOUT : 0)), 0});
         int n = ::poll(fds.data(), fds.size(), poll_timeout_ms());
-        if (n < 0 && errno != EINTR) log_message(OM_LOG_ERROR, std::string("poll: ") + std::strerror(errno));
+        if (n < 0 && errno != EINTR) {
+            log_message(OM_LOG_ERROR, std::string("poll: ") + std::strerror(errno));
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));  // never spin on a failing poll
+        }
 
         if (fds[0].revents & POLLIN) {
             uint64_t value;
@@ -189,6 +194,12 @@ void EventLoop::run()
         for (size_t i = 1; i < fds.size(); ++i)
             if (fds[i].revents) ready.emplace_back(fds[i].fd, fds[i].revents);
         for (auto [fd, revents] : ready) {
+            if (revents & POLLNVAL) {
+                // Closed under us (a plugin closed its socket): polling it again would spin.
+                log_message(OM_LOG_ERROR, "event loop: descriptor " + std::to_string(fd) + " is not open; no longer watching it");
+                watched_.erase(fd);
+                continue;
+            }
             // Look the watch up again before each call: a handler may unwatch any fd.
             auto it = watched_.find(fd);
             if (it != watched_.end() && it->second.on_writable && (revents & (POLLOUT | POLLERR | POLLHUP))) {

@@ -57,6 +57,8 @@ public:
     void unwatch_fd(int fd);
 
     static uint64_t now_us();
+    // Longest timer delay or interval (about 146,000 years): larger ones are capped to it.
+    static constexpr uint64_t kMaxTimerUs = uint64_t(1) << 62;
 
 private:
     struct Timer {

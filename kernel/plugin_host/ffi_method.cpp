@@ -149,7 +149,14 @@ std::vector<uint8_t> FfiMethod::invoke(void* instance, const uint8_t* args, size
     const msgpack::object* root = &empty_array;
     if (args_len > 0) {
         try {
-            handle = msgpack::unpack(reinterpret_cast<const char*>(args), args_len);
+            // Sizes bounded by the input itself, so a 5-byte header cannot ask for gigabytes.
+            std::size_t offset = 0;
+            msgpack::unpack_limit limit(args_len, args_len, args_len, args_len, args_len, 32);
+            handle = msgpack::unpack(reinterpret_cast<const char*>(args), args_len, offset, nullptr, nullptr, limit);
+            if (offset != args_len)
+                fail(OM_ERR_MALFORMED, where + ": " + std::to_string(args_len - offset) + " bytes after the argument array");
+        } catch (const Error&) {
+            throw;
         } catch (const std::exception& e) {
             fail(OM_ERR_MALFORMED, where + ": arguments are not valid msgpack: " + e.what());
         }

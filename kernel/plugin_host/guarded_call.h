@@ -17,7 +17,9 @@ auto guarded_call(om_host_ctx& ctx, const char* step, F&& fn) -> decltype(fn())
         return fn();
     } catch (const Error&) {
         throw;  // the kernel's own (argument checks around the call), already explained
-    } catch (const std::exception& e) {
+    }
+    OM_RETHROW_FORCED_UNWIND
+    catch (const std::exception& e) {
         fail(OM_ERR_PLUGIN, "plugin " + ctx.plugin_name + ": " + step + " threw: " + e.what());
     } catch (...) {
         fail(OM_ERR_PLUGIN, "plugin " + ctx.plugin_name + ": " + step + " threw an unknown exception");

@@ -17,7 +17,9 @@ void run_plugin_callback(om_host_ctx* ctx, const char* what, F&& fn)
 {
     try {
         fn();
-    } catch (const std::exception& e) {
+    }
+    OM_RETHROW_FORCED_UNWIND
+    catch (const std::exception& e) {
         log_message(OM_LOG_ERROR, "plugin " + ctx->plugin_name + ": " + what + " threw: " + e.what());
         if (ctx->owner) ctx->owner->counters().add("plugin." + ctx->plugin_name + ".exceptions", 1);
     } catch (...) {
@@ -42,6 +44,10 @@ int32_t host_timer_start(om_host_ctx* ctx, uint64_t delay_us, uint64_t interval_
 {
     if (!ctx || !ctx->owner || !fn) return OM_ERR_INVALID_ARGUMENT;
     if (!ctx->owner->loop().in_loop_thread()) return OM_ERR_STATE;
+    if (delay_us > EventLoop::kMaxTimerUs || interval_us > EventLoop::kMaxTimerUs) {
+        ctx->last_error = "timer delay or interval beyond 2^62 microseconds";
+        return OM_ERR_INVALID_ARGUMENT;
+    }
     uint64_t id = ctx->owner->loop().add_timer(delay_us, interval_us, [ctx, fn, user_data, interval_us](uint64_t timer_id) {
         if (interval_us == 0) ctx->timers.erase(timer_id);
         run_plugin_callback(ctx, "timer", [&] { fn(user_data, timer_id); });
@@ -62,7 +68,11 @@ int32_t host_timer_cancel(om_host_ctx* ctx, uint64_t timer_id)
 int32_t host_post(om_host_ctx* ctx, om_host_task_fn fn, void* user_data)
 {
     if (!ctx || !ctx->owner || !fn) return OM_ERR_INVALID_ARGUMENT;
-    bool posted = ctx->owner->loop().post([ctx, fn, user_data] { run_plugin_callback(ctx, "posted task", [&] { fn(user_data); }); });
+    std::shared_ptr<bool> alive = ctx->alive;
+    bool posted = ctx->owner->loop().post([alive, ctx, fn, user_data] {
+        if (!*alive) return;  // the instance was destroyed after posting: ctx is gone too
+        run_plugin_callback(ctx, "posted task", [&] { fn(user_data); });
+    });
     return posted ? OM_OK : OM_ERR_CLOSED;
 }
 
@@ -84,6 +94,11 @@ void host_free(void* ptr)
 int32_t host_send_datagram(om_host_ctx* ctx, const om_datagram* datagram)
 {
     if (!ctx || !ctx->owner || !datagram) return OM_ERR_INVALID_ARGUMENT;
+    if ((!datagram->data && datagram->len) || (datagram->peer.family != 4 && datagram->peer.family != 6) ||
+        datagram->peer.port == 0) {
+        ctx->last_error = "send_datagram: no data or no destination address";
+        return OM_ERR_INVALID_ARGUMENT;
+    }
     return ctx->owner->send_through_transport(*datagram);
 }
 
@@ -146,6 +161,7 @@ const om_host_api* host_api()
 
 void om_host_ctx::cancel_timers()
 {
+    *alive = false;
     if (owner)
         for (uint64_t id : timers) owner->loop().cancel_timer(id);
     timers.clear();

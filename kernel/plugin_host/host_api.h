@@ -7,6 +7,7 @@
 
 #include <orbitmesh/plugin.h>
 
+#include <memory>
 #include <set>
 #include <string>
 
@@ -35,13 +36,17 @@ struct om_host_ctx {
     om::PluginSettings settings;
     std::string last_error;  // from set_error, read by the kernel after a failed call
     std::set<uint64_t> timers;
+    // Cleared (on the loop thread) before the instance is destroyed: tasks the plugin posted
+    // earlier then find it false and are dropped instead of running on a dead instance.
+    std::shared_ptr<bool> alive = std::make_shared<bool>(true);
     std::set<std::string> settings_read;  // keys the plugin asked for through config_get
 
     // Throws om::Error(OM_ERR_INVALID_ARGUMENT) for a setting the plugin never read: a typo
     // ("netsim.los=0.1") must not be silently ignored. Plugins read their settings by open.
     void check_settings_read() const;
 
-    // Cancels the instance's remaining timers (its destroy must leave none behind).
+    // Cancels the instance's remaining timers and drops its pending posted tasks; called when
+    // the instance is destroyed.
     void cancel_timers();
     // Takes the plugin's last set_error text (empty when it gave none).
     std::string take_error();

@@ -24,7 +24,7 @@
     OM_LAYOUT_ASSERT(offsetof(type, member) == (offset), "offset of " #type "." #member " changed");
 
 /* om_event */
-OM_LAYOUT_SIZE(om_event, 64)
+OM_LAYOUT_SIZE(om_event, 72)
 OM_LAYOUT_OFFSET(om_event, struct_size, 0)
 OM_LAYOUT_OFFSET(om_event, type, 4)
 OM_LAYOUT_OFFSET(om_event, peer_id, 8)
@@ -34,6 +34,26 @@ OM_LAYOUT_OFFSET(om_event, len, 32)
 OM_LAYOUT_OFFSET(om_event, status, 40)
 OM_LAYOUT_OFFSET(om_event, message, 48)
 OM_LAYOUT_OFFSET(om_event, timestamp_us, 56)
+OM_LAYOUT_OFFSET(om_event, delivery_mode, 64) /* C ABI 1.1 */
+
+/* om_peer_state (C ABI 1.1) */
+OM_LAYOUT_SIZE(om_peer_state, 1104)
+OM_LAYOUT_OFFSET(om_peer_state, struct_size, 0)
+OM_LAYOUT_OFFSET(om_peer_state, status, 4)
+OM_LAYOUT_OFFSET(om_peer_state, active_transport, 8)
+OM_LAYOUT_OFFSET(om_peer_state, strategy, 12)
+OM_LAYOUT_OFFSET(om_peer_state, local_nat, 16)
+OM_LAYOUT_OFFSET(om_peer_state, remote_nat, 20)
+OM_LAYOUT_OFFSET(om_peer_state, local_candidate, 24)
+OM_LAYOUT_OFFSET(om_peer_state, remote_candidate, 280)
+OM_LAYOUT_OFFSET(om_peer_state, connect_ms, 536)
+OM_LAYOUT_OFFSET(om_peer_state, rtt_ms, 544)
+OM_LAYOUT_OFFSET(om_peer_state, bytes_sent, 552)
+OM_LAYOUT_OFFSET(om_peer_state, bytes_received, 560)
+OM_LAYOUT_OFFSET(om_peer_state, messages_sent, 568)
+OM_LAYOUT_OFFSET(om_peer_state, messages_received, 576)
+OM_LAYOUT_OFFSET(om_peer_state, packet_loss, 584)
+OM_LAYOUT_OFFSET(om_peer_state, diagnosis, 592)
 
 /* om_agent_options */
 OM_LAYOUT_SIZE(om_agent_options, 208)
@@ -68,6 +88,32 @@ OM_LAYOUT_OFFSET(om_agent_options, on_event, 176)
 OM_LAYOUT_OFFSET(om_agent_options, user_data, 184)
 OM_LAYOUT_OFFSET(om_agent_options, user_data_free, 192)
 OM_LAYOUT_OFFSET(om_agent_options, event_mode, 200)
+
+/* om_server_options (ABI 1.1) */
+#if !defined(OM_LAYOUT_ABI_1_0)
+OM_LAYOUT_SIZE(om_server_options, 128)
+OM_LAYOUT_OFFSET(om_server_options, struct_size, 0)
+OM_LAYOUT_OFFSET(om_server_options, bind, 8)
+OM_LAYOUT_OFFSET(om_server_options, http_port, 16)
+OM_LAYOUT_OFFSET(om_server_options, stun_port, 20)
+OM_LAYOUT_OFFSET(om_server_options, stun_alt_address, 24)
+OM_LAYOUT_OFFSET(om_server_options, stun_alt_port, 32)
+OM_LAYOUT_OFFSET(om_server_options, enable_turn_relay, 36)
+OM_LAYOUT_OFFSET(om_server_options, turn_realm, 40)
+OM_LAYOUT_OFFSET(om_server_options, turn_users, 48)
+OM_LAYOUT_OFFSET(om_server_options, turn_secret, 56)
+OM_LAYOUT_OFFSET(om_server_options, turn_min_port, 64)
+OM_LAYOUT_OFFSET(om_server_options, turn_max_port, 68)
+OM_LAYOUT_OFFSET(om_server_options, turn_allow_loopback_peers, 72)
+OM_LAYOUT_OFFSET(om_server_options, secret, 80)
+OM_LAYOUT_OFFSET(om_server_options, open, 88)
+OM_LAYOUT_OFFSET(om_server_options, redis_url, 96)
+OM_LAYOUT_OFFSET(om_server_options, replace_existing_id, 104)
+OM_LAYOUT_OFFSET(om_server_options, max_frame_bytes, 108)
+OM_LAYOUT_OFFSET(om_server_options, relay_bytes_per_s, 112)
+OM_LAYOUT_OFFSET(om_server_options, send_queue_bytes, 116)
+OM_LAYOUT_OFFSET(om_server_options, reactor_threads, 120)
+#endif
 
 /* om_address */
 OM_LAYOUT_SIZE(om_address, 24)

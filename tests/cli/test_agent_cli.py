@@ -42,7 +42,8 @@ class Help(unittest.TestCase):
 class NotYetSupported(unittest.TestCase):
     CASES = {
         "netcheck": ["netcheck"],
-        "listen": ["listen"],
+        # listen and connect --transport server/auto are built (test_signaling_cli.py); the
+        # peer-to-peer and TURN paths of connect are not yet.
         "connect": ["connect", "b", "--count", "3", "--size", "100", "--mode", "unreliable",
                     "--transport", "p2p"],
         "bench": ["bench", "b", "--seconds", "1", "--size", "512", "--mode", "sequenced"],
@@ -62,7 +63,7 @@ class NotYetSupported(unittest.TestCase):
                 self.assertEqual(r.stdout, "")
 
     def test_options_may_follow_the_command(self):
-        r = agent("connect", "b", *SERVER_ARGS, "--count=5")
+        r = agent("connect", "b", *SERVER_ARGS, "--count=5", "--transport=turn")
         self.assertEqual(r.returncode, 2, describe(r))
         self.assertIn("not yet supported", r.stderr)
 

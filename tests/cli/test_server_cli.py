@@ -1,8 +1,13 @@
 """orbitmesh-server as users call it: help, option validation from the command line, the
-config file and ORBITMESH_* variables, and "not yet supported" for what is not built yet.
-OM_SERVER names the binary. Nothing here opens a socket."""
+config file and ORBITMESH_* variables, serving until SIGTERM (exit 0), and tokens.
+OM_SERVER names the binary. Servers listen on 127.0.0.1 only, on a free port."""
 import os
+import queue
+import signal
+import subprocess
 import tempfile
+import threading
+import time
 import unittest
 
 from cli_run import describe, run
@@ -29,34 +34,65 @@ class Help(unittest.TestCase):
                 self.assertIn(name, r.stdout, f"{name} missing from {args}")
 
 
-class NotYetSupported(unittest.TestCase):
+def serve_briefly(*args, env=None, timeout=10):
+    """Starts the server, waits until it says it listens, stops it with SIGTERM.
+    Returns (exit code, everything it printed); exit code None if it never listened."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ORBITMESH_")}
+    full_env.update(env or {})
+    proc = subprocess.Popen([SERVER, *args], env=full_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    lines = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True)
+    reader.start()
+    output = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            output.append(line)
+            if "listening on" in line:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=10)
+                reader.join(timeout=5)
+                while not lines.empty():
+                    output.append(lines.get())
+                return proc.returncode, "".join(output)
+        return None, "".join(output)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+class Serving(unittest.TestCase):
     VALID = [
-        [],
-        ["--bind", "127.0.0.1", "--http-port", "0", "--open"],
-        ["--bind", "127.0.0.1", "--http-port", "18080", "--stun-port", "0", "--secret", "s3"],
-        ["--bind", "127.0.0.1", "--stun-alt-address", "127.0.0.2", "--stun-alt-port", "3479",
-         "--enable-turn-relay", "--turn-realm", "orbit", "--turn-user", "a:b",
-         "--turn-user=c:d:e", "--turn-secret", "t", "--turn-min-port", "50000",
-         "--turn-max-port", "50010", "--turn-allow-loopback-peers", "--open",
-         "--redis", "redis://127.0.0.1:6379"],
+        ["--bind", "127.0.0.1", "--http-port", "0", "--stun-port", "0", "--open"],
+        ["--bind", "127.0.0.1", "--http-port", "0", "--stun-port", "0", "--secret", "s3"],
+        ["--bind", "127.0.0.1", "--http-port", "0", "--stun-port", "0", "--enable-turn-relay",
+         "--turn-realm", "orbit", "--turn-user", "a:b", "--turn-user=c:d:e", "--turn-secret", "t",
+         "--turn-min-port", "50000", "--turn-max-port", "50010", "--turn-allow-loopback-peers",
+         "--open"],
     ]
 
-    def test_running_the_server_is_not_yet_supported(self):
+    def test_valid_options_serve_and_sigterm_exits_0(self):
         for args in self.VALID:
             with self.subTest(args=args):
-                r = server(*args)
-                self.assertEqual(r.returncode, 2, describe(r))
-                self.assertIn("orbitmesh-server: not yet supported", r.stderr)
+                code, out = serve_briefly(*args)
+                self.assertEqual(code, 0, out)
 
-    def test_token_is_not_yet_supported(self):
+    def test_token_prints_a_jwt(self):
         for args in (["--secret", "s", "--id", "a"], ["--id", "a", "--secret=s", "--ttl", "60"]):
             r = server("token", *args)
-            self.assertEqual(r.returncode, 2, describe(r))
-            self.assertIn("not yet supported", r.stderr)
+            self.assertEqual(r.returncode, 0, describe(r))
+            self.assertEqual(r.stdout.strip().count("."), 2, describe(r))  # header.payload.signature
 
 
 class UsageErrors(unittest.TestCase):
     CASES = [
+        [],  # neither --secret nor --open: agents could not register at all
         ["--secret", "s", "--open"],
         ["--http-port", "70000"],
         ["--http-port", "80a"],
@@ -102,10 +138,9 @@ class ConfigSources(unittest.TestCase):
         return handle.name
 
     def test_valid_config_file(self):
-        path = self.config("# test\nbind = 127.0.0.1\nhttp-port = 0\nopen\nturn-user = a:b\n")
-        r = server("--config", path)
-        self.assertEqual(r.returncode, 2, describe(r))
-        self.assertIn("not yet supported", r.stderr)
+        path = self.config("# test\nbind = 127.0.0.1\nhttp-port = 0\nstun-port = 0\nopen\nturn-user = a:b\n")
+        code, out = serve_briefly("--config", path)
+        self.assertEqual(code, 0, out)
 
     def test_bad_config_value_names_file_and_line(self):
         path = self.config("bind = 127.0.0.1\nhttp-port = 70000\n")
@@ -135,17 +170,19 @@ class ConfigSources(unittest.TestCase):
         self.assertIn("ORBITMESH_HTTP_PORT", r.stderr)
 
     def test_command_line_wins_over_variable_and_file(self):
-        path = self.config("bind = nowhere\n")
-        r = server("--config", path, "--bind", "127.0.0.1", env={"ORBITMESH_BIND": "elsewhere"})
-        self.assertEqual(r.returncode, 2, describe(r))
-        self.assertIn("not yet supported", r.stderr)
+        path = self.config("bind = nowhere\nhttp-port = 0\nstun-port = 0\nopen\n")
+        code, out = serve_briefly("--config", path, "--bind", "127.0.0.1", env={"ORBITMESH_BIND": "elsewhere"})
+        self.assertEqual(code, 0, out)
+        self.assertIn("127.0.0.1", out)
 
     def test_variables_feed_options(self):
         r = server(env={"ORBITMESH_OPEN": "true", "ORBITMESH_SECRET": "s"})
         self.assertEqual(r.returncode, 2, describe(r))
         self.assertIn("--secret and --open", r.stderr)
-        r = server(env={"ORBITMESH_TURN_USER": "a:b, c:d", "ORBITMESH_BIND": "127.0.0.1"})
-        self.assertIn("not yet supported", r.stderr, describe(r))
+        code, out = serve_briefly(env={"ORBITMESH_TURN_USER": "a:b, c:d", "ORBITMESH_BIND": "127.0.0.1",
+                                       "ORBITMESH_HTTP_PORT": "0", "ORBITMESH_STUN_PORT": "0",
+                                       "ORBITMESH_OPEN": "true"})
+        self.assertEqual(code, 0, out)
 
 
 if __name__ == "__main__":

@@ -351,3 +351,90 @@ TEST_CASE("a decorator's failure carries the reason its inner transport gave", "
     auto e = error_of([&] { agent.open_transport(); });
     CHECK(contains(e.what(), "transport-udp: "));
 }
+
+TEST_CASE("an event callback may close the transport while the transport is delivering", "[agent][guard]")
+{
+    auto reg = test::registry_of({});
+    struct Ctx {
+        om::Agent* agent = nullptr;
+        std::atomic<int> datagrams{0};
+        std::atomic<bool> closed{false};
+    } ctx;
+    om_agent_options o = om::default_agent_options();
+    o.bind_address = "127.0.0.1";
+    o.user_data = &ctx;
+    o.on_event = [](void* ud, const om_event* e) {
+        auto* c = static_cast<Ctx*>(ud);
+        if (e->type == OM_EVENT_DATAGRAM && ++c->datagrams == 1) c->agent->close_transport();
+        if (e->type == OM_EVENT_TRANSPORT_CLOSED) c->closed = true;
+    };
+    om::Agent agent(o, reg);
+    ctx.agent = &agent;
+    agent.open_transport();
+    std::string self = agent.local_address();
+    const std::string payload = "x";
+    for (int i = 0; i < 20; ++i) {
+        try {
+            agent.send_datagram(self, reinterpret_cast<const uint8_t*>(payload.data()), 1);
+        } catch (const om::Error& e) {
+            REQUIRE(e.status() == OM_ERR_CLOSED);  // the callback already closed it
+            break;
+        }
+    }
+    for (int i = 0; i < 200 && !ctx.closed; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(ctx.closed);
+    CHECK(ctx.datagrams == 1);  // nothing after the close
+    CHECK(error_of([&] { agent.local_address(); }).status() == OM_ERR_STATE);
+}
+
+namespace {
+struct DestroyCtx {
+    om_agent* agent = nullptr;
+    std::atomic<bool> freed{false};
+};
+void destroy_on_datagram(void* ud, const om_event* e)
+{
+    auto* c = static_cast<DestroyCtx*>(ud);
+    if (e->type == OM_EVENT_DATAGRAM) om_agent_destroy(c->agent);
+}
+void mark_freed(void* ud)
+{
+    static_cast<DestroyCtx*>(ud)->freed = true;
+}
+om_agent* agent_destroying_itself(DestroyCtx& ctx, om_event_mode mode)
+{
+    om_agent_options o = OM_AGENT_OPTIONS_INIT;
+    o.bind_address = "127.0.0.1";
+    o.on_event = destroy_on_datagram;
+    o.user_data = &ctx;
+    o.user_data_free = mark_freed;
+    o.event_mode = mode;
+    REQUIRE(om_agent_create(&o, &ctx.agent, nullptr, 0) == OM_OK);
+    REQUIRE(om_agent_open_transport(ctx.agent) == OM_OK);
+    char address[64];
+    REQUIRE(om_agent_local_address(ctx.agent, address, sizeof address, nullptr) == OM_OK);
+    const uint8_t byte = 'x';
+    REQUIRE(om_agent_send_datagram(ctx.agent, address, &byte, 1) == OM_OK);
+    return ctx.agent;
+}
+} // namespace
+
+TEST_CASE("om_agent_destroy from the agent's own callback is deferred, never a crash or a self-join", "[agent][guard]")
+{
+    SECTION("loop-thread mode")
+    {
+        DestroyCtx ctx;
+        agent_destroying_itself(ctx, OM_EVENTS_ON_LOOP_THREAD);
+        for (int i = 0; i < 400 && !ctx.freed; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        CHECK(ctx.freed);
+    }
+    SECTION("dispatch mode")
+    {
+        DestroyCtx ctx;
+        om_agent* agent = agent_destroying_itself(ctx, OM_EVENTS_DISPATCH);
+        om_status status = OM_OK;
+        for (int i = 0; i < 100 && !ctx.freed; ++i) status = om_agent_dispatch(agent, 20, nullptr);
+        CHECK(status == OM_ERR_CLOSED);
+        CHECK(ctx.freed);
+    }
+}

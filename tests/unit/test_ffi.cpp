@@ -192,3 +192,18 @@ TEST_CASE("a method without arguments accepts an empty array or no bytes at all,
     CHECK(r1 == std::vector<uint8_t>{0xc0});
     CHECK(r2 == std::vector<uint8_t>{0xc0});
 }
+
+TEST_CASE("hostile msgpack headers and trailing bytes are refused without large allocations", "[ffi]")
+{
+    Instance self;
+    auto add = method("add_i32", "i32(i32,i32)", add_i32);
+    auto status = [&](std::vector<uint8_t> args) {
+        return status_of([&] { add.invoke(&self, args.data(), args.size(), {}); });
+    };
+    CHECK(status({0xdd, 0xff, 0xff, 0xff, 0xff}) == OM_ERR_MALFORMED);  // array32 of 4 G elements
+    CHECK(status({0xdf, 0x10, 0x00, 0x00, 0x00}) == OM_ERR_MALFORMED);  // map32 of 256 M entries
+    auto ok = pack_args(1, 2);
+    ok.push_back(0xc0);
+    CHECK(status(ok) == OM_ERR_MALFORMED);  // a valid array and one more value
+    CHECK(self.calls == 0);
+}

@@ -173,7 +173,11 @@ enum {
     /* Something failed asynchronously: status + message (for example a transport read error). */
     OM_EVENT_ERROR = 5,
     OM_EVENT_TRANSPORT_OPENED = 6,  /* address = local transport address */
-    OM_EVENT_TRANSPORT_CLOSED = 7
+    OM_EVENT_TRANSPORT_CLOSED = 7,
+    /* Signaling (om_agent_connect). */
+    OM_EVENT_CONNECTED = 8,    /* registered with the server; message = the server's session id */
+    OM_EVENT_DISCONNECTED = 9, /* the server connection ended; message = why */
+    OM_EVENT_RECONNECTING = 10 /* a new attempt is scheduled; message says when and which */
 };
 
 /* Everything in an event is borrowed for the duration of the callback only. */
@@ -187,6 +191,8 @@ typedef struct om_event {
     om_status status;      /* OM_OK unless type == OM_EVENT_ERROR */
     const char* message;   /* human-readable detail or reason, may be NULL */
     uint64_t timestamp_us; /* monotonic clock, microseconds */
+    /* Added in C ABI 1.1 */
+    om_delivery_mode delivery_mode; /* OM_EVENT_MESSAGE: the mode the peer sent it with */
 } om_event;
 
 /* Runs on the agent's loop thread (OM_EVENTS_ON_LOOP_THREAD) or inside om_agent_dispatch()
@@ -340,6 +346,119 @@ OM_API om_status om_plugins_list_json(char** out_json, char* err_buf, size_t err
 OM_API om_status om_plugin_call(om_agent* agent, const char* plugin, const char* method,
                                 const uint8_t* args, size_t args_len, uint8_t** result,
                                 size_t* result_len);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Signaling and peers (seed: ConnectAsync, ConnectToPeerAsync, SendToPeerAsync,              */
+/* GetPeerConnectionState). Added in C ABI 1.1.                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Registers with server_url as agent_id (with token when the server needs one). Blocks until
+ * registered, at most connection_timeout_ms. Afterwards the agent keeps the connection alive
+ * (ping every keep-alive interval, silence beyond disconnect_timeout_ms ends it) and reconnects
+ * with exponential backoff and jitter, firing OM_EVENT_DISCONNECTED, OM_EVENT_RECONNECTING and
+ * OM_EVENT_CONNECTED. OM_ERR_AUTH when the server refuses the token or the id. */
+OM_API om_status om_agent_connect(om_agent* agent);
+/* Leaves the server and stops reconnecting. Idempotent. */
+OM_API om_status om_agent_disconnect(om_agent* agent);
+
+#define OM_CANDIDATE_STRLEN 256
+#define OM_DIAGNOSIS_STRLEN 512
+
+/* A snapshot of one peer connection (seed: PeerConnectionState and its Metrics). */
+typedef struct om_peer_state {
+    uint32_t struct_size;
+    om_peer_status status;
+    om_transport_type active_transport;
+    om_strategy strategy;
+    om_nat_type local_nat;
+    om_nat_type remote_nat;
+    char local_candidate[OM_CANDIDATE_STRLEN];  /* RFC 8839 text; "" when none */
+    char remote_candidate[OM_CANDIDATE_STRLEN];
+    double connect_ms;  /* request to Connected */
+    double rtt_ms;      /* latest round trip on the active path; 0 when not measured yet */
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+    uint64_t messages_sent;
+    uint64_t messages_received;
+    double packet_loss; /* 0..1 */
+    char diagnosis[OM_DIAGNOSIS_STRLEN]; /* why not direct, when not direct; "" otherwise */
+} om_peer_state;
+
+/* Connects to a registered peer through the server (connect_request, the peer accepts or
+ * refuses) over `via`: OM_TRANSPORT_NONE picks the best path available; OM_TRANSPORT_SERVER_RELAY
+ * asks for the server relay. Blocks at most connection_timeout_ms; *out_state (may be NULL)
+ * receives the state reached. OM_ERR_NOT_FOUND: no such peer; OM_ERR_REFUSED: it declined;
+ * OM_ERR_NOT_SUPPORTED: a path this build cannot make yet. */
+OM_API om_status om_agent_connect_peer(om_agent* agent, const char* peer_id, om_transport_type via,
+                                       om_peer_state* out_state);
+/* The state of a peer; status OM_PEER_DISCONNECTED for one never connected. */
+OM_API om_status om_agent_peer_state(om_agent* agent, const char* peer_id, om_peer_state* out_state);
+/* Sends a message to a connected peer with a delivery mode, over its active path. Safe from any
+ * thread. OM_ERR_STATE when the peer is not connected; OM_ERR_TOO_LARGE above the path's limit;
+ * OM_ERR_WOULD_BLOCK when the outgoing queue is full. */
+OM_API om_status om_agent_send(om_agent* agent, const char* peer_id, const uint8_t* data, size_t len,
+                               om_delivery_mode mode);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Server: signaling hub over HTTP/WebSocket (and, as they land, embedded STUN, TURN, relay).  */
+/* Seed P2PServerOptions fields keep their seed defaults.                                     */
+/* ------------------------------------------------------------------------------------------ */
+typedef struct om_server om_server;
+
+typedef struct om_server_options {
+    uint32_t struct_size;
+    const char* bind;          /* primary address: HTTP, STUN and TURN listen here. "0.0.0.0" */
+    int32_t http_port;         /* 8080; 0 = a free port (om_server_http_port says which) */
+    int32_t stun_port;         /* seed StunPort 3478; 0 turns the embedded STUN server off */
+    const char* stun_alt_address;
+    int32_t stun_alt_port;     /* 0 = none */
+    int32_t enable_turn_relay; /* seed EnableTurnRelay 0 */
+    const char* turn_realm;    /* seed TurnRealm NULL */
+    const char* turn_users;    /* "name:pass" entries separated by ';' */
+    const char* turn_secret;
+    int32_t turn_min_port;     /* 49152 */
+    int32_t turn_max_port;     /* 65535 */
+    int32_t turn_allow_loopback_peers; /* tests only */
+    const char* secret;        /* HS256 key that signs agent tokens */
+    int32_t open;              /* 1: accept agents without tokens (logs a warning) */
+    const char* redis_url;
+    /* Limits. */
+    int32_t replace_existing_id; /* 0: a second registration of a live id is refused; 1: replaces */
+    int32_t max_frame_bytes;     /* 65536: largest signaling message */
+    int32_t relay_bytes_per_s;   /* per agent, 0 = unlimited; default 16 MiB/s */
+    int32_t send_queue_bytes;    /* per connection bound on queued outgoing bytes: 1 MiB */
+    int32_t reactor_threads;     /* WebSocket reactor threads, 0 = one per core */
+} om_server_options;
+
+#define OM_SERVER_OPTIONS_INIT                                                                \
+    {                                                                                         \
+        (uint32_t)sizeof(om_server_options), "0.0.0.0", 8080, 3478, NULL, 0, 0, NULL, NULL,   \
+            NULL, 49152, 65535, 0, NULL, 0, NULL, 0, 65536, 16777216, 1048576, 0              \
+    }
+
+OM_API om_status om_server_options_init(om_server_options* options);
+
+/* Validates the options and prepares the server; nothing listens yet. */
+OM_API om_status om_server_create(const om_server_options* options, om_server** out, char* err_buf,
+                                  size_t err_buf_len);
+/* Listens and serves on its own threads; returns once it is serving. */
+OM_API om_status om_server_start(om_server* server);
+/* Stops accepting, closes every connection and joins its threads. Idempotent. */
+OM_API om_status om_server_stop(om_server* server);
+/* Stops if needed and releases everything. Accepts NULL. */
+OM_API void om_server_destroy(om_server* server);
+OM_API const char* om_server_last_error(const om_server* server);
+/* The HTTP port actually bound (useful with http_port 0). OM_ERR_STATE before start. */
+OM_API om_status om_server_http_port(om_server* server, int32_t* out_port);
+/* One of the server's counters ("agents.connected", "frames.in.relay", "auth.failures", ...). */
+OM_API om_status om_server_counter(om_server* server, const char* name, uint64_t* value);
+/* The /metrics text (Prometheus exposition format), in library memory released with om_free. */
+OM_API om_status om_server_metrics_text(om_server* server, char** out_text);
+
+/* Mints an agent token: an HS256 JWT whose subject is agent_id, expiring after ttl_seconds.
+ * Library memory released with om_free. */
+OM_API om_status om_token_create(const char* secret, const char* agent_id, int64_t ttl_seconds,
+                                 char** out_token, char* err_buf, size_t err_buf_len);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -6,6 +6,7 @@
 
 #include <orbitmesh/orbitmesh.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -56,6 +57,7 @@ struct Event {
     om_status status = OM_OK;
     std::string message;
     uint64_t timestamp_us = 0;
+    om_delivery_mode delivery_mode = OM_DELIVERY_RELIABLE_ORDERED;
 
     static Event from(const om_event& e) {
         Event out;
@@ -66,6 +68,8 @@ struct Event {
         out.status = e.status;
         if (e.message) out.message = e.message;
         out.timestamp_us = e.timestamp_us;
+        // Read only what the library's event struct holds (an older library's is shorter).
+        if (e.struct_size >= offsetof(om_event, delivery_mode) + sizeof e.delivery_mode) out.delivery_mode = e.delivery_mode;
         return out;
     }
 };
@@ -190,6 +194,36 @@ public:
         return std::string(json);
     }
 
+    // Signaling and peers.
+    void connect() { check(om_agent_connect(get())); }
+    void disconnect() { check(om_agent_disconnect(get())); }
+
+    om_peer_state connect_peer(const std::string& peer_id, om_transport_type via = OM_TRANSPORT_NONE)
+    {
+        om_peer_state state{};
+        state.struct_size = sizeof state;
+        check(om_agent_connect_peer(get(), peer_id.c_str(), via, &state));
+        return state;
+    }
+
+    om_peer_state peer_state(const std::string& peer_id) const
+    {
+        om_peer_state state{};
+        state.struct_size = sizeof state;
+        check(om_agent_peer_state(get(), peer_id.c_str(), &state));
+        return state;
+    }
+
+    void send(const std::string& peer_id, const uint8_t* data, size_t len,
+              om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED)
+    {
+        check(om_agent_send(get(), peer_id.c_str(), data, len, mode));
+    }
+    void send(const std::string& peer_id, std::string_view bytes, om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED)
+    {
+        send(peer_id, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), mode);
+    }
+
     // Extension method with msgpack arguments and result (see om_plugin_call).
     std::vector<uint8_t> plugin_call(const std::string& plugin, const std::string& method,
                                      const std::vector<uint8_t>& msgpack_args) {
@@ -221,6 +255,80 @@ private:
 
     std::unique_ptr<om_agent, detail::AgentDeleter> agent_;
 };
+
+// om_server_options with owned strings.
+class ServerOptions {
+public:
+    ServerOptions() { om_server_options_init(&raw_); }
+    om_server_options& raw() noexcept { return raw_; }
+
+    ServerOptions& bind(std::string v) { return set(bind_, raw_.bind, std::move(v)); }
+    ServerOptions& http_port(int32_t port) { raw_.http_port = port; return *this; }
+    ServerOptions& stun_port(int32_t port) { raw_.stun_port = port; return *this; }
+    ServerOptions& secret(std::string v) { return set(secret_, raw_.secret, std::move(v)); }
+    ServerOptions& open(bool on) { raw_.open = on ? 1 : 0; return *this; }
+    ServerOptions& replace_existing_id(bool on) { raw_.replace_existing_id = on ? 1 : 0; return *this; }
+    ServerOptions& enable_turn_relay(bool on) { raw_.enable_turn_relay = on ? 1 : 0; return *this; }
+    ServerOptions& turn_realm(std::string v) { return set(turn_realm_, raw_.turn_realm, std::move(v)); }
+
+    ServerOptions(const ServerOptions&) = delete;
+    ServerOptions& operator=(const ServerOptions&) = delete;
+
+private:
+    ServerOptions& set(std::string& store, const char*& field, std::string v) {
+        store = std::move(v);
+        field = store.c_str();
+        return *this;
+    }
+    om_server_options raw_{};
+    std::string bind_, secret_, turn_realm_;
+};
+
+class Server {
+public:
+    explicit Server(ServerOptions& options) {
+        char err[OM_ERROR_BUF_SIZE] = {0};
+        om_server* out = nullptr;
+        detail::check(om_server_create(&options.raw(), &out, err, sizeof err), err);
+        server_.reset(out);
+    }
+    om_server* get() const noexcept { return server_.get(); }
+    void start() { check(om_server_start(get())); }
+    void stop() { check(om_server_stop(get())); }
+    int32_t http_port() const {
+        int32_t port = 0;
+        check(om_server_http_port(get(), &port));
+        return port;
+    }
+    std::string url() const { return "ws://127.0.0.1:" + std::to_string(http_port()); }
+    uint64_t counter(const std::string& name) const {
+        uint64_t value = 0;
+        check(om_server_counter(get(), name.c_str(), &value));
+        return value;
+    }
+    std::string metrics_text() const {
+        char* text = nullptr;
+        check(om_server_metrics_text(get(), &text));
+        std::unique_ptr<char, detail::FreeDeleter> owned(text);
+        return std::string(text);
+    }
+
+private:
+    struct Deleter {
+        void operator()(om_server* s) const noexcept { om_server_destroy(s); }
+    };
+    void check(om_status status) const { detail::check(status, om_server_last_error(get())); }
+    std::unique_ptr<om_server, Deleter> server_;
+};
+
+// An agent token signed with `secret` (HS256 JWT, subject agent_id).
+inline std::string create_token(const std::string& secret, const std::string& agent_id, int64_t ttl_seconds = 3600) {
+    char* token = nullptr;
+    char err[OM_ERROR_BUF_SIZE] = {0};
+    detail::check(om_token_create(secret.c_str(), agent_id.c_str(), ttl_seconds, &token, err, sizeof err), err);
+    std::unique_ptr<char, detail::FreeDeleter> owned(token);
+    return std::string(token);
+}
 
 inline std::string plugins_list_json() {
     char* json = nullptr;

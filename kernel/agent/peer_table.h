@@ -1,0 +1,65 @@
+// What the agent knows about each peer: status, path, metrics, and the callers waiting for a
+// connection to complete. Loop thread only.
+#pragma once
+
+#include <orbitmesh/orbitmesh.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace om {
+
+// A caller blocked in a public call until the loop completes its operation.
+class Completion {
+public:
+    void complete(om_status status, std::string message);
+    // False on timeout (the operation may still complete later, unobserved).
+    bool wait(int timeout_ms);
+    om_status status() const { return status_; }
+    const std::string& message() const { return message_; }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    om_status status_ = OM_ERR_INTERNAL;
+    std::string message_;
+};
+
+struct PeerRecord {
+    om_peer_status status = OM_PEER_DISCONNECTED;
+    om_transport_type transport = OM_TRANSPORT_NONE;
+    om_strategy strategy = OM_STRATEGY_NONE;
+    om_nat_type remote_nat = OM_NAT_UNKNOWN;
+    uint64_t connect_started_us = 0;
+    double connect_ms = 0;
+    uint64_t bytes_sent = 0, bytes_received = 0, messages_sent = 0, messages_received = 0;
+    uint64_t next_seq = 1;
+    uint32_t pending_request = 0;  // our connect_request awaiting its response
+    uint64_t timeout_timer = 0;
+    std::string diagnosis;
+    std::vector<std::shared_ptr<Completion>> waiters;
+
+    void finish_waiters(om_status result, const std::string& message);
+};
+
+class PeerTable {
+public:
+    PeerRecord& at(const std::string& peer_id) { return peers_[peer_id]; }
+    PeerRecord* find(const std::string& peer_id);
+    PeerRecord* find_pending(uint32_t request_id, std::string* peer_id);
+    std::map<std::string, PeerRecord>& all() { return peers_; }
+
+    // Fills the public snapshot (om_peer_state) within its struct_size.
+    static void snapshot(const PeerRecord* peer, om_nat_type local_nat, double rtt_ms, om_peer_state& out);
+
+private:
+    std::map<std::string, PeerRecord> peers_;
+};
+
+} // namespace om

@@ -1,0 +1,23 @@
+// GET /v1/signal: the WebSocket opening handshake (RFC 6455 §4.2), done by Poco, then the
+// socket leaves Poco: its descriptor is duplicated, made non-blocking and adopted by one
+// reactor thread (round-robin). The HTTP thread returns at once; no thread per connection.
+#pragma once
+
+#include <Poco/Net/HTTPRequestHandler.h>
+
+namespace om::server {
+
+class ReactorPool;
+class ServerMetrics;
+
+class SignalUpgrade : public Poco::Net::HTTPRequestHandler {
+public:
+    SignalUpgrade(ServerMetrics& metrics, ReactorPool& reactors) : metrics_(metrics), reactors_(reactors) {}
+    void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
+
+private:
+    ServerMetrics& metrics_;
+    ReactorPool& reactors_;
+};
+
+} // namespace om::server

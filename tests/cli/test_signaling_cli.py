@@ -1,0 +1,247 @@
+"""orbitmesh-agent listen / connect against a real orbitmesh-server started here (CONTRACT.md).
+OM_AGENT and OM_SERVER name the binaries. Every process is killed at the end of its test and
+every wait is bounded; all traffic stays on 127.0.0.1."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+import urllib.request
+
+from cli_run import describe, run
+
+AGENT = os.environ["OM_AGENT"]
+SERVER = os.environ["OM_SERVER"]
+CONNECT_FIELDS = ["status", "transport", "strategy", "local_candidate", "remote_candidate",
+                  "local_nat", "remote_nat", "connect_ms", "rtt_ms", "sent", "echoed",
+                  "bytes_sent", "bytes_received", "packet_loss", "diagnosis"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Proc:
+    """A background process whose stdout lines are collected by a thread."""
+
+    def __init__(self, argv):
+        self.argv = argv
+        self.lines = []
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.stderr = ""
+
+    def _read(self):
+        for line in self.p.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def events(self):
+        out = []
+        for line in list(self.lines):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def wait_for_event(self, name, timeout=10.0, **fields):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in self.events():
+                if e.get("event") == name and all(e.get(k) == v for k, v in fields.items()):
+                    return e
+            if self.p.poll() is not None and not self.reader.is_alive():
+                break
+            time.sleep(0.05)
+        return None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(timeout=5)
+        self.reader.join(timeout=5)
+        self.stderr = self.p.stderr.read()
+        self.p.stderr.close()
+        return self.p.returncode
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(timeout=5)
+        self.reader.join(timeout=5)
+        for f in (self.p.stdout, self.p.stderr):
+            try:
+                f.close()
+            except Exception:
+                pass
+
+    def describe(self):
+        return f"{self.argv}\nstdout:\n" + "\n".join(self.lines) + f"\nstderr:\n{self.stderr}"
+
+
+class SignalingCase(unittest.TestCase):
+    SECRET = None
+
+    def setUp(self):
+        self.procs = []
+        self.port = free_port()
+        auth = ["--secret", self.SECRET] if self.SECRET else ["--open"]
+        self.server = self.start([SERVER, "--bind", "127.0.0.1", "--http-port", str(self.port),
+                                  "--stun-port", "0", *auth])
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.server.p.poll() is not None or time.monotonic() > deadline:
+                self.server.stop()
+                self.fail("orbitmesh-server did not serve:\n" + self.server.describe())
+            time.sleep(0.05)
+        self.url = f"ws://127.0.0.1:{self.port}"
+
+    def tearDown(self):
+        for p in self.procs:
+            p.kill()
+
+    def start(self, argv):
+        p = Proc(argv)
+        self.procs.append(p)
+        return p
+
+    def agent_args(self, agent_id, token=None):
+        args = ["--server", self.url, "--id", agent_id, "--bind", "127.0.0.1", "--timeout-ms", "8000"]
+        if token:
+            args += ["--token", token]
+        return args
+
+    def listen(self, agent_id="b", token=None):
+        p = self.start([AGENT, *self.agent_args(agent_id, token), "listen"])
+        connected = p.wait_for_event("connected", timeout=10)
+        if connected is None:
+            p.stop()
+            self.fail("listen did not connect:\n" + p.describe())
+        return p
+
+    def connect(self, peer, *extra, agent_id="a", token=None, timeout=60):
+        r = run([AGENT, *self.agent_args(agent_id, token), "connect", peer, *extra], timeout=timeout)
+        lines = [line for line in r.stdout.splitlines() if line.strip()]
+        result = json.loads(lines[-1]) if lines else None
+        return r, result
+
+
+class ListenConnect(SignalingCase):
+    def check_fields(self, result, r):
+        self.assertIsNotNone(result, describe(r))
+        self.assertEqual(list(result.keys()), CONNECT_FIELDS, describe(r))
+
+    def test_reliable_ordered_every_echo_comes_back(self):
+        listener = self.listen("b")
+        r, result = self.connect("b", "--transport", "server", "--count", "200", "--size", "100",
+                                 "--mode", "reliable-ordered")
+        self.assertEqual(r.returncode, 0, describe(r))
+        self.check_fields(result, r)
+        self.assertEqual(result["status"], "Connected")
+        self.assertEqual(result["transport"], "ServerRelay")
+        self.assertEqual(result["strategy"], "ServerRelay")
+        self.assertEqual(result["sent"], 200)
+        self.assertEqual(result["echoed"], 200)
+        self.assertEqual(result["bytes_sent"], 200 * 100)
+        self.assertEqual(result["bytes_received"], 200 * 100)
+        self.assertEqual(result["packet_loss"], 0)
+        self.assertIsInstance(result["connect_ms"], (int, float))
+        self.assertTrue(result["diagnosis"], "relay without a reason for not being direct")
+        self.assertIsNotNone(listener.wait_for_event("peer_connected", peer="a"), listener.describe())
+        self.assertEqual(listener.stop(), 0, listener.describe())
+        stopped = [e for e in listener.events() if e.get("event") == "stopped"]
+        self.assertEqual(len(stopped), 1, listener.describe())
+        self.assertEqual(stopped[0]["messages"], 200)
+        self.assertEqual(stopped[0]["peers"]["a"]["bytes"], 200 * 100)
+        # Compact: no line per message.
+        self.assertLess(len(listener.lines), 20, listener.describe())
+
+    def test_unreliable_and_auto(self):
+        listener = self.listen("b")
+        r, result = self.connect("b", "--transport", "server", "--count", "50", "--mode", "unreliable")
+        self.assertEqual(r.returncode, 0, describe(r))
+        self.check_fields(result, r)
+        self.assertEqual(result["status"], "Connected")
+        self.assertEqual(result["sent"], 50)
+        self.assertLessEqual(result["echoed"], 50)
+        r, result = self.connect("b", "--count", "20", "--mode", "reliable-unordered",
+                                 agent_id="a2")
+        self.assertEqual(r.returncode, 0, describe(r))
+        self.assertEqual(result["echoed"], 20)
+        self.assertEqual(result["transport"], "ServerRelay")
+        self.assertEqual(listener.stop(signal.SIGINT), 0, listener.describe())
+
+    def test_unknown_peer_fails_with_a_diagnosis(self):
+        r, result = self.connect("nobody", "--transport", "server", "--count", "3", timeout=30)
+        self.assertEqual(r.returncode, 1, describe(r))
+        self.check_fields(result, r)
+        self.assertNotEqual(result["status"], "Connected")
+        self.assertEqual(result["sent"], 0)
+        self.assertIn("nobody", result["diagnosis"])
+
+    def test_p2p_and_turn_are_not_yet_supported(self):
+        for transport in ("p2p", "turn"):
+            r, _ = self.connect("b", "--transport", transport)
+            self.assertEqual(r.returncode, 2, describe(r))
+            self.assertIn("not yet supported", r.stderr)
+            self.assertEqual(r.stdout, "")
+
+
+class Tokens(SignalingCase):
+    SECRET = "cli-test-secret"
+
+    def token(self, agent_id, secret=None):
+        r = run([SERVER, "token", "--secret", secret or self.SECRET, "--id", agent_id], timeout=20)
+        self.assertEqual(r.returncode, 0, describe(r))
+        return r.stdout.strip()
+
+    def test_good_tokens_connect(self):
+        listener = self.listen("b", token=self.token("b"))
+        r, result = self.connect("b", "--transport", "server", "--count", "10", token=self.token("a"))
+        self.assertEqual(r.returncode, 0, describe(r))
+        self.assertEqual(result["echoed"], 10)
+        self.assertEqual(listener.stop(), 0, listener.describe())
+
+    def test_wrong_tokens_fail_without_hanging(self):
+        forged = self.token("a", secret="not-the-secret")
+        start = time.monotonic()
+        r, result = self.connect("b", "--transport", "server", token=forged, timeout=30)
+        self.assertEqual(r.returncode, 1, describe(r))
+        self.assertIsNotNone(result, describe(r))
+        self.assertNotEqual(result["status"], "Connected")
+        self.assertIn("AUTH", result["diagnosis"])
+        # A token for another id, and none at all.
+        r, result = self.connect("b", "--transport", "server", token=self.token("someone-else"), timeout=30)
+        self.assertEqual(r.returncode, 1, describe(r))
+        r, result = self.connect("b", "--transport", "server", timeout=30)
+        self.assertEqual(r.returncode, 1, describe(r))
+        self.assertLess(time.monotonic() - start, 45)
+        # listen exits 1 too, with an error line.
+        p = self.start([AGENT, *self.agent_args("b", forged), "listen"])
+        try:
+            p.p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.fail("listen with a forged token did not give up")
+        self.assertEqual(p.p.returncode, 1)
+        self.assertIsNotNone(p.wait_for_event("error", timeout=2), p.describe())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

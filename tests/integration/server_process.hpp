@@ -1,0 +1,43 @@
+// A real orbitmesh-server for one test: started on 127.0.0.1 with --http-port 0, its output
+// captured in a file, the port read from its "listening on" line; stopped with SIGTERM (the
+// exit code is returned) and killed in the destructor if still running.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace om::test {
+
+class ServerProcess {
+public:
+    explicit ServerProcess(std::vector<std::string> extra_args = {"--open"});
+    ~ServerProcess();
+    ServerProcess(const ServerProcess&) = delete;
+    ServerProcess& operator=(const ServerProcess&) = delete;
+
+    int port() const { return port_; }
+    std::string output() const; // stdout and stderr so far
+    // SIGTERM, then waits up to 10 s; returns the exit code (or 128 + signal, -1 if it hung).
+    int terminate();
+
+private:
+    int pid_ = -1;
+    int port_ = 0;
+    std::string log_path_;
+};
+
+// GET on 127.0.0.1:port; status and body.
+struct HttpReply {
+    int status = 0;
+    std::string body;
+};
+HttpReply http_get(int port, const std::string& path, const std::string& bearer = "");
+
+// A sample of the Prometheus text ("orbitmesh_rate_limited_total", or with its label set
+// "orbitmesh_errors_total{kind=\"unknown_type\"}"); 0 when absent.
+double metric_value(const std::string& metrics_text, const std::string& sample);
+
+// HS256 tokens as the server checks them; ttl may be negative (already expired).
+std::string make_token(const std::string& secret, const std::string& subject, long ttl_seconds);
+
+} // namespace om::test
