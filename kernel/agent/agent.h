@@ -104,7 +104,7 @@ private:
     void on_relay(proto::signaling::Relay& relay);
     void on_server_error(const proto::signaling::Error& error);
     void peer_connected(const std::string& peer_id, PeerRecord& peer);
-    void fail_connect(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why);
+    void fail_connect(PeerRecord& peer, om_status status, const std::string& why);
     int blocking_timeout_ms() const;
     void deliver(const om_event& event);
     void check_plugin_options_targets() const;

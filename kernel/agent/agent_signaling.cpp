@@ -103,11 +103,12 @@ void Agent::on_registered(const sig::Registered& registered, bool reconnected)
 void Agent::on_connection_lost(om_status status, const std::string& reason, uint64_t retry_in_ms)
 {
     log_message(OM_LOG_INFO, "signaling: " + reason);
-    if (retry_in_ms == 0)
+    if (retry_in_ms == 0) {  // no further attempt: whoever waits in om_agent_connect gets the reason
         for (auto& w : connect_waiters_) w->complete(status == OM_OK ? OM_ERR_CLOSED : status, reason);
-    if (retry_in_ms == 0) connect_waiters_.clear();
+        connect_waiters_.clear();
+    }
     for (auto& [id, peer] : peers_.all()) {
-        if (peer.pending_request) fail_connect(id, peer, OM_ERR_CLOSED, "lost the server: " + reason);
+        if (peer.pending_request) fail_connect(peer, OM_ERR_CLOSED, "lost the server: " + reason);
         else if (peer.transport == OM_TRANSPORT_SERVER_RELAY && peer.status == OM_PEER_CONNECTED) {
             peer.status = retry_in_ms ? OM_PEER_CONNECTING : OM_PEER_DISCONNECTED;
             peer.diagnosis = "the server relay is down: " + reason;
@@ -165,7 +166,7 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
             PeerRecord* p = peers_.find(peer_id);
             if (!p || !p->pending_request) return;
             p->timeout_timer = 0;
-            fail_connect(peer_id, *p, OM_ERR_TIMEOUT,
+            fail_connect(*p, OM_ERR_TIMEOUT,
                          "no answer from " + peer_id + " within " + std::to_string(blocking_timeout_ms()) + " ms");
         });
     });
@@ -204,7 +205,7 @@ void Agent::on_connect_response(sig::ConnectResponse& response)
         return;
     }
     if (!response.accept) {
-        fail_connect(peer_id, *peer, OM_ERR_REFUSED,
+        fail_connect(*peer, OM_ERR_REFUSED,
                      peer_id + " declined" + (response.reason ? ": " + *response.reason : std::string()));
         return;
     }
@@ -225,7 +226,7 @@ void Agent::peer_connected(const std::string& peer_id, PeerRecord& peer)
     emit(OM_EVENT_PEER_CONNECTED, nullptr, nullptr, 0, OM_OK, "ServerRelay", peer_id.c_str());
 }
 
-void Agent::fail_connect(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why)
+void Agent::fail_connect(PeerRecord& peer, om_status status, const std::string& why)
 {
     if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
     peer.timeout_timer = 0;
@@ -234,7 +235,6 @@ void Agent::fail_connect(const std::string& peer_id, PeerRecord& peer, om_status
     peer.diagnosis = why;
     peer.finish_waiters(status, why);
     counters_.add("peers.connect_failures", 1);
-    (void)peer_id;
 }
 
 void Agent::on_server_error(const sig::Error& error)
@@ -246,7 +246,7 @@ void Agent::on_server_error(const sig::Error& error)
     if (error.ref && *error.ref == "connect_request" && error.code == static_cast<uint16_t>(sig::ErrorCode::UnknownPeer)) {
         for (auto& [id, peer] : peers_.all())
             if (peer.pending_request && error.reason.find(id) != std::string::npos) {
-                fail_connect(id, peer, OM_ERR_NOT_FOUND, "the server does not know " + id + " (" + text + ")");
+                fail_connect(peer, OM_ERR_NOT_FOUND, "the server does not know " + id + " (" + text + ")");
                 return;
             }
     }

@@ -128,8 +128,8 @@ void PluginLibrary::build_methods()
         const FfiMethod* m = method(declared.name);
         if (!m)
             fail(OM_ERR_PLUGIN_LOAD, "plugin " + name + ": the manifest declares " + declared.name + " but the library does not");
-        if (parse_ffi_signature(declared.signature).params != m->signature().params ||
-            parse_ffi_signature(declared.signature).result != m->signature().result)
+        const FfiSignature manifest_signature = parse_ffi_signature(declared.signature);
+        if (manifest_signature.params != m->signature().params || manifest_signature.result != m->signature().result)
             fail(OM_ERR_PLUGIN_LOAD, "plugin " + name + ": " + declared.name + " is \"" + declared.signature +
                                          "\" in the manifest but \"" + m->signature().text + "\" in the library");
     }
