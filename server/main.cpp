@@ -53,6 +53,8 @@ protected:
         c.relay_bytes_per_s = o.relay_bytes_per_s;
         c.send_queue_bytes = o.send_queue_bytes;
         c.reactor_threads = o.reactor_threads;
+        c.stun_rate_limit = o.stun_rate_limit;
+        c.stun_threads = o.stun_threads;
 
         char error[OM_ERROR_BUF_SIZE] = "";
         om_server* server = nullptr;
@@ -77,6 +79,15 @@ protected:
             std::cerr << "orbitmesh-server: WARNING: --open: agents register without a token; for loopback demos only\n";
         int32_t port = 0;
         om_server_http_port(server, &port);
+        int32_t stun_port = 0;
+        int32_t stun_alt_port = 0;
+        om_server_stun_ports(server, &stun_port, &stun_alt_port);
+        if (stun_port != 0) {
+            std::cout << "orbitmesh-server: STUN on udp " << o.bind << ":" << stun_port;
+            if (stun_alt_port != 0) std::cout << " alt-port " << stun_alt_port;
+            if (!o.stun_alt_address.empty()) std::cout << " alt-address " << o.stun_alt_address;
+            std::cout << std::endl;
+        }
         std::cout << "orbitmesh-server: listening on http://" << o.bind << ":" << port << std::endl;
         waitForTerminationRequest();
         std::cout << "orbitmesh-server: stopping" << std::endl;

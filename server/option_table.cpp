@@ -54,6 +54,17 @@ Setter flag(bool ServerOptions::*field) {
     };
 }
 
+// -1 (a free port) or 1..65535; 0 ("none") is the default and cannot be written out.
+std::string set_stun_alt_port(ServerOptions& o, const Setting& s) {
+    if (s.value == "-1") {
+        o.stun_alt_port = -1;
+        return "";
+    }
+    if (!number(&ServerOptions::stun_alt_port, 1, 65535)(o, s).empty())
+        return bad_value(s, "-1 (a free port) or a port from 1 to 65535");
+    return "";
+}
+
 std::string add_turn_user(ServerOptions& o, const Setting& s) {
     size_t colon = s.value.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == s.value.size())
@@ -75,9 +86,11 @@ const std::vector<OptionSpec>& table() {
         {"config", false, false, text(&O::config_file)},
         {"bind", false, false, text(&O::bind)},
         {"http-port", false, false, number(&O::http_port, 0, 65535)},
-        {"stun-port", false, false, number(&O::stun_port, 0, 65535)},
+        {"stun-port", false, false, number(&O::stun_port, -1, 65535)},
         {"stun-alt-address", false, false, text(&O::stun_alt_address)},
-        {"stun-alt-port", false, false, number(&O::stun_alt_port, 1, 65535)},
+        {"stun-alt-port", false, false, set_stun_alt_port},
+        {"stun-rate-limit", false, false, number(&O::stun_rate_limit, 0, 1000000)},
+        {"stun-threads", false, false, number(&O::stun_threads, 0, 64)},
         {"enable-turn-relay", true, false, flag(&O::enable_turn_relay)},
         {"turn-realm", false, false, text(&O::turn_realm)},
         {"turn-user", false, true, add_turn_user},

@@ -19,9 +19,11 @@ struct ServerOptions {
     std::string config_file;
     std::string bind = "0.0.0.0";
     int http_port = 8080; // 0 picks a free port
-    int stun_port = 3478; // 0 turns the embedded STUN server off
+    int stun_port = 3478; // 0 turns the embedded STUN server off, -1 picks a free port
     std::string stun_alt_address;
-    int stun_alt_port = 0; // 0: none
+    int stun_alt_port = 0;       // 0: none, -1 picks a free port
+    int stun_rate_limit = 100;   // Binding requests/s per source IP (burst 2x); 0 = no limit
+    int stun_threads = 0;        // STUN receive threads; 0: one per core
     bool enable_turn_relay = false;
     std::string turn_realm;
     std::vector<TurnUser> turn_users;

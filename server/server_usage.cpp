@@ -14,9 +14,13 @@ e.g. ORBITMESH_HTTP_PORT; the command line wins over the variables, which win ov
   --config FILE                 read options from FILE (or ORBITMESH_CONFIG)
   --bind ADDR                   primary address: HTTP, STUN and TURN listen here (default 0.0.0.0)
   --http-port PORT              HTTP and WebSocket port (default 8080; 0 picks a free port)
-  --stun-port PORT              embedded STUN server port (default 3478; 0 turns it off)
+  --stun-port PORT              embedded STUN server UDP port (default 3478; 0 turns it off;
+                                -1 picks a free port, printed at start)
   --stun-alt-address ADDR       second address for RFC 5780 behaviour discovery
-  --stun-alt-port PORT          second port for RFC 5780 behaviour discovery
+  --stun-alt-port PORT          second port for RFC 5780 behaviour discovery (-1: a free port)
+  --stun-rate-limit N           STUN requests per second per source IP, burst 2N (default 100;
+                                0 = no limit)
+  --stun-threads N              STUN receive threads (default 0 = one per core)
   --enable-turn-relay           run the embedded TURN relay (default off)
   --turn-realm REALM            TURN realm
   --turn-user NAME:PASS         a TURN user, repeatable (ORBITMESH_TURN_USER: comma-separated)

@@ -4,23 +4,46 @@
 #include "http/http_service.hpp"
 #include "hub/hub.hpp"
 #include "net/reactor_pool.hpp"
+#include "stun/stun_server.hpp"
+
+#include "core/error.h"
 
 namespace om::server {
 
-SignalServer::SignalServer(ServerConfig config) : config_(std::move(config)) {}
+SignalServer::SignalServer(ServerConfig config, StunConfig stun)
+    : config_(std::move(config)), stun_config_(std::move(stun)) {}
 
 SignalServer::~SignalServer() { stop(); }
 
 void SignalServer::start() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (running_) return;
-    hub_ = std::make_unique<Hub>(config_, metrics_);
-    reactors_ = std::make_unique<ReactorPool>(config_, metrics_, *hub_);
-    reactors_->start();
+    // STUN first: a port in use fails start before anything else listens, and the upgrade
+    // answer can name the port actually bound.
+    stun_ports_ = {};
+    if (stun_config_.enabled()) {
+        stun_ = std::make_unique<StunServer>(stun_config_, metrics_);
+        try {
+            stun_->start();
+        } catch (...) {
+            stun_.reset();
+            throw;
+        }
+        stun_ports_ = {stun_->port(), stun_->alt_port()};
+    }
     try {
-        http_ = std::make_unique<HttpService>(config_, new HttpRoutes(config_, metrics_, *hub_, *reactors_));
+        hub_ = std::make_unique<Hub>(config_, metrics_);
+        reactors_ = std::make_unique<ReactorPool>(config_, metrics_, *hub_);
+        reactors_->start();
+        try {
+            http_ = std::make_unique<HttpService>(
+                config_, new HttpRoutes(config_, metrics_, *hub_, *reactors_, stun_ports_.port));
+        } catch (...) {
+            reactors_->stop();
+            throw;
+        }
     } catch (...) {
-        reactors_->stop();
+        stun_.reset();
         throw;
     }
     http_port_ = http_->port();
@@ -34,12 +57,19 @@ void SignalServer::stop() {
     reactors_->stop(); // every connection closed, the hub told
     http_.reset();
     reactors_.reset();
+    stun_.reset(); // stops and joins its threads
     running_ = false;
 }
 
 int SignalServer::http_port() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return running_ ? http_port_ : -1;
+}
+
+StunPorts SignalServer::stun_ports() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!running_) om::fail(OM_ERR_STATE, "the server is not running");
+    return stun_ports_;
 }
 
 bool SignalServer::running() const {

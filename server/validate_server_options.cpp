@@ -31,7 +31,7 @@ std::string validate_server_options(const ServerOptions& o) {
     }
     if ((!o.stun_alt_address.empty() || o.stun_alt_port != 0) && o.stun_port == 0)
         return "--stun-alt-address and --stun-alt-port need the STUN server (--stun-port is 0)";
-    if (o.stun_alt_port != 0 && o.stun_alt_port == o.stun_port)
+    if (o.stun_alt_port > 0 && o.stun_alt_port == o.stun_port)
         return "--stun-alt-port must differ from --stun-port";
     if (o.turn_min_port > o.turn_max_port)
         return "--turn-min-port " + std::to_string(o.turn_min_port) + " is above --turn-max-port " +

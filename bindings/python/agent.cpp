@@ -188,6 +188,13 @@ PeerStateSnapshot PythonAgent::peer_state(const std::string& peer_id)
     return out;
 }
 
+NatInfoSnapshot PythonAgent::nat_info(bool refresh)
+{
+    NatInfoSnapshot out;
+    out.report = with_agent([&](orbitmesh::Agent& agent) { return agent.nat_info(refresh); });
+    return out;
+}
+
 void PythonAgent::send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode)
 {
     BufferView bytes(data);

@@ -10,6 +10,7 @@
 
 #include "callback_hub.hpp"
 #include "options.hpp"
+#include "nat_info.hpp"
 #include "peer_state.hpp"
 #include "plugin_settings.hpp"
 
@@ -66,6 +67,7 @@ public:
     void disconnect();
     PeerStateSnapshot connect_to_peer(const std::string& peer_id, om_transport_type via);
     PeerStateSnapshot peer_state(const std::string& peer_id);
+    NatInfoSnapshot nat_info(bool refresh);
     void send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode);
 
     uint64_t counter(const std::string& name);

@@ -119,6 +119,12 @@ void register_agent(py::module_& m)
              "Connects to a registered peer; returns its PeerConnectionState. transport None (or "
              "Transport.NotConnected) picks the best path; Transport.ServerRelay asks for the "
              "server relay. NotFoundError: no such peer; RefusedError: it declined.")
+        .def("nat_info", &A::nat_info, py::arg("refresh") = false,
+             "NAT discovery (seed \"Get NAT Info\"): the latest NatInfo, running the RFC 5780 tests "
+             "first when none exists or refresh=True (blocks at most p2p.connection_timeout_ms). "
+             "The STUN server is p2p.stun_server, else the one the server announced at connect(), "
+             "else the server URL's host with p2p.stun_port. StateError: no STUN server is known; "
+             "TimeoutError: no answer.")
         .def("peer_state", &A::peer_state, py::arg("peer_id"),
              "A snapshot of a peer connection (status Disconnected for one never connected).")
         .def("send_to_peer",

@@ -9,6 +9,7 @@ namespace py = pybind11;
 
 void register_errors(py::module_& m);   // errors.cpp: orbitmesh.Error and its subclasses
 void register_enums(py::module_& m);    // enums.cpp: NatType, Transport, ...
+void register_nat_info(py::module_& m); // nat_info.cpp: orbitmesh.NatInfo
 void register_options(py::module_& m);  // options.cpp: P2POptions, P2PServerOptions
 void register_event(py::module_& m);    // event.cpp: orbitmesh.Event
 void register_peer_state(py::module_& m); // peer_state.cpp: PeerConnectionState, ConnectionMetrics

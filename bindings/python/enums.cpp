@@ -24,6 +24,13 @@ void register_enums(py::module_& m)
         .value("PortRestricted", NatType::PortRestricted)
         .value("Symmetric", NatType::Symmetric);
 
+    bind_enum<NatBehavior::Value>(m, "NatBehavior",
+                                  "Mapping or filtering behaviour of a NAT (RFC 4787, found by RFC 5780 tests).")
+        .value("Unknown", NatBehavior::Unknown)
+        .value("EndpointIndependent", NatBehavior::EndpointIndependent)
+        .value("AddressDependent", NatBehavior::AddressDependent)
+        .value("AddressAndPortDependent", NatBehavior::AddressAndPortDependent);
+
     bind_enum<Transport::Value>(m, "Transport",
                          "The active path of a peer connection (seed: ActiveTransport). "
                          "NotConnected is OM_TRANSPORT_NONE.")

@@ -21,6 +21,16 @@ struct NatType {
     };
 };
 
+// RFC 4787 behaviours (om_nat_behavior; the C names are in <orbitmesh/plugin.h>).
+struct NatBehavior {
+    enum Value : int32_t {
+        Unknown = 0,
+        EndpointIndependent = 1,
+        AddressDependent = 2,
+        AddressAndPortDependent = 3,
+    };
+};
+
 struct Transport {
     enum Value : int32_t {
         NotConnected = OM_TRANSPORT_NONE,

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace orbitmesh::python {
 namespace {
@@ -37,6 +38,8 @@ struct ServerConfig {
     std::optional<int32_t> relay_bytes_per_s;
     std::optional<int32_t> send_queue_bytes;
     int32_t reactor_threads = 0;
+    int32_t stun_rate_limit = 100;
+    int32_t stun_threads = 0;
 };
 
 const char* c_str(const std::optional<std::string>& text) { return text ? text->c_str() : nullptr; }
@@ -67,6 +70,8 @@ public:
         if (config_.relay_bytes_per_s) raw.relay_bytes_per_s = *config_.relay_bytes_per_s;
         if (config_.send_queue_bytes) raw.send_queue_bytes = *config_.send_queue_bytes;
         raw.reactor_threads = config_.reactor_threads;
+        raw.stun_rate_limit = config_.stun_rate_limit;
+        raw.stun_threads = config_.stun_threads;
         server_ = std::make_unique<orbitmesh::Server>(options); // copies what it keeps
     }
 
@@ -121,6 +126,18 @@ public:
         return live().counter(name);
     }
 
+    // (port, alt_port) of the embedded STUN server; 0 when off / no alternate.
+    std::pair<int32_t, int32_t> stun_ports()
+    {
+        std::lock_guard lock(mutex_);
+        orbitmesh::Server& s = live();
+        int32_t port = 0;
+        int32_t alt_port = 0;
+        om_status status = om_server_stun_ports(s.get(), &port, &alt_port);
+        if (status != OM_OK) fail(status, om_server_last_error(s.get()));
+        return {port, alt_port};
+    }
+
     std::string metrics()
     {
         std::lock_guard lock(mutex_);
@@ -152,7 +169,8 @@ std::unique_ptr<PythonServer> make_server(int32_t http_port, int32_t stun_port, 
                                           int32_t stun_alt_port, std::optional<std::string> redis_url,
                                           bool replace_existing_id, std::optional<int32_t> max_frame_bytes,
                                           std::optional<int32_t> relay_bytes_per_s,
-                                          std::optional<int32_t> send_queue_bytes, int32_t reactor_threads)
+                                          std::optional<int32_t> send_queue_bytes, int32_t reactor_threads,
+                                          int32_t stun_rate_limit, int32_t stun_threads)
 {
     ServerConfig c;
     c.http_port = http_port;
@@ -175,6 +193,8 @@ std::unique_ptr<PythonServer> make_server(int32_t http_port, int32_t stun_port, 
     c.relay_bytes_per_s = relay_bytes_per_s;
     c.send_queue_bytes = send_queue_bytes;
     c.reactor_threads = reactor_threads;
+    c.stun_rate_limit = stun_rate_limit;
+    c.stun_threads = stun_threads;
     py::gil_scoped_release nogil;
     return std::make_unique<PythonServer>(std::move(c));
 }
@@ -192,7 +212,8 @@ void register_server(py::module_& m)
     using S = PythonServer;
     py::class_<S>(m, "Server",
                   "An OrbitMesh signaling server in this process (HTTP /healthz, /metrics, "
-                  "/v1/agents and the WebSocket /v1/signal). Keyword arguments only; "
+                  "/v1/agents and the WebSocket /v1/signal) with its embedded STUN server "
+                  "(stun_port, 0 = off, -1 = a free port). Keyword arguments only; "
                   "open defaults to True unless a secret is given.")
         .def(py::init(&make_server), py::kw_only(), py::arg("http_port") = 8080, py::arg("stun_port") = 3478,
              py::arg("bind") = "127.0.0.1", py::arg("open") = py::none(), py::arg("enable_turn_relay") = false,
@@ -202,7 +223,8 @@ void register_server(py::module_& m)
              py::arg("stun_alt_address") = py::none(), py::arg("stun_alt_port") = 0,
              py::arg("redis_url") = py::none(), py::arg("replace_existing_id") = false,
              py::arg("max_frame_bytes") = py::none(), py::arg("relay_bytes_per_s") = py::none(),
-             py::arg("send_queue_bytes") = py::none(), py::arg("reactor_threads") = 0)
+             py::arg("send_queue_bytes") = py::none(), py::arg("reactor_threads") = 0,
+             py::arg("stun_rate_limit") = 100, py::arg("stun_threads") = 0)
         .def("start", &S::start, "Listens and serves on the server's own threads; returns once serving.")
         .def("stop", &S::stop, "Stops accepting, closes every connection, joins its threads (idempotent).")
         .def("close", &S::close, "Stops if needed and releases the server.")
@@ -213,6 +235,10 @@ void register_server(py::module_& m)
         .def("counter", &S::counter, py::arg("name"),
              "One of the server's counters (\"agents.connected\", \"auth.failures\", ...).")
         .def("metrics", &S::metrics, "The /metrics text (Prometheus exposition format).")
+        .def_property_readonly("stun_ports", &S::stun_ports,
+                               "(port, alt_port) of the embedded STUN server once started: the UDP "
+                               "ports actually bound (stun_port=-1 / stun_alt_port=-1 pick free ones); "
+                               "0 when STUN is off or there is no alternate port.")
         .def("__enter__", [](py::object self) {
             S& s = self.cast<S&>();
             if (!s.running()) s.start();

@@ -21,6 +21,7 @@ constexpr size_t kDispatchQueueBytes = 64u << 20;  // queued payload bytes, what
 constexpr size_t kMaxDatagram = 65535;
 constexpr int kDrainFailureLimit = 10;     // consecutive failed drains before the transport closes
 constexpr uint64_t kDrainRetryUs = 50'000;
+constexpr const char* kDefaultNatDiscovery = "stun";  // finds the plugin "nat-stun"
 
 struct KindLifecycle {
     int32_t (*create)(const om_plugin_create_args*, void**) = nullptr;
@@ -122,13 +123,28 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
     // Only the kinds the options name are loaded now; the capabilities that need the defaults
     // load them when they arrive.
     for (const auto& [name, kind] : kinds) {
-        if (name->empty()) continue;
+        std::shared_ptr<PluginLibrary> library;
+        if (kind == OM_PLUGIN_KIND_NAT_DISCOVERY && name->empty()) {
+            // NAT discovery is on by default when its plugin is installed; "none" turns it off.
+            try {
+                library = registry.load(kDefaultNatDiscovery, kind);
+            } catch (const Error& e) {
+                if (e.status() != OM_ERR_NOT_FOUND) throw;
+                log_message(OM_LOG_INFO, std::string("no NAT discovery: ") + e.what());
+                continue;
+            }
+        } else if (name->empty() || (kind == OM_PLUGIN_KIND_NAT_DISCOVERY && *name == "none")) {
+            continue;
+        } else {
+            library = registry.load(*name, kind);
+        }
         PluginInstance instance;
-        instance.library = registry.load(*name, kind);
+        instance.library = std::move(library);
         instance.ctx = make_host_ctx(*this, *instance.library, config_.plugin_options);
         kind_instances_.push_back(std::move(instance));
     }
     check_plugin_options_targets();
+    nat_ = std::make_unique<NatDiscovery>(loop_, counters_);
     loop_.start("om-agent");
     try {
         on_loop([this] { create_kind_instances(); });
@@ -150,6 +166,7 @@ Agent::~Agent()
         signaling_.reset();
         for (auto& w : connect_waiters_) w->complete(OM_ERR_CLOSED, "the agent is closing");
         for (auto& [id, peer] : peers_.all()) peer.finish_waiters(OM_ERR_CLOSED, "the agent is closing");
+        nat_.reset();  // cancels a discovery in flight while its plugin still lives
         close_transport_on_loop(nullptr);
         destroy_kind_instances();
         return OM_OK;
@@ -227,21 +244,26 @@ void Agent::open_transport()
 {
     on_loop([this] {
         if (transport_) fail(OM_ERR_STATE, "the transport is already open on " + proto::format_address(transport_->local_address()));
-        auto stack = std::make_unique<TransportStack>(*this, transport_libraries_, config_.plugin_options,
-                                                      config_.agent_id, &Agent::transport_sink, this);
-        stack->open(config_.resolved_bind);
-        mtu_ = stack->mtu(static_cast<uint32_t>(config_.raw.max_mtu));
-        int fd = stack->poll_fd();
-        transport_ = std::move(stack);
-        if (fd >= 0) {
-            watched_fd_ = fd;
-            loop_.watch_fd(fd, [this] { on_transport_readable(); });
-        }
-        drain_failures_ = 0;
-        std::string local = proto::format_address(transport_->local_address());
-        log_message(OM_LOG_INFO, "transport " + transport_->describe() + " open on " + local);
-        emit(OM_EVENT_TRANSPORT_OPENED, local.c_str(), nullptr, 0, OM_OK, transport_->describe().c_str());
+        open_transport_on_loop();
     });
+}
+
+void Agent::open_transport_on_loop()
+{
+    auto stack = std::make_unique<TransportStack>(*this, transport_libraries_, config_.plugin_options,
+                                                  config_.agent_id, &Agent::transport_sink, this);
+    stack->open(config_.resolved_bind);
+    mtu_ = stack->mtu(static_cast<uint32_t>(config_.raw.max_mtu));
+    int fd = stack->poll_fd();
+    transport_ = std::move(stack);
+    if (fd >= 0) {
+        watched_fd_ = fd;
+        loop_.watch_fd(fd, [this] { on_transport_readable(); });
+    }
+    drain_failures_ = 0;
+    std::string local = proto::format_address(transport_->local_address());
+    log_message(OM_LOG_INFO, "transport " + transport_->describe() + " open on " + local);
+    emit(OM_EVENT_TRANSPORT_OPENED, local.c_str(), nullptr, 0, OM_OK, transport_->describe().c_str());
 }
 
 void Agent::close_transport()
@@ -252,6 +274,7 @@ void Agent::close_transport()
 void Agent::close_transport_on_loop(const char* reason)
 {
     if (!transport_) return;
+    if (nat_) nat_->abort(OM_ERR_CLOSED, "the transport closed during NAT discovery");
     if (draining_) {
         // An event callback inside the transport's drain asked for this: the plugin is still on
         // the stack, so close right after the drain returns.

@@ -3,6 +3,7 @@
 // called from any thread and hand their work to it.
 #pragma once
 
+#include "agent/nat_discovery.h"
 #include "agent/peer_table.h"
 #include "agent/plugin_instance.h"
 #include "agent/signaling_client.h"
@@ -75,6 +76,9 @@ public:
     void connect_peer(const std::string& peer_id, om_transport_type via, om_peer_state* out);
     void peer_state(const std::string& peer_id, om_peer_state& out);
     void send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode);
+    // om_agent_nat_info: the latest NAT discovery result, running discovery first when there is
+    // none (or refresh). A failed discovery is a result too (status and error say why).
+    NatResult nat_info(bool refresh);
 
     void set_last_error(std::string message);
     const char* last_error() const;  // see om_agent_last_error: per calling thread
@@ -96,6 +100,7 @@ private:
     void emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
               const char* message, const char* peer_id = nullptr, om_delivery_mode mode = 0);
     // SignalingClient::Handler
+    void before_register(const SignalingClient::ServerHello& hello, SignalingClient::SendRegister send) override;
     void on_registered(const proto::signaling::Registered& registered, bool reconnected) override;
     void on_signal(proto::signaling::Message& message) override;
     void on_connection_lost(om_status status, const std::string& reason, uint64_t retry_in_ms) override;
@@ -111,6 +116,11 @@ private:
     void create_kind_instances();
     void destroy_kind_instances();
     void close_transport_on_loop(const char* reason);
+    void open_transport_on_loop();
+    // NAT discovery (agent_nat.cpp).
+    PluginInstance* nat_plugin();
+    std::optional<om_address> configured_stun_server() const;  // stun_server option, resolved
+    void run_nat_discovery(const om_address& server, int budget_ms, NatDiscovery::Done done);
     void on_transport_readable();
     static void transport_sink(void* user_data, const om_datagram* datagram);
     void route_datagram(const om_datagram& datagram);
@@ -131,6 +141,9 @@ private:
     int draining_ = 0;                  // > 0 while inside the transport's drain
     bool close_after_drain_ = false;    // a callback asked to close during a drain
     uint64_t rewatch_timer_ = 0;
+    std::unique_ptr<NatDiscovery> nat_;
+    std::optional<om_address> announced_stun_;  // the server's, from its handshake answer
+    std::optional<om_address> configured_stun_;  // stun_server:stun_port, resolved off the loop
 
     // Hot-path counters, looked up once.
     std::atomic<uint64_t>& datagrams_received_;

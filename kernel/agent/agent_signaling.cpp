@@ -45,9 +45,12 @@ void Agent::connect()
     sc.disconnect_timeout_ms = static_cast<uint32_t>(config_.raw.disconnect_timeout_ms);
     sc.attempt_timeout_ms = static_cast<uint32_t>(config_.raw.connection_timeout_ms);
 
+    std::optional<om_address> stun = configured_stun_server();  // resolved here, off the loop
+
     auto done = std::make_shared<Completion>();
     on_loop([&] {
         if (signaling_ && signaling_->registered()) fail(OM_ERR_STATE, "already connected to " + config_.server_url);
+        configured_stun_ = stun;
         connect_waiters_.push_back(done);
         if (!signaling_) {
             SignalingClient::Handler& handler = *this;

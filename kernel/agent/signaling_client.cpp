@@ -4,6 +4,7 @@
 #include "core/log.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace om {
 namespace {
@@ -14,6 +15,8 @@ constexpr uint64_t kBackoffBaseMs = 250;
 constexpr uint64_t kBackoffMaxMs = 30000;
 constexpr size_t kMaxQueuedBytes = 4u << 20;
 constexpr size_t kMaxMessageBytes = 1u << 20;
+// The server names its embedded STUN port in its handshake answer (docs/protocol.md).
+constexpr const char* kStunPortHeader = "X-OrbitMesh-Stun-Port";
 
 // Registration errors that another attempt cannot fix.
 bool is_final_refusal(uint16_t code)
@@ -67,6 +70,7 @@ void SignalingClient::cancel_timers()
 
 void SignalingClient::attempt()
 {
+    ++attempt_serial_;
     counters_.add("signaling.attempts", 1);
     SignalingSocket::Callbacks callbacks;
     callbacks.on_open = [this] { on_open(); };
@@ -92,11 +96,29 @@ void SignalingClient::attempt()
 
 void SignalingClient::on_open()
 {
-    sig::Register reg;
-    reg.id = config_.agent_id;
-    if (!config_.token.empty()) reg.token = config_.token;
-    reg.caps = std::vector<std::string>{"relay"};
-    send_raw(reg);
+    ServerHello hello;
+    if (auto header = socket_->response_header(kStunPortHeader)) {
+        char* end = nullptr;
+        long port = std::strtol(header->c_str(), &end, 10);
+        if (end && *end == '\0' && port > 0 && port <= 65535) {
+            hello.stun = socket_->server_address();
+            hello.stun->port = static_cast<uint16_t>(port);
+        } else {
+            counters_.add("signaling.bad_stun_header", 1);
+            log_message(OM_LOG_WARNING, std::string("signaling: ignoring ") + kStunPortHeader + ": " + *header);
+        }
+    }
+    auto alive = alive_;
+    uint64_t serial = attempt_serial_;
+    handler_.before_register(hello, [this, alive, serial](std::optional<sig::NatInfo> nat) {
+        if (!*alive || serial != attempt_serial_ || !socket_ || !socket_->is_open()) return;
+        sig::Register reg;
+        reg.id = config_.agent_id;
+        if (!config_.token.empty()) reg.token = config_.token;
+        reg.nat = std::move(nat);
+        reg.caps = std::vector<std::string>{"relay"};
+        send_raw(reg);
+    });
 }
 
 om_status SignalingClient::send_raw(const sig::Message& message)

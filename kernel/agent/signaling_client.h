@@ -8,7 +8,9 @@
 #include "core/event_loop.h"
 #include "proto/signal_message.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 
@@ -25,8 +27,18 @@ public:
         uint32_t attempt_timeout_ms = 10000;  // one connect + handshake + register
     };
 
+    // What the server's handshake answer told about it.
+    struct ServerHello {
+        std::optional<om_address> stun;  // its embedded STUN server (X-OrbitMesh-Stun-Port)
+    };
+    using SendRegister = std::function<void(std::optional<proto::signaling::NatInfo>)>;
+
     class Handler {
     public:
+        // The WebSocket is open: the handler may learn the NAT first, then calls send_register
+        // (once, on the loop thread) with what it found. A call for an attempt that has since
+        // ended is ignored.
+        virtual void before_register(const ServerHello& hello, SendRegister send_register) = 0;
         virtual void on_registered(const proto::signaling::Registered& registered, bool reconnected) = 0;
         // Connect requests and responses, candidates, relays and errors not about registration.
         virtual void on_signal(proto::signaling::Message& message) = 0;
@@ -67,6 +79,7 @@ private:
     bool registered_ = false;
     bool ever_registered_ = false;
     int failures_ = 0;  // consecutive failed attempts, for the backoff
+    uint64_t attempt_serial_ = 0;  // tells a stale before_register continuation from the live one
     uint64_t attempt_timer_ = 0;
     uint64_t retry_timer_ = 0;
     uint64_t keepalive_timer_ = 0;

@@ -1,5 +1,7 @@
 #include "agent/signaling_socket.h"
 
+#include "agent/resolve_host.h"
+
 #include "core/error.h"
 #include "proto/address.h"
 #include "proto/ws_handshake.h"
@@ -24,34 +26,12 @@ namespace {
 constexpr size_t kMaxHandshakeBytes = 8192;
 constexpr size_t kReadChunk = 64 * 1024;
 
-om_address resolve(const std::string& host, uint16_t port)
-{
-    om_address address{};
-    if (proto::parse_address(host, port, address)) return address;
-    // Names go through the resolver; "localhost" comes from /etc/hosts without network traffic.
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-    if (rc != 0 || !found) fail(OM_ERR_UNREACHABLE, "cannot resolve \"" + host + "\": " + gai_strerror(rc));
-    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
-        if (ai->ai_family == AF_INET) {
-            address.family = 4;
-            std::memcpy(address.bytes, &reinterpret_cast<sockaddr_in*>(ai->ai_addr)->sin_addr, 4);
-            break;
-        }
-        if (ai->ai_family == AF_INET6 && address.family == 0) {
-            address.family = 6;
-            std::memcpy(address.bytes, &reinterpret_cast<sockaddr_in6*>(ai->ai_addr)->sin6_addr, 16);
-        }
-    }
-    freeaddrinfo(found);
-    if (!address.family) fail(OM_ERR_UNREACHABLE, "no IPv4 or IPv6 address for \"" + host + "\"");
-    address.port = port;
-    return address;
-}
-
 } // namespace
+
+std::optional<std::string> SignalingSocket::response_header(std::string_view name) const
+{
+    return proto::ws::header_value(response_headers_, name);
+}
 
 ServerUrl ServerUrl::parse(const std::string& url)
 {
@@ -90,7 +70,8 @@ SignalingSocket::~SignalingSocket()
 
 void SignalingSocket::open(const ServerUrl& url)
 {
-    om_address server = resolve(url.host, url.port);
+    om_address server = resolve_host(url.host, url.port);
+    server_address_ = server;
     sockaddr_storage storage{};
     socklen_t length = 0;
     if (server.family == 4) {
@@ -185,6 +166,7 @@ void SignalingSocket::on_readable()
             std::string problem = proto::ws::check_upgrade_response(std::string_view(handshake_in_).substr(0, end), key_);
             if (!problem.empty()) return fail(problem);
             size_t extra = handshake_in_.size() - end;  // frames right behind the headers
+            response_headers_ = handshake_in_.substr(0, end);
             phase_ = Phase::Open;
             if (callbacks_.on_open) callbacks_.on_open();
             if (phase_ != Phase::Open || extra == 0) continue;

@@ -6,8 +6,12 @@
 #include "core/event_loop.h"
 #include "proto/ws_frame.h"
 
+#include <orbitmesh/plugin.h>
+
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string_view>
 #include <random>
 #include <string>
 #include <vector>
@@ -47,6 +51,10 @@ public:
     // Sends a Close frame (best effort) and closes; on_closed is not called.
     void close(uint16_t code, const std::string& reason);
     bool is_open() const { return phase_ == Phase::Open; }
+    // The address the socket connects to (after open()), and a header of the server's handshake
+    // answer (once open).
+    const om_address& server_address() const { return server_address_; }
+    std::optional<std::string> response_header(std::string_view name) const;
     size_t queued_bytes() const { return out_.size() - out_sent_; }
 
 private:
@@ -67,6 +75,8 @@ private:
     Phase phase_ = Phase::Idle;
     std::string key_;
     std::string handshake_in_;
+    std::string response_headers_;
+    om_address server_address_{};
     std::vector<uint8_t> out_;
     size_t out_sent_ = 0;
     proto::ws::Decoder decoder_;

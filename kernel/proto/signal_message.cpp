@@ -89,6 +89,8 @@ template <class V, Is<NatInfo> M> void describe(V& v, M& m)
 {
     v.field("type", m.type, Rule::Name);
     v.field("mapped_address", m.mapped_address, Rule::Address);
+    v.field("mapping", m.mapping, Rule::Name);
+    v.field("filtering", m.filtering, Rule::Name);
 }
 template <class V, Is<Register> M> void describe(V& v, M& m)
 {

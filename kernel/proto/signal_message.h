@@ -50,6 +50,8 @@ const char* error_code_name(uint16_t code);
 struct NatInfo {
     std::string type;                           // "Open", "FullCone", … "Symmetric", "Unknown"
     std::optional<std::string> mapped_address;  // "203.0.113.21:4500"
+    std::optional<std::string> mapping;         // "EndpointIndependent", "AddressDependent", …
+    std::optional<std::string> filtering;       // same names (RFC 4787 behaviours)
     bool operator==(const NatInfo&) const = default;
 };
 

@@ -117,4 +117,11 @@ std::string check_upgrade_response(std::string_view headers, std::string_view ke
     return {};
 }
 
+std::optional<std::string> header_value(std::string_view headers, std::string_view name)
+{
+    std::string value;
+    if (!header_value(headers, name, value)) return std::nullopt;
+    return value;
+}
+
 } // namespace om::proto::ws

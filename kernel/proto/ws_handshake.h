@@ -2,6 +2,7 @@
 // the checks on the server's answer. Pure functions over text.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,5 +22,7 @@ size_t response_header_end(std::string_view received);
 // Upgrade, the right Sec-WebSocket-Accept. Returns "" when valid, else what is wrong (with the
 // status line when the server refused, e.g. "HTTP/1.1 404 Not Found").
 std::string check_upgrade_response(std::string_view headers, std::string_view key);
+// The value of header `name` (case-insensitive, trimmed) in a response's header block.
+std::optional<std::string> header_value(std::string_view headers, std::string_view name);
 
 } // namespace om::proto::ws

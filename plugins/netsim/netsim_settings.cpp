@@ -1,7 +1,7 @@
 #include "netsim_settings.h"
 
-#include <charconv>
-#include <cmath>
+#include <orbitmesh_plugin_support/setting_text.h>
+
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -12,15 +12,6 @@ namespace {
 constexpr double kLongestDelayMs = 60'000;            // a minute: anything more is a typo
 constexpr uint64_t kFastestRateKbps = 100'000'000;    // 100 Gbit/s
 constexpr uint64_t kLargestQueue = 10'000'000;
-
-std::string_view trimmed(const char* text)
-{
-    std::string_view view(text);
-    const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-    while (!view.empty() && space(view.front())) view.remove_prefix(1);
-    while (!view.empty() && space(view.back())) view.remove_suffix(1);
-    return view;
-}
 
 [[noreturn]] void reject(const char* key, const char* text, const char* expected)
 {
@@ -34,30 +25,18 @@ void read(const SettingLookup& lookup, const char* key, T& target, const char* e
     const char* text = lookup(key);
     if (text == nullptr) return;
     T value{};
-    if (!parse(trimmed(text), value)) reject(key, text, expected);
+    if (!parse(plugin::trim_setting(text), value)) reject(key, text, expected);
     target = value;
-}
-
-bool whole_number(std::string_view text, uint64_t& out)
-{
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return !text.empty() && error == std::errc{} && end == text.data() + text.size();
-}
-
-bool real_number(std::string_view text, double& out)
-{
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return !text.empty() && error == std::errc{} && end == text.data() + text.size() && std::isfinite(out);
 }
 
 auto number_between(double low, double high)
 {
-    return [=](std::string_view text, double& out) { return real_number(text, out) && out >= low && out <= high; };
+    return [=](std::string_view text, double& out) { return plugin::parse_setting_number(text, out) && out >= low && out <= high; };
 }
 
 auto whole_between(uint64_t low, uint64_t high)
 {
-    return [=](std::string_view text, uint64_t& out) { return whole_number(text, out) && out >= low && out <= high; };
+    return [=](std::string_view text, uint64_t& out) { return plugin::parse_setting_number(text, out) && out >= low && out <= high; };
 }
 
 bool direction_named(std::string_view text, Direction& out)
@@ -77,7 +56,7 @@ Settings parse_settings(const SettingLookup& lookup)
     ModelSettings& m = s.model;
     const auto probability = number_between(0, 1);
     const auto milliseconds = number_between(0, kLongestDelayMs);
-    read(lookup, "seed", m.seed, "an unsigned 64-bit integer", whole_number);
+    read(lookup, "seed", m.seed, "an unsigned 64-bit integer", plugin::parse_setting_number<uint64_t>);
     read(lookup, "delay_ms", m.delay_ms, "milliseconds from 0 to 60000", milliseconds);
     read(lookup, "jitter_ms", m.jitter_ms, "milliseconds from 0 to 60000", milliseconds);
     read(lookup, "loss", m.loss, "a probability from 0 to 1", probability);

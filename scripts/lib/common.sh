@@ -5,7 +5,8 @@ OM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OM_BUILD_DIR="${OM_BUILD_DIR:-$OM_ROOT/build}"
 OM_PYTHON=/usr/bin/python3
 OM_PACKAGES=(cmake ninja-build g++ pkg-config ccache libpoco-dev libmsgpack-cxx-dev libffi-dev
-             catch2 pybind11-dev python3-dev python3-pytest)
+             catch2 pybind11-dev python3-dev python3-pytest
+             iptables ipset iproute2 conntrack coturn stun-client)
 
 om_say() { printf '==> %s\n' "$*"; }
 om_die() { printf 'error: %s\n' "$*" >&2; exit 1; }

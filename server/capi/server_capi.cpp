@@ -14,7 +14,7 @@ using om::capi::require;
 
 // The opaque handle's body: the server plus its last error (ABI-RULES R16).
 struct om_server {
-    explicit om_server(om::server::ServerConfig config) : server(std::move(config)) {}
+    om_server(om::server::ServerConfig config, om::server::StunConfig stun) : server(std::move(config), std::move(stun)) {}
     om::server::SignalServer server;
     mutable std::mutex error_mutex;
     std::string last_error;
@@ -57,7 +57,7 @@ OM_API om_status om_server_create(const om_server_options* options, om_server** 
     return guard_buffer(err_buf, err_buf_len, [&] {
         require(options != nullptr, "options is NULL");
         require(out != nullptr, "out is NULL");
-        *out = new om_server(om::server::config_from_options(*options));
+        *out = new om_server(om::server::config_from_options(*options), om::server::stun_config_from_options(*options));
     });
 }
 
@@ -88,6 +88,14 @@ OM_API om_status om_server_http_port(om_server* server, int32_t* out_port) {
         int port = server->server.http_port();
         if (port < 0) om::fail(OM_ERR_STATE, "the server is not running");
         *out_port = port;
+    });
+}
+
+OM_API om_status om_server_stun_ports(om_server* server, int32_t* out_port, int32_t* out_alt_port) {
+    return guard_server(server, [&] {
+        om::server::StunPorts ports = server->server.stun_ports();
+        if (out_port) *out_port = ports.port;
+        if (out_alt_port) *out_alt_port = ports.alt_port;
     });
 }
 

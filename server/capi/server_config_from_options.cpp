@@ -2,6 +2,8 @@
 
 #include "core/error.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -26,6 +28,13 @@ om_server_options complete(const om_server_options& options) {
     return full;
 }
 
+bool is_ip(const std::string& text) {
+    in6_addr any{};
+    return inet_pton(AF_INET, text.c_str(), &any) == 1 || inet_pton(AF_INET6, text.c_str(), &any) == 1;
+}
+
+bool is_wildcard(const std::string& text) { return text == "0.0.0.0" || text == "::"; }
+
 } // namespace
 
 ServerConfig config_from_options(const om_server_options& raw) {
@@ -47,8 +56,34 @@ ServerConfig config_from_options(const om_server_options& raw) {
     c.send_queue_bytes = static_cast<size_t>(o.send_queue_bytes);
     require(o.reactor_threads >= 0 && o.reactor_threads <= 64, "reactor_threads must be 0..64");
     c.reactor_threads = o.reactor_threads;
-    // STUN, TURN and Redis fields are accepted and validated by their own issues; the signaling
-    // hub does not use them.
+    // TURN and Redis fields are accepted and validated by their own issues; the signaling hub
+    // does not use them.
+    return c;
+}
+
+StunConfig stun_config_from_options(const om_server_options& raw) {
+    om_server_options o = complete(raw);
+    StunConfig c;
+    c.bind = o.bind ? o.bind : "0.0.0.0";
+    require(is_ip(c.bind), "bind must be an IP address, got '" + c.bind + "'");
+    require(o.stun_port >= -1 && o.stun_port <= 65535, "stun_port must be -1 (a free port), 0 (off) or 1..65535");
+    c.port = o.stun_port;
+    require(o.stun_alt_port >= -1 && o.stun_alt_port <= 65535,
+            "stun_alt_port must be -1 (a free port), 0 (none) or 1..65535");
+    c.alt_port = o.stun_alt_port;
+    c.alt_address = o.stun_alt_address ? o.stun_alt_address : "";
+    if (!c.alt_address.empty()) {
+        require(is_ip(c.alt_address), "stun_alt_address must be an IP address, got '" + c.alt_address + "'");
+        require(!is_wildcard(c.bind), "bind must be a concrete address when stun_alt_address is set");
+        require(c.alt_address != c.bind, "stun_alt_address must differ from bind");
+    }
+    require(c.port != 0 || (c.alt_address.empty() && c.alt_port == 0),
+            "stun_alt_address and stun_alt_port need the STUN server (stun_port is 0)");
+    require(c.alt_port <= 0 || c.alt_port != c.port, "stun_alt_port must differ from stun_port");
+    require(o.stun_rate_limit >= 0 && o.stun_rate_limit <= 1000000, "stun_rate_limit must be 0..1000000");
+    c.rate_limit = o.stun_rate_limit;
+    require(o.stun_threads >= 0 && o.stun_threads <= 64, "stun_threads must be 0..64");
+    c.threads = o.stun_threads;
     return c;
 }
 

@@ -2,11 +2,13 @@
 #pragma once
 
 #include "hub/server_config.hpp"
+#include "stun/stun_config.hpp"
 
 #include <orbitmesh/orbitmesh.h>
 
 namespace om::server {
 
 ServerConfig config_from_options(const om_server_options& options); // throws om::Error
+StunConfig stun_config_from_options(const om_server_options& options); // throws om::Error
 
 } // namespace om::server

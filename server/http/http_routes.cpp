@@ -47,12 +47,30 @@ std::string bearer_token(const HTTPServerRequest& request) {
     return value.rfind(prefix, 0) == 0 ? value.substr(prefix.size()) : "";
 }
 
+// One agent of GET /v1/agents: its id and the NAT it reported at registration (null when none).
+Poco::JSON::Object::Ptr agent_details(const Hub::AgentSummary& agent) {
+    Poco::JSON::Object::Ptr out = new Poco::JSON::Object;
+    out->set("id", agent.id);
+    if (!agent.nat) {
+        out->set("nat", Poco::Dynamic::Var());
+        return out;
+    }
+    Poco::JSON::Object::Ptr nat = new Poco::JSON::Object;
+    nat->set("type", agent.nat->type);
+    const std::pair<const char*, const std::optional<std::string>*> optional_fields[] = {
+        {"mapped_address", &agent.nat->mapped_address}, {"mapping", &agent.nat->mapping}, {"filtering", &agent.nat->filtering}};
+    for (const auto& [name, value] : optional_fields)
+        if (*value) nat->set(name, **value);
+    out->set("nat", nat);
+    return out;
+}
+
 } // namespace
 
 Poco::Net::HTTPRequestHandler* HttpRoutes::createRequestHandler(const HTTPServerRequest& request) {
     const std::string& path = request.getURI();
     const bool get = request.getMethod() == "GET";
-    if (path == "/v1/signal") return new SignalUpgrade(metrics_, reactors_);
+    if (path == "/v1/signal") return new SignalUpgrade(metrics_, reactors_, stun_port_);
     if (get && path == "/healthz") {
         return new FunctionHandler([](HTTPServerRequest&, HTTPServerResponse& response) {
             reply(response, HTTPResponse::HTTP_OK, "text/plain", "ok");
@@ -76,10 +94,14 @@ Poco::Net::HTTPRequestHandler* HttpRoutes::createRequestHandler(const HTTPServer
                     return;
                 }
             }
-            Poco::JSON::Array ids;
-            for (const std::string& id : hub_.agent_ids()) ids.add(id);
+            Poco::JSON::Array ids, details;
+            for (const Hub::AgentSummary& agent : hub_.agents()) {
+                ids.add(agent.id);
+                details.add(agent_details(agent));
+            }
             Poco::JSON::Object body;
             body.set("agents", ids);
+            body.set("details", details);
             std::ostringstream text;
             body.stringify(text);
             reply(response, HTTPResponse::HTTP_OK, "application/json", text.str());

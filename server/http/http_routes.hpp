@@ -15,8 +15,9 @@ struct ServerConfig;
 
 class HttpRoutes : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    HttpRoutes(const ServerConfig& config, ServerMetrics& metrics, Hub& hub, ReactorPool& reactors)
-        : config_(config), metrics_(metrics), hub_(hub), reactors_(reactors) {}
+    // stun_port: the embedded STUN server's UDP port, announced in the upgrade answer; 0 = off.
+    HttpRoutes(const ServerConfig& config, ServerMetrics& metrics, Hub& hub, ReactorPool& reactors, int stun_port)
+        : config_(config), metrics_(metrics), hub_(hub), reactors_(reactors), stun_port_(stun_port) {}
 
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override;
 
@@ -25,6 +26,7 @@ private:
     ServerMetrics& metrics_;
     Hub& hub_;
     ReactorPool& reactors_;
+    int stun_port_;
 };
 
 } // namespace om::server

@@ -12,9 +12,15 @@
 #include <unistd.h>
 
 namespace om::server {
+namespace {
+
+constexpr const char* kStunPortHeader = "X-OrbitMesh-Stun-Port";
+
+} // namespace
 
 void SignalUpgrade::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
     int fd = -1;
+    if (stun_port_ > 0) response.set(kStunPortHeader, std::to_string(stun_port_));
     try {
         Poco::Net::WebSocket ws(request, response); // sends 101 Switching Protocols
         fd = ::fcntl(ws.impl()->sockfd(), F_DUPFD_CLOEXEC, 0);
@@ -23,6 +29,7 @@ void SignalUpgrade::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::N
         // lost: a client must wait for the handshake answer (RFC 6455 §4.1).
     } catch (const Poco::Net::WebSocketException& e) {
         metrics_.add(metric::errors("bad_upgrade"));
+        response.erase(kStunPortHeader);
         response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_BAD_REQUEST);
         response.setContentLength(0);
         response.send();

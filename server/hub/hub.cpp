@@ -169,6 +169,17 @@ std::vector<std::string> Hub::agent_ids() const {
     return ids;
 }
 
+std::vector<Hub::AgentSummary> Hub::agents() const {
+    std::vector<AgentSummary> out;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        out.reserve(agents_.size());
+        for (const auto& [id, connection] : agents_) out.push_back({id, connection->nat});
+    }
+    std::sort(out.begin(), out.end(), [](const AgentSummary& a, const AgentSummary& b) { return a.id < b.id; });
+    return out;
+}
+
 void Hub::update_connected_gauge() {
     metrics_.counter(metric::agents_connected).store(agents_.size(), std::memory_order_relaxed);
 }

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -28,6 +29,12 @@ public:
     void on_tick(const std::shared_ptr<Connection>& connection, std::chrono::steady_clock::time_point now) override;
 
     std::vector<std::string> agent_ids() const; // sorted
+
+    struct AgentSummary {
+        std::string id;
+        std::optional<om::proto::signaling::NatInfo> nat;
+    };
+    std::vector<AgentSummary> agents() const; // sorted by id
 
 private:
     using Message = om::proto::signaling::Message;

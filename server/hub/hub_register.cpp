@@ -11,6 +11,18 @@ namespace om::server {
 namespace sig = om::proto::signaling;
 using sig::ErrorCode;
 
+namespace {
+
+// A fixed set of names: what an agent writes must not mint new metrics.
+const char* nat_metric_name(const std::optional<sig::NatInfo>& nat) {
+    if (!nat) return "unreported";
+    for (const char* known : {"Open", "FullCone", "Restricted", "PortRestricted", "Symmetric", "Unknown"})
+        if (nat->type == known) return known;
+    return "other";
+}
+
+} // namespace
+
 void Hub::handle_register(const std::shared_ptr<Connection>& connection, const sig::Register& message) {
     std::string why;
     if (!sig::validate_agent_id(message.id, &why)) {
@@ -20,6 +32,11 @@ void Hub::handle_register(const std::shared_ptr<Connection>& connection, const s
     }
     if (!authorized(connection, message)) return;
     if (!claim_id(connection, message.id)) return;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        connection->nat = message.nat;  // seed "Register + Get NAT Info": kept for peers and /v1/agents
+    }
+    metrics_.add(std::string("agents.nat.") + nat_metric_name(message.nat));
 
     sig::Registered answer;
     answer.id = message.id;

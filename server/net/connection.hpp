@@ -3,9 +3,12 @@
 // send_queue_bytes that the reactor flushes on EPOLLOUT. The descriptor closes with the object.
 #pragma once
 
+#include "proto/signal_message.h"
+
 #include "hub/token_bucket.hpp"
 
 #include <atomic>
+#include <optional>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -53,6 +56,7 @@ public:
     // --- the hub's state, guarded by the hub ---
     std::string agent_id;                // empty until registered
     std::atomic<bool> registered{false};
+    std::optional<om::proto::signaling::NatInfo> nat;  // what the agent reported at register
     TokenBucket relay_budget;
     std::atomic<int64_t> last_seen_ms{0}; // steady clock, for keep-alive
 

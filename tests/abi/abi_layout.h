@@ -91,7 +91,7 @@ OM_LAYOUT_OFFSET(om_agent_options, event_mode, 200)
 
 /* om_server_options (ABI 1.1) */
 #if !defined(OM_LAYOUT_ABI_1_0)
-OM_LAYOUT_SIZE(om_server_options, 128)
+OM_LAYOUT_SIZE(om_server_options, 136)
 OM_LAYOUT_OFFSET(om_server_options, struct_size, 0)
 OM_LAYOUT_OFFSET(om_server_options, bind, 8)
 OM_LAYOUT_OFFSET(om_server_options, http_port, 16)
@@ -113,6 +113,21 @@ OM_LAYOUT_OFFSET(om_server_options, max_frame_bytes, 108)
 OM_LAYOUT_OFFSET(om_server_options, relay_bytes_per_s, 112)
 OM_LAYOUT_OFFSET(om_server_options, send_queue_bytes, 116)
 OM_LAYOUT_OFFSET(om_server_options, reactor_threads, 120)
+OM_LAYOUT_OFFSET(om_server_options, stun_rate_limit, 124) /* 0.2 */
+OM_LAYOUT_OFFSET(om_server_options, stun_threads, 128)    /* 0.2 */
+
+/* om_nat_report (0.2) */
+OM_LAYOUT_SIZE(om_nat_report, 224)
+OM_LAYOUT_OFFSET(om_nat_report, struct_size, 0)
+OM_LAYOUT_OFFSET(om_nat_report, nat_type, 4)
+OM_LAYOUT_OFFSET(om_nat_report, mapping, 8)
+OM_LAYOUT_OFFSET(om_nat_report, filtering, 12)
+OM_LAYOUT_OFFSET(om_nat_report, mapped_address, 16)
+OM_LAYOUT_OFFSET(om_nat_report, local_address, 80)
+OM_LAYOUT_OFFSET(om_nat_report, stun_server, 144)
+OM_LAYOUT_OFFSET(om_nat_report, hairpin, 208)
+OM_LAYOUT_OFFSET(om_nat_report, server_ips_used, 212)
+OM_LAYOUT_OFFSET(om_nat_report, duration_ms, 216)
 #endif
 
 /* om_address */
@@ -208,13 +223,18 @@ OM_LAYOUT_OFFSET(om_nat_info, local_address, 40)
 OM_LAYOUT_OFFSET(om_nat_info, hairpin, 64)
 OM_LAYOUT_OFFSET(om_nat_info, server_ips_used, 68)
 
-/* om_nat_request */
-OM_LAYOUT_SIZE(om_nat_request, 48)
+/* om_nat_request (local_address appended in 0.2) */
 OM_LAYOUT_OFFSET(om_nat_request, struct_size, 0)
 OM_LAYOUT_OFFSET(om_nat_request, server, 4)
 OM_LAYOUT_OFFSET(om_nat_request, timeout_ms, 28)
 OM_LAYOUT_OFFSET(om_nat_request, done, 32)
 OM_LAYOUT_OFFSET(om_nat_request, done_user_data, 40)
+#if !defined(OM_LAYOUT_ABI_1_0)
+OM_LAYOUT_OFFSET(om_nat_request, local_address, 48)
+OM_LAYOUT_SIZE(om_nat_request, 72)
+#else
+OM_LAYOUT_SIZE(om_nat_request, 48)
+#endif
 
 /* om_nat_discovery_vtbl */
 OM_LAYOUT_SIZE(om_nat_discovery_vtbl, 48)

@@ -98,6 +98,7 @@ static struct {
     binding *server_options_init, *server_create, *server_start, *server_stop, *server_destroy;
     binding *server_last_error, *server_http_port, *server_counter, *server_metrics_text, *token_create;
     binding *connect, *disconnect, *connect_peer, *peer_state, *send;
+    binding *nat_info, *server_stun_ports;
 } api;
 
 static void bind_all(void)
@@ -140,6 +141,8 @@ static void bind_all(void)
     api.connect_peer = bind("om_agent_connect_peer", I32, 4, (ffi_type* []){P, P, I32, P});
     api.peer_state = bind("om_agent_peer_state", I32, 3, (ffi_type* []){P, P, P});
     api.send = bind("om_agent_send", I32, 5, (ffi_type* []){P, P, P, SZ, I32});
+    api.nat_info = bind("om_agent_nat_info", I32, 3, (ffi_type* []){P, I32, P});
+    api.server_stun_ports = bind("om_server_stun_ports", I32, 3, (ffi_type* []){P, P, P});
 }
 
 /* ---- typed wrappers: each builds the argv of pointers-to-arguments libffi wants ------------- */
@@ -485,6 +488,19 @@ static void run_agent_signaling(int32_t port)
     CHECK(lb.messages == 1 && strcmp(lb.from, "ffi-a") == 0);
     CHECK_STATUS(call_i32(api.peer_state, (void*[]){&a, &peer, &state}), OM_OK);
     CHECK(state->messages_sent == 1);
+    {
+        /* The server announced its STUN port; discovery ran before registration. On loopback
+         * nothing translates: Open, and the server has one IP. */
+        om_nat_report* report = calloc(1, sizeof *report);
+        int32_t refresh = 0;
+        report->struct_size = sizeof *report;
+        CHECK_STATUS(call_i32(api.nat_info, (void*[]){&a, &refresh, &report}), OM_OK);
+        CHECK(report->nat_type == OM_NAT_OPEN && strncmp(report->mapped_address, "127.0.0.1:", 10) == 0);
+        CHECK(strcmp(report->mapped_address, report->local_address) == 0 && report->server_ips_used == 1);
+        refresh = 2; /* refused, with a message */
+        CHECK_STATUS(call_i32(api.nat_info, (void*[]){&a, &refresh, &report}), OM_ERR_INVALID_ARGUMENT);
+        free(report);
+    }
     CHECK_STATUS(call_i32(api.disconnect, (void*[]){&a}), OM_OK);
     ffi_destroy(a);
     ffi_destroy(b);
@@ -518,10 +534,11 @@ static void run_server_scenario(void)
 
     memset(o, 0xAB, sizeof *o); /* init must set every field */
     CHECK_STATUS(call_i32(api.server_options_init, (void*[]){&o}), OM_OK);
-    CHECK(o->struct_size == sizeof *o && o->http_port == 8080 && o->max_frame_bytes == 65536);
+    CHECK(o->struct_size == sizeof *o && o->http_port == 8080 && o->max_frame_bytes == 65536 &&
+          o->stun_port == 3478 && o->stun_rate_limit == 100 && o->stun_threads == 0);
     o->bind = "127.0.0.1";
     o->http_port = 0;
-    o->stun_port = 0;
+    o->stun_port = -1; /* a free port: agents learn it from the handshake */
     o->open = 1;
     CHECK_STATUS(call_i32(api.server_create, (void*[]){&o, &out, &errp, &cap}), OM_OK);
     CHECK(server != NULL);
@@ -535,6 +552,12 @@ static void run_server_scenario(void)
     CHECK_STATUS(call_i32(api.server_start, (void*[]){&server}), OM_OK);
     CHECK_STATUS(call_i32(api.server_http_port, (void*[]){&server, &port_out}), OM_OK);
     CHECK(port > 0 && port < 65536);
+    {
+        int32_t stun = 0, alt = -5;
+        int32_t *stun_out = &stun, *alt_out = &alt;
+        CHECK_STATUS(call_i32(api.server_stun_ports, (void*[]){&server, &stun_out, &alt_out}), OM_OK);
+        CHECK(stun > 0 && stun < 65536 && alt == 0);
+    }
     CHECK_STATUS(call_i32(api.server_counter, (void*[]){&server, &counter_name, &value_out}), OM_OK);
     CHECK(value == 0);
     CHECK_STATUS(call_i32(api.server_metrics_text, (void*[]){&server, &text_out}), OM_OK);

@@ -41,7 +41,6 @@ class Help(unittest.TestCase):
 
 class NotYetSupported(unittest.TestCase):
     CASES = {
-        "netcheck": ["netcheck"],
         # listen and connect --transport server/auto are built (test_signaling_cli.py); the
         # peer-to-peer and TURN paths of connect are not yet.
         "connect": ["connect", "b", "--count", "3", "--size", "100", "--mode", "unreliable",
@@ -123,8 +122,8 @@ class WorkingCommands(unittest.TestCase):
         for args in (["version"], ["--version"]):
             r = agent(*args)
             self.assertEqual(r.returncode, 0, describe(r))
-            self.assertIn("orbitmesh-agent 0.1.0", r.stdout)
-            self.assertIn("liborbitmesh 0.1.0", r.stdout)
+            self.assertIn("orbitmesh-agent 0.2.0", r.stdout)
+            self.assertIn("liborbitmesh 0.2.0", r.stdout)
 
     def test_plugins_lists_udp_and_netsim(self):
         r = agent("plugins")

@@ -92,13 +92,14 @@ class Proc:
 
 class SignalingCase(unittest.TestCase):
     SECRET = None
+    STUN_ARGS = ["--stun-port", "0"]  # no STUN unless a test asks: parallel tests never collide
 
     def setUp(self):
         self.procs = []
         self.port = free_port()
         auth = ["--secret", self.SECRET] if self.SECRET else ["--open"]
         self.server = self.start([SERVER, "--bind", "127.0.0.1", "--http-port", str(self.port),
-                                  "--stun-port", "0", *auth])
+                                  *self.STUN_ARGS, *auth])
         deadline = time.monotonic() + 15
         while True:
             try:

@@ -26,13 +26,14 @@
 
 namespace om::test {
 
-ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
+ServerProcess::ServerProcess(std::vector<std::string> extra_args, std::vector<std::string> wrapper) {
     char path[] = "/tmp/om-server-test-XXXXXX";
     int log_fd = ::mkstemp(path);
     if (log_fd < 0) throw std::runtime_error("mkstemp failed");
     log_path_ = path;
     std::vector<std::string> args = {OM_SERVER_BINARY, "--bind", "127.0.0.1", "--http-port", "0", "--stun-port", "0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
+    args.insert(args.begin(), wrapper.begin(), wrapper.end());
     pid_ = ::fork();
     if (pid_ == 0) {
         ::dup2(log_fd, 1);
@@ -41,17 +42,22 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args) {
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);
         for (const char* name : {"ORBITMESH_CONFIG", "ORBITMESH_SECRET", "ORBITMESH_OPEN"}) ::unsetenv(name);
-        ::execv(argv[0], argv.data());
+        ::execvp(argv[0], argv.data());
         ::_exit(127);
     }
     ::close(log_fd);
-    const std::regex listening("listening on http://[0-9.]+:([0-9]+)");
+    const std::regex listening("listening on http://\\S+:([0-9]+)");
+    const std::regex stun("STUN on udp \\S+:([0-9]+)( alt-port ([0-9]+))?");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
         std::smatch m;
         std::string text = output();
         if (std::regex_search(text, m, listening)) {
             port_ = std::stoi(m[1]);
+            if (std::regex_search(text, m, stun)) {
+                stun_port_ = std::stoi(m[1]);
+                if (m[3].matched) stun_alt_port_ = std::stoi(m[3]);
+            }
             return;
         }
         int status = 0;

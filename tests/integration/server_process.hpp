@@ -10,12 +10,17 @@ namespace om::test {
 
 class ServerProcess {
 public:
-    explicit ServerProcess(std::vector<std::string> extra_args = {"--open"});
+    // wrapper: a command the server runs under (e.g. {"ip", "netns", "exec", NAME}), which must
+    // exec it (the pid stays the server's).
+    explicit ServerProcess(std::vector<std::string> extra_args = {"--open"}, std::vector<std::string> wrapper = {});
     ~ServerProcess();
     ServerProcess(const ServerProcess&) = delete;
     ServerProcess& operator=(const ServerProcess&) = delete;
 
     int port() const { return port_; }
+    // The embedded STUN server's ports from its start line ("--stun-port -1" picks one); 0 = off.
+    int stun_port() const { return stun_port_; }
+    int stun_alt_port() const { return stun_alt_port_; }
     std::string output() const; // stdout and stderr so far
     // SIGTERM, then waits up to 10 s; returns the exit code (or 128 + signal, -1 if it hung).
     int terminate();
@@ -23,6 +28,8 @@ public:
 private:
     int pid_ = -1;
     int port_ = 0;
+    int stun_port_ = 0;
+    int stun_alt_port_ = 0;
     std::string log_path_;
 };
 

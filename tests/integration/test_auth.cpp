@@ -88,6 +88,6 @@ TEST_CASE("with --replace-existing-id the newer registration wins", "[auth]") {
     CHECK(first.wait_closed(3s).has_value());
     second.send(sig::Ping{2});
     CHECK(second.receive_as<sig::Pong>());
-    CHECK(http_get(server.port(), "/v1/agents").body == R"({"agents":["dup"]})");
+    CHECK(http_get(server.port(), "/v1/agents").body == R"({"agents":["dup"],"details":[{"id":"dup","nat":null}]})");
     CHECK(server.terminate() == 0);
 }

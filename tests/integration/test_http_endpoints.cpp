@@ -20,7 +20,7 @@ TEST_CASE("healthz, metrics and agents on an open server", "[http]") {
 
     HttpReply agents = http_get(server.port(), "/v1/agents");
     CHECK(agents.status == 200);
-    CHECK(agents.body == R"({"agents":["alpha","beta"]})");
+    CHECK(agents.body == R"({"agents":["alpha","beta"],"details":[{"id":"alpha","nat":null},{"id":"beta","nat":null}]})");
 
     HttpReply metrics = http_get(server.port(), "/metrics");
     CHECK(metrics.status == 200);
@@ -41,7 +41,7 @@ TEST_CASE("agents list needs the admin token when a secret is set", "[http][auth
     CHECK(http_get(server.port(), "/v1/agents", make_token("s3cret", "admin", -60)).status == 401);
     HttpReply ok = http_get(server.port(), "/v1/agents", make_token("s3cret", "admin", 60));
     CHECK(ok.status == 200);
-    CHECK(ok.body == R"({"agents":[]})");
+    CHECK(ok.body == R"({"agents":[],"details":[]})");
     CHECK(metric_value(http_get(server.port(), "/metrics").body, "orbitmesh_auth_failures_total") == 4);
     CHECK(server.terminate() == 0);
 }

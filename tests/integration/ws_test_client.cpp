@@ -64,6 +64,7 @@ TestClient::TestClient(int port) : fd_(connect_loopback(port)) {
     size_t end = ws::response_header_end(received);
     std::string problem = ws::check_upgrade_response(std::string_view(received).substr(0, end), key);
     if (!problem.empty()) throw std::runtime_error("upgrade refused: " + problem);
+    upgrade_response_ = received.substr(0, end);
     if (end < received.size()) { // frames right behind the 101
         decoder_.feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(received.data()) + end,
                                                received.size() - end),

@@ -54,8 +54,11 @@ public:
     std::optional<sig::Error> register_expecting_error(const std::string& id, const std::optional<std::string>& token);
 
     bool eof() const { return eof_; }
+    // The server's handshake answer (status line and headers).
+    const std::string& upgrade_response() const { return upgrade_response_; }
 
 private:
+    std::string upgrade_response_;
     bool read_some(std::chrono::steady_clock::time_point deadline);
 
     int fd_ = -1;

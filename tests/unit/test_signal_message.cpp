@@ -64,7 +64,7 @@ DecodeError error_of(const Bytes& bytes, const Limits& limits = {})
     return result.error;
 }
 
-const NatInfo kNat{"Symmetric", "203.0.113.21:4500"};
+const NatInfo kNat{"Symmetric", "203.0.113.21:4500", "AddressAndPortDependent", "AddressAndPortDependent"};
 const std::string kHostCandidate = "candidate:1 1 udp 2130706431 192.0.2.1 4000 typ host";
 const std::string kSrflxCandidate = "candidate:2 1 udp 1694498815 203.0.113.21 4500 typ srflx raddr 0.0.0.0 rport 0";
 
@@ -78,7 +78,7 @@ std::vector<Message> samples()
         Registered{"agent-a", "s-7f3a", 1700000000123ULL, 15000},
         ConnectRequest{"alice", "bob", 7, {kHostCandidate, kSrflxCandidate}, "Uf+1", "pwd/pwd+pwd0123456789abc", kNat},
         ConnectRequest{std::nullopt, "bob", std::numeric_limits<uint32_t>::max(), {}, "ufrg", "pw", std::nullopt},
-        ConnectResponse{"bob", "alice", 7, true, std::nullopt, {kHostCandidate}, "abcd", "efgh", NatInfo{"Open", std::nullopt}},
+        ConnectResponse{"bob", "alice", 7, true, std::nullopt, {kHostCandidate}, "abcd", "efgh", NatInfo{"Open", std::nullopt, std::nullopt, std::nullopt}},
         ConnectResponse{std::nullopt, "alice", 8, false, "busy — try later", {}, "", "", std::nullopt},
         Candidate{"alice", "bob", kSrflxCandidate},
         Candidate{std::nullopt, "bob", kHostCandidate},

@@ -42,3 +42,14 @@ TEST_CASE("server answers are checked: status, upgrade headers and accept key", 
     CHECK(check_upgrade_response(wrong_accept, key).find("Accept") != std::string::npos);
     CHECK_FALSE(check_upgrade_response("HTTP/1.1 101 OK\r\nConnection: Upgrade\r\n\r\n", key).empty());
 }
+
+TEST_CASE("a header of the server's answer is found by name, whatever its case", "[ws][handshake]")
+{
+    const std::string headers = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                "x-orbitmesh-stun-port:  3478 \r\nConnection: Upgrade\r\n\r\n";
+    CHECK(om::proto::ws::header_value(headers, "X-OrbitMesh-Stun-Port") == std::optional<std::string>("3478"));
+    CHECK(om::proto::ws::header_value(headers, "Upgrade") == std::optional<std::string>("websocket"));
+    CHECK_FALSE(om::proto::ws::header_value(headers, "X-Missing"));
+    // The status line is not a header.
+    CHECK_FALSE(om::proto::ws::header_value(headers, "HTTP/1.1 101 Switching Protocols"));
+}

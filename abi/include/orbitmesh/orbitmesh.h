@@ -38,9 +38,9 @@ extern "C" {
 /* Versions (ABI-RULES R9): library semver, public C ABI major (= SONAME)                     */
 /* ------------------------------------------------------------------------------------------ */
 #define OM_VERSION_MAJOR 0
-#define OM_VERSION_MINOR 1
+#define OM_VERSION_MINOR 2
 #define OM_VERSION_PATCH 0
-#define OM_VERSION "0.1.0"
+#define OM_VERSION "0.2.0"
 #define OM_VERSION_NUMBER ((OM_VERSION_MAJOR << 16) | (OM_VERSION_MINOR << 8) | OM_VERSION_PATCH)
 /* Major of the public C ABI; liborbitmesh.so.<OM_C_ABI_MAJOR> is the SONAME. */
 #define OM_C_ABI_MAJOR 1
@@ -108,6 +108,11 @@ enum {
     OM_NAT_PORT_RESTRICTED = 4,
     OM_NAT_SYMMETRIC = 5
 };
+
+/* RFC 4787 mapping and filtering behaviour of a NAT: 0 unknown, 1 endpoint-independent,
+ * 2 address-dependent, 3 address-and-port-dependent. The OM_NAT_BEHAVIOR_* names are in
+ * <orbitmesh/plugin.h> (which has always declared them); the typedef is repeated identically. */
+typedef int32_t om_nat_behavior;
 
 /* The active path of a peer connection (seed: ActiveTransport). */
 typedef int32_t om_transport_type;
@@ -391,6 +396,31 @@ typedef struct om_peer_state {
  * OM_ERR_NOT_SUPPORTED: a path this build cannot make yet. */
 OM_API om_status om_agent_connect_peer(om_agent* agent, const char* peer_id, om_transport_type via,
                                        om_peer_state* out_state);
+#define OM_ADDRESS_TEXT_LEN 64
+
+/* What NAT discovery found (RFC 5780 behaviour discovery on the agent's own UDP socket),
+ * Added in 0.2. Text addresses as "203.0.113.21:4500" or "[2001:db8::1]:4500"; "" when unknown. */
+typedef struct om_nat_report {
+    uint32_t struct_size;
+    om_nat_type nat_type;        /* the seed's NatType */
+    om_nat_behavior mapping;     /* RFC 4787 mapping behaviour */
+    om_nat_behavior filtering;   /* RFC 4787 filtering behaviour */
+    char mapped_address[OM_ADDRESS_TEXT_LEN]; /* server-reflexive address of the agent's socket */
+    char local_address[OM_ADDRESS_TEXT_LEN];  /* the socket's own address */
+    char stun_server[OM_ADDRESS_TEXT_LEN];    /* the STUN server asked */
+    int32_t hairpin;             /* -1 unknown, 0 no, 1 yes (RFC 5780 §4.5) */
+    int32_t server_ips_used;     /* 2, or 1 when the server offers one IP only (then address-
+                                  * dependent and endpoint-independent behaviour cannot be told
+                                  * apart by IP); 0 when no answer came */
+    double duration_ms;          /* how long discovery took */
+} om_nat_report;
+
+/* NAT discovery (seed "Get NAT Info"). Returns the agent's latest result; when discovery never
+ * ran, or refresh is 1, runs it now and blocks at most connection_timeout_ms. The STUN server is
+ * stun_server:stun_port when set, else the one the signaling server announced at om_agent_connect,
+ * else the server URL's host with stun_port. OM_ERR_STATE: no STUN server is known;
+ * OM_ERR_TIMEOUT: the server never answered (*out still says what is known: Unknown). */
+OM_API om_status om_agent_nat_info(om_agent* agent, int32_t refresh, om_nat_report* out);
 /* The state of a peer; status OM_PEER_DISCONNECTED for one never connected. */
 OM_API om_status om_agent_peer_state(om_agent* agent, const char* peer_id, om_peer_state* out_state);
 /* Sends a message to a connected peer with a delivery mode, over its active path. Safe from any
@@ -409,9 +439,10 @@ typedef struct om_server_options {
     uint32_t struct_size;
     const char* bind;          /* primary address: HTTP, STUN and TURN listen here. "0.0.0.0" */
     int32_t http_port;         /* 8080; 0 = a free port (om_server_http_port says which) */
-    int32_t stun_port;         /* seed StunPort 3478; 0 turns the embedded STUN server off */
-    const char* stun_alt_address;
-    int32_t stun_alt_port;     /* 0 = none */
+    int32_t stun_port;         /* seed StunPort 3478; 0 turns the embedded STUN server off,
+                                * -1 picks a free port (om_server_stun_ports says which) */
+    const char* stun_alt_address; /* RFC 5780 second IP; NULL = none */
+    int32_t stun_alt_port;     /* RFC 5780 second port; 0 = none, -1 = a free port */
     int32_t enable_turn_relay; /* seed EnableTurnRelay 0 */
     const char* turn_realm;    /* seed TurnRealm NULL */
     const char* turn_users;    /* "name:pass" entries separated by ';' */
@@ -428,12 +459,16 @@ typedef struct om_server_options {
     int32_t relay_bytes_per_s;   /* per agent, 0 = unlimited; default 16 MiB/s */
     int32_t send_queue_bytes;    /* per connection bound on queued outgoing bytes: 1 MiB */
     int32_t reactor_threads;     /* WebSocket reactor threads, 0 = one per core */
+    /* Added in 0.2: the embedded STUN server. */
+    int32_t stun_rate_limit;     /* Binding requests per second per source address; 0 = no limit.
+                                  * Default 100 (burst twice that). */
+    int32_t stun_threads;        /* STUN receive threads (SO_REUSEPORT sockets), 0 = one per core */
 } om_server_options;
 
 #define OM_SERVER_OPTIONS_INIT                                                                \
     {                                                                                         \
         (uint32_t)sizeof(om_server_options), "0.0.0.0", 8080, 3478, NULL, 0, 0, NULL, NULL,   \
-            NULL, 49152, 65535, 0, NULL, 0, NULL, 0, 65536, 16777216, 1048576, 0              \
+            NULL, 49152, 65535, 0, NULL, 0, NULL, 0, 65536, 16777216, 1048576, 0, 100, 0      \
     }
 
 OM_API om_status om_server_options_init(om_server_options* options);
@@ -450,6 +485,10 @@ OM_API void om_server_destroy(om_server* server);
 OM_API const char* om_server_last_error(const om_server* server);
 /* The HTTP port actually bound (useful with http_port 0). OM_ERR_STATE before start. */
 OM_API om_status om_server_http_port(om_server* server, int32_t* out_port);
+/* The UDP ports of the embedded STUN server (Added in 0.2): primary and alternate (RFC 5780),
+ * 0 when off. stun_port/stun_alt_port -1 in the options pick free ports; this says which.
+ * Either pointer may be NULL. OM_ERR_STATE before start. */
+OM_API om_status om_server_stun_ports(om_server* server, int32_t* out_port, int32_t* out_alt_port);
 /* One of the server's counters ("agents.connected", "frames.in.relay", "auth.failures", ...). */
 OM_API om_status om_server_counter(om_server* server, const char* name, uint64_t* value);
 /* The /metrics text (Prometheus exposition format), in library memory released with om_free. */

@@ -206,6 +206,16 @@ public:
         return state;
     }
 
+    // NAT discovery (om_agent_nat_info). Throws when it failed; use the C function to read what
+    // is known even then.
+    om_nat_report nat_info(bool refresh = false)
+    {
+        om_nat_report report{};
+        report.struct_size = sizeof report;
+        check(om_agent_nat_info(get(), refresh ? 1 : 0, &report));
+        return report;
+    }
+
     om_peer_state peer_state(const std::string& peer_id) const
     {
         om_peer_state state{};

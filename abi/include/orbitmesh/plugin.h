@@ -242,9 +242,13 @@ typedef void (*om_nat_done_fn)(void* user_data, int32_t status, const om_nat_inf
 typedef struct om_nat_request {
     uint32_t struct_size;
     om_address server;      /* primary STUN server */
-    int32_t timeout_ms;     /* overall budget */
-    om_nat_done_fn done;    /* called once on the loop thread */
+    int32_t timeout_ms;     /* overall budget: done is called within it */
+    om_nat_done_fn done;    /* called once on the loop thread, never from inside start() */
     void* done_user_data;
+    /* Appended in kernel 0.2 (read only when struct_size covers it): the transport's own
+     * address as the route to the server sees it (a wildcard bind resolved to the source IP the
+     * kernel picks), so that a mapped address equal to it means no NAT (Open). */
+    om_address local_address;
 } om_nat_request;
 
 typedef struct om_nat_discovery_vtbl {

@@ -57,6 +57,14 @@ public:
         return fn ? fn(ctx_, id) : OM_ERR_NOT_SUPPORTED;
     }
 
+    // Sends through the agent's whole transport stack (NAT discovery, TURN, delivery).
+    bool can_send_datagram() const noexcept { return slot(&om_host_api::send_datagram) != nullptr; }
+    int32_t send_datagram(const om_datagram& datagram) const noexcept
+    {
+        const auto fn = slot(&om_host_api::send_datagram);
+        return fn ? fn(ctx_, &datagram) : OM_ERR_NOT_SUPPORTED;
+    }
+
     // Adds delta to the agent counter "plugin.<plugin name>.<name>" (ABI 1.1; nothing before).
     void counter_add(const char* name, int64_t delta) const noexcept
     {

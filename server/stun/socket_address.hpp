@@ -1,0 +1,20 @@
+// om_address (the codec's address type) <-> the kernel's sockaddr, for IPv4 and IPv6.
+#pragma once
+
+#include <orbitmesh/plugin.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+
+namespace om::server::stun_net {
+
+om_address to_om_address(const sockaddr_storage& sa);
+socklen_t to_sockaddr(const om_address& address, sockaddr_storage& out); // returns the length used
+// "1.2.3.4" or "::1" plus a port; throws om::Error (OM_ERR_INVALID_ARGUMENT) when not an IP.
+om_address parse_ip(const std::string& ip, uint16_t port);
+bool same_ip(const om_address& a, const om_address& b);
+bool is_wildcard(const om_address& a);
+
+} // namespace om::server::stun_net
