@@ -121,6 +121,9 @@ private:
     PluginInstance* nat_plugin();
     std::optional<om_address> configured_stun_server() const;  // stun_server option, resolved
     void run_nat_discovery(const om_address& server, int budget_ms, NatDiscovery::Done done);
+    // What this agent tells peers and the server about its NAT: the last good result, if any.
+    std::optional<proto::signaling::NatInfo> nat_for_signal() const;
+    om_nat_type local_nat_type() const;
     void on_transport_readable();
     static void transport_sink(void* user_data, const om_datagram* datagram);
     void route_datagram(const om_datagram& datagram);

@@ -28,6 +28,17 @@ sig::NatInfo to_signal(const om_nat_report& report)
 
 } // namespace
 
+std::optional<sig::NatInfo> Agent::nat_for_signal() const
+{
+    if (!nat_->latest() || nat_->latest()->status != OM_OK) return std::nullopt;
+    return to_signal(nat_->latest()->report);
+}
+
+om_nat_type Agent::local_nat_type() const
+{
+    return nat_->latest() && nat_->latest()->status == OM_OK ? nat_->latest()->report.nat_type : OM_NAT_UNKNOWN;
+}
+
 PluginInstance* Agent::nat_plugin()
 {
     for (auto& k : kind_instances_)
@@ -55,8 +66,8 @@ void Agent::run_nat_discovery(const om_address& server, int budget_ms, NatDiscov
 void Agent::before_register(const SignalingClient::ServerHello& hello, SignalingClient::SendRegister send)
 {
     if (hello.stun) announced_stun_ = hello.stun;
-    if (nat_->latest() && nat_->latest()->status == OM_OK && !nat_->running()) {
-        send(to_signal(nat_->latest()->report));  // a reconnection keeps what it learnt
+    if (auto known = nat_for_signal(); known && !nat_->running()) {
+        send(std::move(known));  // a reconnection keeps what it learnt
         return;
     }
     std::optional<om_address> server = configured_stun_ ? configured_stun_ : announced_stun_;

@@ -159,6 +159,7 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
         request.request_id = next_request_id_++;
         request.ufrag = random_ice_string(8);
         request.pwd = random_ice_string(24);
+        request.nat = nat_for_signal();
         om_status status = signaling_->send(request);
         if (status != OM_OK) fail(status, "cannot send the connect request: " + std::string(om_status_str(status)));
         peer.status = OM_PEER_CONNECTING;
@@ -190,6 +191,8 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     response.accept = true;  // the decision callback comes with peer-to-peer connections
     response.ufrag = random_ice_string(8);
     response.pwd = random_ice_string(24);
+    response.nat = nat_for_signal();
+    if (request.nat) peer.remote_nat = nat_type_from_name(request.nat->type);
     if (signaling_->send(response) != OM_OK) {
         counters_.add("peers.response_send_failures", 1);
         return;
@@ -207,6 +210,7 @@ void Agent::on_connect_response(sig::ConnectResponse& response)
         counters_.add("peers.unexpected_responses", 1);
         return;
     }
+    if (response.nat) peer->remote_nat = nat_type_from_name(response.nat->type);
     if (!response.accept) {
         fail_connect(*peer, OM_ERR_REFUSED,
                      peer_id + " declined" + (response.reason ? ": " + *response.reason : std::string()));
@@ -303,7 +307,7 @@ void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om
 void Agent::peer_state(const std::string& peer_id, om_peer_state& out)
 {
     on_loop([&] {
-        PeerTable::snapshot(peers_.find(peer_id), OM_NAT_UNKNOWN, signaling_ ? signaling_->last_rtt_ms() : 0, out);
+        PeerTable::snapshot(peers_.find(peer_id), local_nat_type(), signaling_ ? signaling_->last_rtt_ms() : 0, out);
     });
 }
 

@@ -73,6 +73,13 @@ const char* nat_type_name(om_nat_type type)
     }
 }
 
+om_nat_type nat_type_from_name(std::string_view name)
+{
+    for (om_nat_type type = OM_NAT_OPEN; type <= OM_NAT_SYMMETRIC; ++type)
+        if (name == nat_type_name(type)) return type;
+    return OM_NAT_UNKNOWN;
+}
+
 const char* nat_behavior_name(om_nat_behavior behavior)
 {
     switch (behavior) {

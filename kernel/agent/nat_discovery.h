@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace om {
@@ -58,6 +59,8 @@ private:
 // The seed's name of a NAT type ("FullCone"), and of a behaviour ("EndpointIndependent").
 const char* nat_type_name(om_nat_type type);
 const char* nat_behavior_name(om_nat_behavior behavior);
+// The inverse of nat_type_name; OM_NAT_UNKNOWN for any other text.
+om_nat_type nat_type_from_name(std::string_view name);
 
 // The source address the kernel would use to reach `server` from a socket bound to `bound`: the
 // bound address itself unless it is a wildcard, then the route's source IP with the bound port.

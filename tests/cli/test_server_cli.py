@@ -17,7 +17,7 @@ CONTRACT_OPTIONS = [
     "--config", "--bind", "--http-port", "--stun-port", "--stun-alt-address", "--stun-alt-port",
     "--enable-turn-relay", "--turn-realm", "--turn-user", "--turn-secret", "--turn-min-port",
     "--turn-max-port", "--turn-allow-loopback-peers", "--secret", "--open", "--redis",
-    "token", "--id", "--ttl",
+    "token", "--id", "--ttl", "--stun-rate-limit", "--stun-threads",
 ]
 
 
@@ -98,6 +98,12 @@ class UsageErrors(unittest.TestCase):
         ["--http-port", "80a"],
         ["--stun-port", "abc"],
         ["--stun-alt-port", "0"],
+        ["--open", "--stun-alt-port", "-2"],
+        ["--open", "--stun-port", "-2"],
+        ["--open", "--stun-rate-limit", "-1"],
+        ["--open", "--stun-threads", "65"],
+        ["--open", "--bind", "127.0.0.1", "--stun-port", "3478", "--stun-alt-port", "3478"],
+        ["--open", "--stun-port", "0", "--stun-alt-port", "3479"],
         ["--turn-user", "nopass"],
         ["--turn-user", ":pass"],
         ["--turn-user", "name:"],

@@ -94,3 +94,19 @@ def test_discovery_can_be_turned_off(stun_server):
             agent.nat_info()
     finally:
         agent.close()
+
+
+def test_peers_learn_each_others_nat_through_the_connect_exchange(stun_server):
+    p2p = loopback_p2p(connection_timeout_ms=5000)
+    a = orbitmesh.Agent(server=stun_server.url, agent_id="nat-peer-a", p2p=p2p)
+    b = orbitmesh.Agent(server=stun_server.url, agent_id="nat-peer-b", p2p=p2p)
+    try:
+        a.connect()
+        b.connect()
+        state = a.connect_to_peer("nat-peer-b")
+        assert state.local_nat == orbitmesh.NatType.Open
+        assert state.remote_nat == orbitmesh.NatType.Open
+        assert b.peer_state("nat-peer-a").remote_nat == orbitmesh.NatType.Open
+    finally:
+        a.close()
+        b.close()
