@@ -18,24 +18,15 @@
 namespace om_cli {
 namespace {
 
-const char* behavior_name(om_nat_behavior behavior) {
-    switch (behavior) {
-    case 1: return "EndpointIndependent";
-    case 2: return "AddressDependent";
-    case 3: return "AddressAndPortDependent";
-    default: return "Unknown";
-    }
-}
-
 std::optional<std::string> text(const char* value) {
     return value[0] ? std::optional<std::string>(value) : std::nullopt;
 }
 
 Poco::JSON::Object::Ptr report_json(const om_nat_report& r) {
     Poco::JSON::Object::Ptr out = new_json_object();
-    out->set("nat_type", nat_name(r.nat_type).value_or("Unknown"));
-    out->set("mapping", std::string(behavior_name(r.mapping)));
-    out->set("filtering", std::string(behavior_name(r.filtering)));
+    out->set("nat_type", std::string(om_nat_type_name(r.nat_type)));
+    out->set("mapping", std::string(om_nat_behavior_name(r.mapping)));
+    out->set("filtering", std::string(om_nat_behavior_name(r.filtering)));
     set_or_null(out, "mapped_address", text(r.mapped_address));
     set_or_null(out, "local_address", text(r.local_address));
     if (r.hairpin < 0) out->set("hairpin", Poco::Dynamic::Var());

@@ -40,14 +40,8 @@ std::optional<std::string> strategy_name(om_strategy strategy) {
 }
 
 std::optional<std::string> nat_name(om_nat_type nat) {
-    switch (nat) {
-    case OM_NAT_OPEN: return "Open";
-    case OM_NAT_FULL_CONE: return "FullCone";
-    case OM_NAT_RESTRICTED: return "Restricted";
-    case OM_NAT_PORT_RESTRICTED: return "PortRestricted";
-    case OM_NAT_SYMMETRIC: return "Symmetric";
-    default: return std::nullopt;
-    }
+    if (nat == OM_NAT_UNKNOWN) return std::nullopt;
+    return std::string(om_nat_type_name(nat));
 }
 
 om_delivery_mode delivery_mode_from_name(const std::string& name) {

@@ -19,10 +19,10 @@ constexpr int kRegisterBudgetDivisor = 2;
 sig::NatInfo to_signal(const om_nat_report& report)
 {
     sig::NatInfo nat;
-    nat.type = nat_type_name(report.nat_type);
+    nat.type = proto::nat_type_name(report.nat_type);
     if (report.mapped_address[0]) nat.mapped_address = std::string(report.mapped_address);
-    nat.mapping = nat_behavior_name(report.mapping);
-    nat.filtering = nat_behavior_name(report.filtering);
+    nat.mapping = proto::nat_behavior_name(report.mapping);
+    nat.filtering = proto::nat_behavior_name(report.filtering);
     return nat;
 }
 

@@ -192,7 +192,7 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     response.ufrag = random_ice_string(8);
     response.pwd = random_ice_string(24);
     response.nat = nat_for_signal();
-    if (request.nat) peer.remote_nat = nat_type_from_name(request.nat->type);
+    if (request.nat) peer.remote_nat = proto::nat_type_from_name(request.nat->type);
     if (signaling_->send(response) != OM_OK) {
         counters_.add("peers.response_send_failures", 1);
         return;
@@ -210,7 +210,7 @@ void Agent::on_connect_response(sig::ConnectResponse& response)
         counters_.add("peers.unexpected_responses", 1);
         return;
     }
-    if (response.nat) peer->remote_nat = nat_type_from_name(response.nat->type);
+    if (response.nat) peer->remote_nat = proto::nat_type_from_name(response.nat->type);
     if (!response.accept) {
         fail_connect(*peer, OM_ERR_REFUSED,
                      peer_id + " declined" + (response.reason ? ": " + *response.reason : std::string()));

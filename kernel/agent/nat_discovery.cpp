@@ -61,35 +61,6 @@ struct NatDiscovery::Run {
     std::optional<NatResult> early;  // a plugin that answered from inside start()
 };
 
-const char* nat_type_name(om_nat_type type)
-{
-    switch (type) {
-    case OM_NAT_OPEN: return "Open";
-    case OM_NAT_FULL_CONE: return "FullCone";
-    case OM_NAT_RESTRICTED: return "Restricted";
-    case OM_NAT_PORT_RESTRICTED: return "PortRestricted";
-    case OM_NAT_SYMMETRIC: return "Symmetric";
-    default: return "Unknown";
-    }
-}
-
-om_nat_type nat_type_from_name(std::string_view name)
-{
-    for (om_nat_type type = OM_NAT_OPEN; type <= OM_NAT_SYMMETRIC; ++type)
-        if (name == nat_type_name(type)) return type;
-    return OM_NAT_UNKNOWN;
-}
-
-const char* nat_behavior_name(om_nat_behavior behavior)
-{
-    switch (behavior) {
-    case OM_NAT_BEHAVIOR_ENDPOINT_INDEPENDENT: return "EndpointIndependent";
-    case OM_NAT_BEHAVIOR_ADDRESS_DEPENDENT: return "AddressDependent";
-    case OM_NAT_BEHAVIOR_ADDRESS_AND_PORT_DEPENDENT: return "AddressAndPortDependent";
-    default: return "Unknown";
-    }
-}
-
 om_address route_local_address(const om_address& bound, const om_address& server)
 {
     if (!proto::is_unspecified(bound)) return bound;
@@ -247,7 +218,7 @@ void NatDiscovery::finish(NatResult result)
     result.report.duration_ms = double(EventLoop::now_us() - run->started_us) / 1000.0;
     counters_.add(result.status == OM_OK ? "nat.successes" : "nat.failures", 1);
     if (result.status == OM_OK)
-        log_message(OM_LOG_INFO, std::string("NAT discovery: ") + nat_type_name(result.report.nat_type) + ", mapped " +
+        log_message(OM_LOG_INFO, std::string("NAT discovery: ") + proto::nat_type_name(result.report.nat_type) + ", mapped " +
                                      result.report.mapped_address + " via " + result.report.stun_server);
     else
         log_message(OM_LOG_WARNING, "NAT discovery failed: " + result.error);

@@ -6,6 +6,7 @@
 #include "agent/plugin_instance.h"
 #include "core/counters.h"
 #include "core/event_loop.h"
+#include "proto/nat_names.h"
 
 #include <orbitmesh/plugin.h>
 
@@ -55,12 +56,6 @@ private:
     std::optional<NatResult> latest_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted tasks
 };
-
-// The seed's name of a NAT type ("FullCone"), and of a behaviour ("EndpointIndependent").
-const char* nat_type_name(om_nat_type type);
-const char* nat_behavior_name(om_nat_behavior behavior);
-// The inverse of nat_type_name; OM_NAT_UNKNOWN for any other text.
-om_nat_type nat_type_from_name(std::string_view name);
 
 // The source address the kernel would use to reach `server` from a socket bound to `bound`: the
 // bound address itself unless it is a wildcard, then the route's source IP with the bound port.

@@ -1,5 +1,6 @@
 // extern "C": versions, status names, memory, logging. Only forwards.
 #include "capi/capi_guard.h"
+#include "proto/nat_names.h"
 #include "core/log.h"
 
 #include <cstdlib>
@@ -34,6 +35,16 @@ OM_API const char* om_status_str(om_status status)
 #undef OM__STATUS_TEXT
     default: return "unknown status";
     }
+}
+
+OM_API const char* om_nat_type_name(om_nat_type type)
+{
+    return om::proto::nat_type_name(type);
+}
+
+OM_API const char* om_nat_behavior_name(om_nat_behavior behavior)
+{
+    return om::proto::nat_behavior_name(behavior);
 }
 
 OM_API void om_free(void* ptr)

@@ -17,26 +17,4 @@ om_nat_type classify(bool answered, bool mapped_is_local, om_nat_behavior mappin
     }
 }
 
-const char* nat_type_name(om_nat_type type) noexcept
-{
-    switch (type) {
-    case OM_NAT_OPEN: return "Open";
-    case OM_NAT_FULL_CONE: return "FullCone";
-    case OM_NAT_RESTRICTED: return "Restricted";
-    case OM_NAT_PORT_RESTRICTED: return "PortRestricted";
-    case OM_NAT_SYMMETRIC: return "Symmetric";
-    default: return "Unknown";
-    }
-}
-
-const char* behavior_name(om_nat_behavior behavior) noexcept
-{
-    switch (behavior) {
-    case OM_NAT_BEHAVIOR_ENDPOINT_INDEPENDENT: return "endpoint-independent";
-    case OM_NAT_BEHAVIOR_ADDRESS_DEPENDENT: return "address-dependent";
-    case OM_NAT_BEHAVIOR_ADDRESS_AND_PORT_DEPENDENT: return "address-and-port-dependent";
-    default: return "unknown";
-    }
-}
-
 }  // namespace om::natstun

@@ -17,8 +17,6 @@ namespace om::natstun {
 //   otherwise (a behaviour unknown)   -> Unknown
 om_nat_type classify(bool answered, bool mapped_is_local, om_nat_behavior mapping, om_nat_behavior filtering) noexcept;
 
-// "FullCone", "endpoint-independent", ... for logs and messages.
-const char* nat_type_name(om_nat_type type) noexcept;
-const char* behavior_name(om_nat_behavior behavior) noexcept;
+// Names for logs and messages: om::proto::nat_type_name / nat_behavior_name (proto/nat_names.h).
 
 }  // namespace om::natstun

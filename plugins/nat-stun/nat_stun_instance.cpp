@@ -1,6 +1,7 @@
 #include "nat_stun_instance.h"
 
 #include "classify.h"
+#include "proto/nat_names.h"
 
 #include <orbitmesh_plugin_support/counters.h>
 #include <orbitmesh_plugin_support/plugin_error.h>
@@ -192,8 +193,8 @@ void NatStunInstance::complete() noexcept
         for (const std::string& note : outcome.notes) host_.log(OM_LOG_INFO, note.c_str());
         if (status == OM_OK) {
             const std::string rtt = outcome.rtt_us ? std::to_string(*outcome.rtt_us / 1000.0) + " ms" : "unknown";
-            host_.log(OM_LOG_INFO, (std::string(nat_type_name(info.nat_type)) + ": mapping " +
-                                    behavior_name(info.mapping) + ", filtering " + behavior_name(info.filtering) +
+            host_.log(OM_LOG_INFO, (std::string(proto::nat_type_name(info.nat_type)) + ": mapping " +
+                                    proto::nat_behavior_name(info.mapping) + ", filtering " + proto::nat_behavior_name(info.filtering) +
                                     ", mapped address " + host_.format_address(info.mapped_address) + ", hairpin " +
                                     std::to_string(info.hairpin) + ", server IPs " +
                                     std::to_string(info.server_ips_used) + ", RTT " + rtt)

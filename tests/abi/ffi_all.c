@@ -98,7 +98,7 @@ static struct {
     binding *server_options_init, *server_create, *server_start, *server_stop, *server_destroy;
     binding *server_last_error, *server_http_port, *server_counter, *server_metrics_text, *token_create;
     binding *connect, *disconnect, *connect_peer, *peer_state, *send;
-    binding *nat_info, *server_stun_ports;
+    binding *nat_info, *server_stun_ports, *nat_type_name, *nat_behavior_name;
 } api;
 
 static void bind_all(void)
@@ -143,6 +143,8 @@ static void bind_all(void)
     api.send = bind("om_agent_send", I32, 5, (ffi_type* []){P, P, P, SZ, I32});
     api.nat_info = bind("om_agent_nat_info", I32, 3, (ffi_type* []){P, I32, P});
     api.server_stun_ports = bind("om_server_stun_ports", I32, 3, (ffi_type* []){P, P, P});
+    api.nat_type_name = bind("om_nat_type_name", P, 1, (ffi_type* []){I32});
+    api.nat_behavior_name = bind("om_nat_behavior_name", P, 1, (ffi_type* []){I32});
 }
 
 /* ---- typed wrappers: each builds the argv of pointers-to-arguments libffi wants ------------- */
@@ -497,6 +499,15 @@ static void run_agent_signaling(int32_t port)
         CHECK_STATUS(call_i32(api.nat_info, (void*[]){&a, &refresh, &report}), OM_OK);
         CHECK(report->nat_type == OM_NAT_OPEN && strncmp(report->mapped_address, "127.0.0.1:", 10) == 0);
         CHECK(strcmp(report->mapped_address, report->local_address) == 0 && report->server_ips_used == 1);
+        CHECK(strcmp(call_ptr(api.nat_type_name, (void*[]){&report->nat_type}), "Open") == 0);
+        /* No alternate port or address: the behaviour tests cannot run, only Test I. */
+        CHECK(strcmp(call_ptr(api.nat_behavior_name, (void*[]){&report->mapping}), "Unknown") == 0);
+        CHECK(report->filtering == 0);
+        {
+            int32_t bogus = 99;
+            CHECK(strcmp(call_ptr(api.nat_type_name, (void*[]){&bogus}), "Unknown") == 0);
+            CHECK(strcmp(call_ptr(api.nat_behavior_name, (void*[]){&bogus}), "Unknown") == 0);
+        }
         refresh = 2; /* refused, with a message */
         CHECK_STATUS(call_i32(api.nat_info, (void*[]){&a, &refresh, &report}), OM_ERR_INVALID_ARGUMENT);
         free(report);

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "classify.h"
+#include "proto/nat_names.h"
 #include "settings.h"
 #include "transaction.h"
 
@@ -52,10 +53,10 @@ TEST_CASE("nat-stun classification: every mapping x filtering combination", "[na
         {UNK, UNK, OM_NAT_UNKNOWN},
     };
     for (const Row& row : table) {
-        INFO("mapping " << om::natstun::behavior_name(row.mapping) << ", filtering "
-                        << om::natstun::behavior_name(row.filtering));
-        CHECK(om::natstun::nat_type_name(classified(row.mapping, row.filtering)) ==
-              std::string(om::natstun::nat_type_name(row.expected)));
+        INFO("mapping " << om::proto::nat_behavior_name(row.mapping) << ", filtering "
+                        << om::proto::nat_behavior_name(row.filtering));
+        CHECK(om::proto::nat_type_name(classified(row.mapping, row.filtering)) ==
+              std::string(om::proto::nat_type_name(row.expected)));
     }
 }
 

@@ -114,6 +114,12 @@ enum {
  * <orbitmesh/plugin.h> (which has always declared them); the typedef is repeated identically. */
 typedef int32_t om_nat_behavior;
 
+/* "Open", "FullCone", "Restricted", "PortRestricted", "Symmetric", "Unknown" (any other value), and
+ * "EndpointIndependent", "AddressDependent", "AddressAndPortDependent", "Unknown": the names the
+ * CLI, Python and the signaling protocol use. Static strings (Added in 0.2). */
+OM_API const char* om_nat_type_name(om_nat_type type);
+OM_API const char* om_nat_behavior_name(om_nat_behavior behavior);
+
 /* The active path of a peer connection (seed: ActiveTransport). */
 typedef int32_t om_transport_type;
 enum {
