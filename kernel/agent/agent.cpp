@@ -243,6 +243,10 @@ void Agent::destroy_kind_instances()
 void Agent::open_transport()
 {
     on_loop([this] {
+        if (transport_ && transport_opened_for_nat_) {
+            transport_opened_for_nat_ = false;  // NAT discovery opened it: the application takes it over
+            return;
+        }
         if (transport_) fail(OM_ERR_STATE, "the transport is already open on " + proto::format_address(transport_->local_address()));
         open_transport_on_loop();
     });
@@ -274,6 +278,7 @@ void Agent::close_transport()
 void Agent::close_transport_on_loop(const char* reason)
 {
     if (!transport_) return;
+    transport_opened_for_nat_ = false;
     if (nat_) nat_->abort(OM_ERR_CLOSED, "the transport closed during NAT discovery");
     if (draining_) {
         // An event callback inside the transport's drain asked for this: the plugin is still on

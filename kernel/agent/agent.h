@@ -145,6 +145,7 @@ private:
     bool close_after_drain_ = false;    // a callback asked to close during a drain
     uint64_t rewatch_timer_ = 0;
     std::unique_ptr<NatDiscovery> nat_;
+    bool transport_opened_for_nat_ = false;  // opened by discovery, not yet claimed by the application
     std::optional<om_address> announced_stun_;  // the server's, from its handshake answer
     std::optional<om_address> configured_stun_;  // stun_server:stun_port, resolved off the loop
 

@@ -58,7 +58,13 @@ void Agent::run_nat_discovery(const om_address& server, int budget_ms, NatDiscov
 {
     PluginInstance* plugin = nat_plugin();
     if (!plugin) fail(OM_ERR_NOT_SUPPORTED, "no nat-discovery plugin is loaded (nat_discovery_plugin)");
-    if (!transport_) open_transport_on_loop();
+    if (!transport_) {
+        // Discovery tests the socket peer-to-peer traffic will use, so it opens it; an
+        // application that calls om_agent_open_transport afterwards simply takes it over.
+        open_transport_on_loop();
+        if (!transport_) fail(OM_ERR_CLOSED, "the transport was closed as soon as it opened");
+        transport_opened_for_nat_ = true;
+    }
     om_address local = route_local_address(transport_->local_address(), server);
     nat_->run(*plugin, server, local, budget_ms, std::move(done));
 }
@@ -88,6 +94,14 @@ void Agent::before_register(const SignalingClient::ServerHello& hello, Signaling
 
 NatResult Agent::nat_info(bool refresh)
 {
+    if (loop_.in_loop_thread()) {
+        // An event callback must not wait for a discovery that needs this very thread.
+        std::optional<NatResult> known;
+        on_loop([&] { known = nat_->latest(); });
+        if (!refresh && known && known->status == OM_OK) return *known;
+        fail(OM_ERR_STATE, "om_agent_nat_info from the agent's own callback can only read a result already known "
+                           "(call it from another thread, or use OM_EVENTS_DISPATCH)");
+    }
     // Names are resolved here, off the loop thread.
     std::optional<om_address> configured = configured_stun_server();
     std::optional<om_address> from_url;

@@ -10,6 +10,7 @@
 
 #include <orbitmesh/plugin.h>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -47,12 +48,23 @@ public:
 
 private:
     struct Run;
+    struct DoneToken {  // a run's identity, handed to the plugin as done_user_data
+        NatDiscovery* self;
+        uint64_t serial;
+    };
     static void on_plugin_done(void* user_data, int32_t status, const om_nat_info* info);
-    void finish(NatResult result);
+    bool current(uint64_t serial) const;
+    std::unique_ptr<Run> take_run();  // ends the current run's life as "current"
+    void cancel_plugin(Run& run);
+    void post_finish(uint64_t serial, NatResult result);
+    void finish(NatResult result);       // the current run is done
+    void complete(Run& run, NatResult result);  // records the result and calls the waiters
 
     EventLoop& loop_;
     Counters& counters_;
     std::unique_ptr<Run> run_;
+    uint64_t serial_ = 0;
+    std::deque<DoneToken> tokens_;  // one per run started: addresses stay valid (a few bytes each)
     std::optional<NatResult> latest_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted tasks
 };

@@ -91,7 +91,16 @@ int32_t NatStunInstance::start(const om_nat_request& request)
     done_ = request.done;
     done_user_data_ = request.done_user_data;
     in_flight_ = true;
-    schedule();
+    try {
+        schedule();
+    } catch (...) {
+        // No timer, no run: the kernel sees start fail and will not cancel, so undo it here.
+        in_flight_ = false;
+        done_ = nullptr;
+        stop_timers();
+        run_.reset();
+        throw;
+    }
     return OM_OK;
 }
 

@@ -83,7 +83,8 @@ void StunServer::choose_ports(const om_address& a1, const om_address& a2) {
         require_free(at(a1, port_)); // without SO_REUSEPORT: a second server is refused here
         if (a2.family != 0) require_free(at(a2, port_));
     } else {
-        port_ = pick_free_port(a1, a2, 0);
+        // Never the fixed alternate port: its bind would then fail.
+        port_ = pick_free_port(a1, a2, config_.alt_port > 0 ? static_cast<uint16_t>(config_.alt_port) : 0);
     }
     if (config_.alt_port > 0) {
         alt_port_ = static_cast<uint16_t>(config_.alt_port);

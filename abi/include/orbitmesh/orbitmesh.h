@@ -304,7 +304,9 @@ OM_API void om_agent_destroy(om_agent* agent);
 OM_API const char* om_agent_last_error(const om_agent* agent);
 
 /* Opens the transport stack on bind_address. Blocks until the loop thread has done it (at most
- * connection_timeout_ms). Fires OM_EVENT_TRANSPORT_OPENED. */
+ * connection_timeout_ms). Fires OM_EVENT_TRANSPORT_OPENED. NAT discovery (om_agent_connect,
+ * om_agent_nat_info) opens it too, since it tests this very socket: the first call after that
+ * takes it over and returns OM_OK; otherwise an open transport is OM_ERR_STATE. */
 OM_API om_status om_agent_open_transport(om_agent* agent);
 
 /* Closes the transport stack; datagram sends fail with OM_ERR_CLOSED afterwards. */
@@ -422,7 +424,9 @@ typedef struct om_nat_report {
 } om_nat_report;
 
 /* NAT discovery (seed "Get NAT Info"). Returns the agent's latest result; when discovery never
- * ran, or refresh is 1, runs it now and blocks at most connection_timeout_ms. The STUN server is
+ * ran, or refresh is 1, runs it now (opening the transport when it is closed) and blocks at most
+ * connection_timeout_ms. From the agent's own event callback it only reads a result already
+ * known (OM_ERR_STATE otherwise), since waiting there would stall the agent. The STUN server is
  * stun_server:stun_port when set, else the one the signaling server announced at om_agent_connect,
  * else the server URL's host with stun_port. OM_ERR_STATE: no STUN server is known;
  * OM_ERR_TIMEOUT: the server never answered (*out still says what is known: Unknown). */
