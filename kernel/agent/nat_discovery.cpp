@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "plugin_host/guarded_call.h"
 #include "proto/address.h"
+#include "proto/socket_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,29 +26,6 @@ void copy_text(char* out, size_t cap, const std::string& text)
     out[n] = '\0';
 }
 
-bool to_sockaddr(const om_address& a, sockaddr_storage& out, socklen_t& len)
-{
-    std::memset(&out, 0, sizeof out);
-    if (a.family == 4) {
-        auto* sin = reinterpret_cast<sockaddr_in*>(&out);
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(a.port);
-        std::memcpy(&sin->sin_addr, a.bytes, 4);
-        len = sizeof *sin;
-        return true;
-    }
-    if (a.family == 6) {
-        auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(a.port);
-        sin6->sin6_scope_id = a.scope_id;
-        std::memcpy(&sin6->sin6_addr, a.bytes, 16);
-        len = sizeof *sin6;
-        return true;
-    }
-    return false;
-}
-
 } // namespace
 
 struct NatDiscovery::Run {
@@ -67,21 +45,17 @@ om_address route_local_address(const om_address& bound, const om_address& server
     if (!proto::is_unspecified(bound)) return bound;
     // connect() on a UDP socket sends nothing: it only asks the routing table for a source.
     om_address out = bound;
-    sockaddr_storage to{};
-    socklen_t to_len = 0;
-    if (!to_sockaddr(server, to, to_len)) return out;
-    int fd = ::socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    proto::SocketAddress to;
+    if (!proto::to_socket_address(server, server.family == 6 ? AF_INET6 : AF_INET, to)) return out;
+    int fd = ::socket(to.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return out;
     sockaddr_storage local{};
     socklen_t local_len = sizeof local;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&to), to_len) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
-        if (local.ss_family == AF_INET && server.family == 4) {
-            std::memcpy(out.bytes, &reinterpret_cast<sockaddr_in*>(&local)->sin_addr, 4);
-            out.family = 4;
-        } else if (local.ss_family == AF_INET6 && server.family == 6) {
-            std::memcpy(out.bytes, &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr, 16);
-            out.family = 6;
+    if (::connect(fd, to.get(), to.length) == 0 && ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
+        om_address route = proto::from_socket_address(local);
+        if (route.family == server.family) {
+            std::memcpy(out.bytes, route.bytes, sizeof out.bytes);
+            out.family = route.family;
         }
     }
     ::close(fd);

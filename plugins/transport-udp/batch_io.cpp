@@ -12,7 +12,7 @@ size_t BatchSender::prepare(int socket_family, const om_datagram* batch, size_t 
 {
     const size_t limit = std::min(count, kMaxBatch);
     for (size_t i = 0; i < limit; ++i) {
-        if (!to_socket_address(batch[i].peer, socket_family, peers_[i])) return i;
+        if (!proto::to_socket_address(batch[i].peer, socket_family, peers_[i])) return i;
         vectors_[i].iov_base = const_cast<uint8_t*>(batch[i].data);
         vectors_[i].iov_len = batch[i].len;
         msghdr& header = headers_[i].msg_hdr;

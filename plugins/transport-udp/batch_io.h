@@ -2,7 +2,7 @@
 // lack them (ENOSYS). One system call moves up to kMaxBatch datagrams.
 #pragma once
 
-#include "socket_address.h"
+#include "proto/socket_address.h"
 
 #include <array>
 #include <cstddef>
@@ -37,7 +37,7 @@ private:
 
     std::array<mmsghdr, kMaxBatch> headers_{};
     std::array<iovec, kMaxBatch> vectors_{};
-    std::array<SocketAddress, kMaxBatch> peers_{};
+    std::array<proto::SocketAddress, kMaxBatch> peers_{};
     bool have_sendmmsg_ = true;
 };
 

@@ -1,5 +1,7 @@
 #include "mtu_probe.h"
 
+#include "proto/address.h"
+
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -60,7 +62,7 @@ bool same_address(const sockaddr* candidate, const om_address& wanted)
     if (candidate->sa_family != AF_INET && candidate->sa_family != AF_INET6) return false;
     sockaddr_storage storage{};
     std::memcpy(&storage, candidate, candidate->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
-    const om_address found = from_socket_address(storage);
+    const om_address found = proto::from_socket_address(storage);
     const size_t size = found.family == 4 ? 4 : 16;
     return found.family == wanted.family && std::memcmp(found.bytes, wanted.bytes, size) == 0;
 }
@@ -69,7 +71,7 @@ bool same_address(const sockaddr* candidate, const om_address& wanted)
 std::optional<uint32_t> link_mtu(const om_address& bound, int fd)
 {
     const InterfaceList interfaces;
-    const bool wildcard = is_wildcard(bound);
+    const bool wildcard = proto::is_unspecified(bound);
     std::optional<uint32_t> smallest;
     for (const ifaddrs* entry = interfaces.begin(); entry != nullptr; entry = entry->ifa_next) {
         if (entry->ifa_name == nullptr) continue;
@@ -87,9 +89,9 @@ std::optional<uint32_t> link_mtu(const om_address& bound, int fd)
 
 }  // namespace
 
-uint32_t probe_payload_mtu(const SocketAddress& bound, int fd)
+uint32_t probe_payload_mtu(const proto::SocketAddress& bound, int fd)
 {
-    const om_address address = from_socket_address(bound.storage);
+    const om_address address = proto::from_socket_address(bound.storage);
     // A dual-stack socket may send IPv6: count the larger header.
     const bool ipv6 = bound.family() == AF_INET6 && address.family == 6;
     const uint32_t overhead = (ipv6 ? kIpv6Header : kIpv4Header) + kUdpHeader;

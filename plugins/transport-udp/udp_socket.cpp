@@ -1,5 +1,7 @@
 #include "udp_socket.h"
 
+#include "proto/address.h"
+
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -34,7 +36,7 @@ uint32_t read_buffer(int fd, int option, const char* name)
 
 }  // namespace
 
-void UdpSocket::open(const SocketAddress& bind_address, const std::string& bind_text,
+void UdpSocket::open(const proto::SocketAddress& bind_address, const std::string& bind_text,
                      const SocketBuffers& wanted)
 {
     if (is_open()) throw PluginError(OM_ERR_STATE, "already open");
@@ -44,7 +46,7 @@ void UdpSocket::open(const SocketAddress& bind_address, const std::string& bind_
     fd_ = fd;
     family_ = family;
 
-    if (family == AF_INET6 && is_wildcard(from_socket_address(bind_address.storage))) {
+    if (family == AF_INET6 && proto::is_unspecified(proto::from_socket_address(bind_address.storage))) {
         // Dual-stack whatever net.ipv6.bindv6only says, so "[::]:0" also reaches IPv4 peers.
         const int off = 0;
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
@@ -77,10 +79,10 @@ SocketBuffers UdpSocket::buffers() const
     return {read_buffer(fd_, SO_RCVBUF, "SO_RCVBUF"), read_buffer(fd_, SO_SNDBUF, "SO_SNDBUF")};
 }
 
-SocketAddress UdpSocket::local_address() const
+proto::SocketAddress UdpSocket::local_address() const
 {
     if (!is_open()) throw PluginError(OM_ERR_STATE, "not open");
-    SocketAddress out;
+    proto::SocketAddress out;
     out.length = sizeof out.storage;
     if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&out.storage), &out.length) != 0)
         throw PluginError(status_for_errno(errno), describe_errno("getsockname", errno));

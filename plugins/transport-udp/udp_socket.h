@@ -1,7 +1,7 @@
 // The UDP socket itself: creation, binding, buffer sizes, local address. Owns the descriptor.
 #pragma once
 
-#include "socket_address.h"
+#include "proto/socket_address.h"
 
 #include <cstdint>
 #include <string>
@@ -23,7 +23,7 @@ public:
     // Creates a non-blocking socket of bind_address's family, asks for `wanted` buffers and
     // binds. A wildcard IPv6 bind is made dual-stack. bind_text names the address in errors.
     // Throws PluginError.
-    void open(const SocketAddress& bind_address, const std::string& bind_text,
+    void open(const proto::SocketAddress& bind_address, const std::string& bind_text,
               const SocketBuffers& wanted);
     void close() noexcept;
 
@@ -38,7 +38,7 @@ public:
     // its bookkeeping overhead). Throws PluginError.
     SocketBuffers buffers() const;
     // getsockname. Throws PluginError.
-    SocketAddress local_address() const;
+    proto::SocketAddress local_address() const;
 
 private:
     int fd_ = -1;

@@ -54,15 +54,15 @@ void UdpTransport::open(const char* bind_address)
     if (text.empty() || !host_.parse_address(text.c_str(), parsed))
         throw PluginError(OM_ERR_INVALID_ARGUMENT,
                           "cannot parse bind address '" + text + "' (expected ip:port or [v6]:port)");
-    SocketAddress bind_to;
+    proto::SocketAddress bind_to;
     const int family = parsed.family == 6 ? AF_INET6 : AF_INET;
-    if (!to_socket_address(parsed, family, bind_to))
+    if (!proto::to_socket_address(parsed, family, bind_to))
         throw PluginError(OM_ERR_INVALID_ARGUMENT, "unusable bind address '" + text + "'");
 
     socket_.open(bind_to, text, options_.buffers);
     try {
-        const SocketAddress bound = socket_.local_address();
-        bound_text_ = host_.format_address(from_socket_address(bound.storage));
+        const proto::SocketAddress bound = socket_.local_address();
+        bound_text_ = host_.format_address(proto::from_socket_address(bound.storage));
         mtu_ = probe_payload_mtu(bound, socket_.fd());
     } catch (...) {
         socket_.close();
@@ -78,7 +78,7 @@ void UdpTransport::close() noexcept
 
 om_address UdpTransport::local_address() const
 {
-    return from_socket_address(socket_.local_address().storage);
+    return proto::from_socket_address(socket_.local_address().storage);
 }
 
 void UdpTransport::set_socket_buffers(const SocketBuffers& wanted) noexcept
@@ -120,7 +120,7 @@ bool UdpTransport::deliver(size_t slot)
     ++counters_.datagrams_received;
     counters_.bytes_received += length;
     if (sink_ != nullptr) {
-        const om_datagram datagram{receiver_.data(slot), length, from_socket_address(receiver_.source(slot))};
+        const om_datagram datagram{receiver_.data(slot), length, proto::from_socket_address(receiver_.source(slot))};
         sink_(sink_user_data_, &datagram);
     }
     return true;

@@ -17,6 +17,7 @@ constexpr LabelledFamily labelled_families[] = {
     {"frames.out.", "orbitmesh_frames_out_total", "type"},
     {"errors.", "orbitmesh_errors_total", "kind"},
     {"auth.failures.", "orbitmesh_auth_failures_by_reason_total", "reason"},
+    {"agents.nat.", "orbitmesh_registrations_by_nat_total", "nat_type"},
 };
 
 constexpr std::string_view gauges[] = {"agents.connected", "connections.open"};

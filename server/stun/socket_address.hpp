@@ -1,4 +1,4 @@
-// om_address (the codec's address type) <-> the kernel's sockaddr, for IPv4 and IPv6.
+// The STUN server's address helpers; sockaddr conversions are proto/socket_address.h.
 #pragma once
 
 #include <orbitmesh/plugin.h>
@@ -10,8 +10,6 @@
 
 namespace om::server::stun_net {
 
-om_address to_om_address(const sockaddr_storage& sa);
-socklen_t to_sockaddr(const om_address& address, sockaddr_storage& out); // returns the length used
 // "1.2.3.4" or "::1" plus a port; throws om::Error (OM_ERR_INVALID_ARGUMENT) when not an IP.
 om_address parse_ip(const std::string& ip, uint16_t port);
 bool same_ip(const om_address& a, const om_address& b);

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "proto/address.h"
+#include "proto/socket_address.h"
 
 #include <linux/filter.h>
 #include <netinet/in.h>
@@ -42,9 +43,9 @@ int bound_socket(const om_address& address, bool reuse_port, bool pktinfo, int& 
         if (family == AF_INET) set_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
         else set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
     }
-    sockaddr_storage sa;
-    socklen_t len = to_sockaddr(address, sa);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0) {
+    proto::SocketAddress sa;
+    proto::to_socket_address(address, family, sa);
+    if (::bind(fd, sa.get(), sa.length) != 0) {
         error = errno;
         ::close(fd);
         return -1;
@@ -66,7 +67,7 @@ om_address local_address(int fd) {
     sockaddr_storage sa{};
     socklen_t len = sizeof sa;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-    return to_om_address(sa);
+    return proto::from_socket_address(sa);
 }
 
 bool port_is_free(const om_address& address, std::string* why) {

@@ -43,7 +43,7 @@ std::span<const uint8_t> RecvBatch::bytes(size_t i) const {
 
 bool RecvBatch::truncated(size_t i) const { return (headers_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0; }
 
-om_address RecvBatch::source(size_t i) const { return stun_net::to_om_address(names_[i]); }
+om_address RecvBatch::source(size_t i) const { return proto::from_socket_address(names_[i]); }
 
 om_address RecvBatch::local(size_t i) const {
     om_address out{};
@@ -75,8 +75,9 @@ void SendBatch::commit(size_t size, const om_address& destination, const om_addr
     iov_[i] = {data_.data() + i * kSendSlot, size};
     msghdr& h = headers_[i].msg_hdr;
     h = {};
-    h.msg_name = &names_[i];
-    h.msg_namelen = stun_net::to_sockaddr(destination, names_[i]);
+    proto::to_socket_address(destination, destination.family == 6 ? AF_INET6 : AF_INET, names_[i]);
+    h.msg_name = &names_[i].storage;
+    h.msg_namelen = names_[i].length;
     h.msg_iov = &iov_[i];
     h.msg_iovlen = 1;
     if (source_ip.family == 0) return;

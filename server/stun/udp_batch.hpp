@@ -5,6 +5,8 @@
 // from the address the client used).
 #pragma once
 
+#include "proto/socket_address.h"
+
 #include <orbitmesh/plugin.h>
 
 #include <netinet/in.h>
@@ -60,7 +62,7 @@ private:
     size_t count_ = 0;
     std::vector<uint8_t> data_;
     std::vector<uint8_t> control_;
-    std::vector<sockaddr_storage> names_;
+    std::vector<proto::SocketAddress> names_;
     std::vector<iovec> iov_;
     std::vector<mmsghdr> headers_;
 };

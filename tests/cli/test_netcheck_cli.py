@@ -52,7 +52,10 @@ class NetcheckWithServer(SignalingCase):
         listener = self.listen("kept")
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/agents", timeout=5) as reply:
             body = json.loads(reply.read())
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as reply:
+            metrics = reply.read().decode()
         listener.stop()
+        self.assertIn('orbitmesh_registrations_by_nat_total{nat_type="Open"} 1', metrics)
         details = {d["id"]: d for d in body["details"]}
         self.assertEqual(details["kept"]["nat"]["type"], "Open", body)
         self.assertTrue(details["kept"]["nat"]["mapped_address"].startswith("127.0.0.1:"), body)

@@ -1,6 +1,7 @@
 #include "stun_test_client.hpp"
 
 #include "proto/address.h"
+#include "proto/socket_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,36 +18,11 @@ namespace {
 
 namespace stun = proto::stun;
 
-socklen_t to_sockaddr(const om_address& a, sockaddr_storage& out) {
-    std::memset(&out, 0, sizeof out);
-    if (a.family == 4) {
-        auto& v4 = reinterpret_cast<sockaddr_in&>(out);
-        v4.sin_family = AF_INET;
-        v4.sin_port = htons(a.port);
-        std::memcpy(&v4.sin_addr, a.bytes, 4);
-        return sizeof v4;
-    }
-    auto& v6 = reinterpret_cast<sockaddr_in6&>(out);
-    v6.sin6_family = AF_INET6;
-    v6.sin6_port = htons(a.port);
-    std::memcpy(&v6.sin6_addr, a.bytes, 16);
-    return sizeof v6;
-}
-
-om_address from_sockaddr(const sockaddr_storage& sa) {
-    om_address a{};
-    if (sa.ss_family == AF_INET) {
-        const auto& v4 = reinterpret_cast<const sockaddr_in&>(sa);
-        a.family = 4;
-        a.port = ntohs(v4.sin_port);
-        std::memcpy(a.bytes, &v4.sin_addr, 4);
-    } else {
-        const auto& v6 = reinterpret_cast<const sockaddr_in6&>(sa);
-        a.family = 6;
-        a.port = ntohs(v6.sin6_port);
-        std::memcpy(a.bytes, &v6.sin6_addr, 16);
-    }
-    return a;
+// Both socket families of the tests: an IPv6 socket for IPv6, IPv4 otherwise.
+proto::SocketAddress socket_address_of(const om_address& a) {
+    proto::SocketAddress out;
+    proto::to_socket_address(a, a.family == 6 ? AF_INET6 : AF_INET, out);
+    return out;
 }
 
 } // namespace
@@ -76,21 +52,20 @@ StunTestClient::StunTestClient(const std::string& ip) {
     om_address want{};
     if (!proto::parse_address(ip, 0, want)) throw std::runtime_error("bad ip " + ip);
     fd_ = ::socket(want.family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_storage sa;
-    socklen_t len = to_sockaddr(want, sa);
-    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), len) != 0)
+    const proto::SocketAddress sa = socket_address_of(want);
+    if (fd_ < 0 || ::bind(fd_, sa.get(), sa.length) != 0)
         throw std::runtime_error("cannot bind a UDP socket on " + ip);
     sockaddr_storage bound{};
-    len = sizeof bound;
+    socklen_t len = sizeof bound;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &len);
-    local_ = from_sockaddr(bound);
+    local_ = proto::from_socket_address(bound);
 }
 
 StunTestClient::StunTestClient(int fd) : fd_(fd) {
     sockaddr_storage bound{};
     socklen_t len = sizeof bound;
     ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &len);
-    local_ = from_sockaddr(bound);
+    local_ = proto::from_socket_address(bound);
 }
 
 StunTestClient::~StunTestClient() {
@@ -98,9 +73,8 @@ StunTestClient::~StunTestClient() {
 }
 
 void StunTestClient::send(const std::vector<uint8_t>& bytes, const om_address& to) const {
-    sockaddr_storage sa;
-    socklen_t len = to_sockaddr(to, sa);
-    if (::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&sa), len) < 0)
+    const proto::SocketAddress sa = socket_address_of(to);
+    if (::sendto(fd_, bytes.data(), bytes.size(), 0, sa.get(), sa.length) < 0)
         throw std::runtime_error("sendto failed");
 }
 
@@ -120,7 +94,7 @@ std::optional<StunAnswer> StunTestClient::receive(std::chrono::milliseconds wait
     ssize_t n = ::recvfrom(fd_, answer.bytes.data(), answer.bytes.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) return std::nullopt;
     answer.bytes.resize(static_cast<size_t>(n));
-    answer.from = from_sockaddr(from);
+    answer.from = proto::from_socket_address(from);
     stun::ParseOptions options;
     options.allow_classic = true;
     std::string why;

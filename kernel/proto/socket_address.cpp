@@ -1,11 +1,10 @@
-#include "socket_address.h"
+#include "proto/socket_address.h"
 
 #include <netinet/in.h>
 
-#include <algorithm>
 #include <cstring>
 
-namespace om::udp {
+namespace om::proto {
 namespace {
 
 constexpr uint16_t kFamilyV4 = 4;
@@ -76,10 +75,4 @@ om_address from_socket_address(const sockaddr_storage& in) noexcept
     return out;
 }
 
-bool is_wildcard(const om_address& address) noexcept
-{
-    const size_t size = address.family == kFamilyV4 ? 4 : 16;
-    return std::all_of(address.bytes, address.bytes + size, [](uint8_t b) { return b == 0; });
-}
-
-}  // namespace om::udp
+}  // namespace om::proto

@@ -1,11 +1,12 @@
-// Conversions between the ABI's om_address and the kernel's sockaddr forms.
+// Conversions between the ABI's om_address and the kernel's sockaddr forms: one implementation
+// for the UDP transport, the STUN server, the agent and the tests.
 #pragma once
 
 #include <orbitmesh/plugin.h>
 
 #include <sys/socket.h>
 
-namespace om::udp {
+namespace om::proto {
 
 struct SocketAddress {
     sockaddr_storage storage{};
@@ -24,7 +25,4 @@ bool to_socket_address(const om_address& in, int socket_family, SocketAddress& o
 // named the same whichever socket family received them. family 0 for anything else.
 om_address from_socket_address(const sockaddr_storage& in) noexcept;
 
-// 0.0.0.0 or ::
-bool is_wildcard(const om_address& address) noexcept;
-
-}  // namespace om::udp
+}  // namespace om::proto
