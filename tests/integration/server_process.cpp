@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <regex>
@@ -98,6 +99,9 @@ int ServerProcess::terminate() {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    // Say why, for a failure that only shows on a loaded machine: the server's own log.
+    std::fprintf(stderr, "orbitmesh-server (pid %d) did not exit within 10 s of SIGTERM; its log:\n%s\n",
+                 static_cast<int>(pid_), output().c_str());
     return -1; // the destructor kills it
 }
 
