@@ -13,9 +13,10 @@ constexpr uint8_t kFamilyIpv6 = 0x02;
 constexpr size_t kIpv4ValueSize = 8;
 constexpr size_t kIpv6ValueSize = 20;
 
-std::optional<om_address> fail(std::string* why, std::string text)
+template <class Text>
+std::optional<om_address> fail(std::string* why, Text&& text)
 {
-    if (why) *why = std::move(text);
+    wire::explain(why, std::forward<Text>(text));
     return std::nullopt;
 }
 
@@ -24,7 +25,7 @@ std::optional<om_address> decode(const Attribute& a, std::string* why)
 {
     const auto v = a.value;
     if (v.size() < 4)
-        return fail(why, attr::name(a.type) + " is " + std::to_string(v.size()) + " bytes, too short (§14.1)");
+        return fail(why, [&] { return std::string(attr::name(a.type) + " is " + std::to_string(v.size()) + " bytes, too short (§14.1)"); });
     om_address out{};
     size_t expected = 0;
     if (v[1] == kFamilyIpv4) {
@@ -34,12 +35,12 @@ std::optional<om_address> decode(const Attribute& a, std::string* why)
         out.family = 6;
         expected = kIpv6ValueSize;
     } else {
-        return fail(why, attr::name(a.type) + " has address family " + std::to_string(v[1]) +
-                             ", expected 1 (IPv4) or 2 (IPv6) (§14.1)");
+        return fail(why, [&] { return std::string(attr::name(a.type) + " has address family " + std::to_string(v[1]) +
+                             ", expected 1 (IPv4) or 2 (IPv6) (§14.1)"); });
     }
     if (v.size() != expected)
-        return fail(why, attr::name(a.type) + " for IPv" + std::to_string(out.family) + " is " +
-                             std::to_string(v.size()) + " bytes, expected " + std::to_string(expected) + " (§14.1)");
+        return fail(why, [&] { return std::string(attr::name(a.type) + " for IPv" + std::to_string(out.family) + " is " +
+                             std::to_string(v.size()) + " bytes, expected " + std::to_string(expected) + " (§14.1)"); });
     out.port = wire::get16(v.data() + 2);
     std::memcpy(out.bytes, v.data() + 4, expected - 4);
     return out;

@@ -10,10 +10,10 @@
 namespace om::proto::stun {
 namespace {
 
-template <typename T>
-std::optional<T> fail(std::string* why, std::string text)
+template <typename T, class Text>
+std::optional<T> fail(std::string* why, Text&& text)
 {
-    if (why) *why = std::move(text);
+    wire::explain(why, std::forward<Text>(text));
     return std::nullopt;
 }
 
@@ -84,14 +84,14 @@ std::string_view as_text(std::span<const uint8_t> bytes)
 
 std::optional<uint32_t> read_u32(const Attribute& a, std::string* why)
 {
-    if (a.value.size() != 4) return fail<uint32_t>(why, size_text(a) + ", expected 4");
+    if (a.value.size() != 4) return fail<uint32_t>(why, [&] { return std::string(size_text(a) + ", expected 4"); });
     return wire::get32(a.value.data());
 }
 
 // RFC 5780 §7.5: a 16-bit port followed by two bytes of padding.
 std::optional<uint16_t> read_response_port(const Attribute& a, std::string* why)
 {
-    if (a.value.size() != 4) return fail<uint16_t>(why, size_text(a) + ", expected 4 (RFC 5780 §7.5)");
+    if (a.value.size() != 4) return fail<uint16_t>(why, [&] { return std::string(size_text(a) + ", expected 4 (RFC 5780 §7.5)"); });
     return wire::get16(a.value.data());
 }
 
@@ -99,13 +99,13 @@ std::optional<uint16_t> read_response_port(const Attribute& a, std::string* why)
 std::optional<ErrorCodeValue> read_error_code(const Attribute& a, std::string* why)
 {
     const auto v = a.value;
-    if (v.size() < 4) return fail<ErrorCodeValue>(why, size_text(a) + ", shorter than 4 (§14.8)");
+    if (v.size() < 4) return fail<ErrorCodeValue>(why, [&] { return std::string(size_text(a) + ", shorter than 4 (§14.8)"); });
     const unsigned cls = v[2] & 0x07;
     const unsigned number = v[3];
     if (cls < 3 || cls > 6)
-        return fail<ErrorCodeValue>(why, "ERROR-CODE class " + std::to_string(cls) + " is not 3..6 (§14.8)");
+        return fail<ErrorCodeValue>(why, [&] { return std::string("ERROR-CODE class " + std::to_string(cls) + " is not 3..6 (§14.8)"); });
     if (number > 99)
-        return fail<ErrorCodeValue>(why, "ERROR-CODE number " + std::to_string(number) + " is not 0..99 (§14.8)");
+        return fail<ErrorCodeValue>(why, [&] { return std::string("ERROR-CODE number " + std::to_string(number) + " is not 0..99 (§14.8)"); });
     const auto reason = v.subspan(4);
     if (!check_text(attr::ErrorCode, reason, why)) return std::nullopt;
     return ErrorCodeValue{static_cast<uint16_t>(cls * 100 + number), std::string(as_text(reason))};
@@ -115,7 +115,7 @@ std::optional<ErrorCodeValue> read_error_code(const Attribute& a, std::string* w
 std::optional<std::vector<uint16_t>> read_unknown_attributes(const Attribute& a, std::string* why)
 {
     if (a.value.size() % 2 != 0)
-        return fail<std::vector<uint16_t>>(why, size_text(a) + ", not a whole number of 16-bit types (§14.13)");
+        return fail<std::vector<uint16_t>>(why, [&] { return size_text(a) + ", not a whole number of 16-bit types (§14.13)"; });
     std::vector<uint16_t> types;
     types.reserve(a.value.size() / 2);
     for (size_t i = 0; i < a.value.size(); i += 2) types.push_back(wire::get16(a.value.data() + i));

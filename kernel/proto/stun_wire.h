@@ -7,8 +7,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 namespace om::proto::stun::wire {
+
+// Sets *why to text: a string, or a callable returning one, which runs only when the caller
+// asked why. A flood of malformed datagrams then costs no allocation (the server passes no why).
+template <class Text>
+void explain(std::string* why, Text&& text)
+{
+    if (!why) return;
+    if constexpr (std::is_invocable_v<Text>) *why = text();
+    else *why = std::forward<Text>(text);
+}
 
 inline uint16_t get16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 inline uint32_t get32(const uint8_t* p)

@@ -72,3 +72,36 @@ TEST_CASE("parse, typed readers that return views, and the Builder do not alloca
     CHECK(refused);
     CHECK(allocations > 0);
 }
+
+TEST_CASE("refusing malformed messages without a `why` does not allocate either", "[stun]")
+{
+    // The embedded server asks no why: a flood of junk must not cost an allocation per datagram.
+    const auto request = test::stun::sample_request();
+    std::vector<std::vector<uint8_t>> junk;
+    junk.emplace_back(request.begin(), request.begin() + 19);  // shorter than the header
+    auto bad_length = request;
+    bad_length[3] ^= 0x01;  // length not a multiple of 4
+    junk.push_back(bad_length);
+    auto bad_cookie = request;
+    bad_cookie[4] ^= 0xFF;  // no magic cookie
+    junk.push_back(bad_cookie);
+    auto bad_fingerprint = request;
+    bad_fingerprint.back() ^= 0xFF;  // FINGERPRINT mismatch
+    junk.push_back(bad_fingerprint);
+    auto overrun = request;
+    overrun[22] = 0xFF;  // the first attribute's length runs past the end
+    junk.push_back(overrun);
+
+    stun::Message m;
+    for (const auto& bytes : junk) {
+        allocations = 0;
+        counting = true;
+        const bool parsed = stun::parse(bytes, m);
+        counting = false;
+        CHECK_FALSE(parsed);
+        CHECK(allocations == 0);
+        std::string why;
+        CHECK_FALSE(stun::parse(bytes, m, &why));
+        CHECK_FALSE(why.empty());  // the reason is still there for callers that ask
+    }
+}
