@@ -6,11 +6,11 @@
 #include "proto/address.h"
 #include "proto/socket_address.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 namespace om {
@@ -18,13 +18,6 @@ namespace {
 
 // A plugin gets this long past its budget before the kernel gives up on it.
 constexpr int kGraceMs = 500;
-
-void copy_text(char* out, size_t cap, const std::string& text)
-{
-    size_t n = std::min(text.size(), cap - 1);
-    std::memcpy(out, text.data(), n);
-    out[n] = '\0';
-}
 
 } // namespace
 
@@ -102,8 +95,8 @@ void NatDiscovery::run(PluginInstance& plugin, const om_address& server, const o
     run->started_us = EventLoop::now_us();
     run->base.struct_size = sizeof run->base;
     run->base.hairpin = -1;
-    copy_text(run->base.stun_server, sizeof run->base.stun_server, proto::format_address(server));
-    copy_text(run->base.local_address, sizeof run->base.local_address, proto::format_address(local));
+    std::snprintf(run->base.stun_server, sizeof run->base.stun_server, "%s", proto::format_address(server).c_str());
+    std::snprintf(run->base.local_address, sizeof run->base.local_address, "%s", proto::format_address(local).c_str());
     const uint64_t serial = run->serial;
     run_ = std::move(run);
     if (!run_->vtbl) {
@@ -181,7 +174,7 @@ void NatDiscovery::on_plugin_done(void* user_data, int32_t status, const om_nat_
         r.hairpin = in_range(info->hairpin, -1, 1, -1);
         r.server_ips_used = in_range(info->server_ips_used, 0, 2, 0);
         if (info->mapped_address.family == 4 || info->mapped_address.family == 6)
-            copy_text(r.mapped_address, sizeof r.mapped_address, proto::format_address(info->mapped_address));
+            std::snprintf(r.mapped_address, sizeof r.mapped_address, "%s", proto::format_address(info->mapped_address).c_str());
     } else if (status == OM_OK) {
         result.status = OM_ERR_PLUGIN;
     }
