@@ -39,6 +39,7 @@ void fill_agent_options(const GlobalOptions& g, orbitmesh::AgentOptions& options
     raw.prefer_p2p = g.no_p2p ? 0 : 1;
     raw.fallback_to_relay = g.no_fallback ? 0 : 1;
     raw.connection_timeout_ms = g.timeout_ms;
+    if (!g.exclude_interfaces.empty()) options.exclude_interfaces(g.exclude_interfaces);
     for (const PluginChoice& choice : g.plugins) set_plugin(options, choice);
     for (const PluginSetting& s : g.plugin_options) options.plugin_option(s.plugin, s.key, s.value);
 }

@@ -41,6 +41,8 @@ struct GlobalOptions {
     std::vector<PluginChoice> plugins;
     std::vector<PluginSetting> plugin_options;
     std::string log_level; // empty: the library's default (warning, or ORBITMESH_LOG_LEVEL)
+    // --exclude-interfaces eth1,docker*: left out of host candidates when bound to the wildcard
+    std::vector<std::string> exclude_interfaces;
 };
 
 // Options that belong to one command; defaults depend on the command (see parse_args.cpp).

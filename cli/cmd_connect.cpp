@@ -1,10 +1,12 @@
-// `connect PEER`: registers with --server as --id, connects to PEER (--transport server: the
-// server relay; auto: the best path the library has), sends --count messages of --size bytes
-// with --mode, waits for the echoes of a `listen`ing peer (bounded by --timeout-ms) and prints
-// ONE JSON object with the CONTRACT's fields. Each payload carries a marker, its sequence number
-// and a filler derived from both (demo_payload), so a damaged or misrouted echo is recognised.
+// `connect PEER`: registers with --server as --id, connects to PEER (--transport auto: direct
+// when possible, else the relay; p2p: direct only; server: the server relay), sends --count
+// messages of --size bytes with --mode, waits for the echoes of a `listen`ing peer (bounded by
+// --timeout-ms) and prints ONE JSON object with the CONTRACT's fields plus planned_strategy and
+// pairs (the candidate pairs tried). Each payload carries a marker, its sequence number and a
+// filler derived from both (demo_payload), so a damaged or misrouted echo is recognised.
 // Exit 0 only when Connected and, in reliable modes, every echo came back intact (and, for
-// reliable-ordered, in order); 1 otherwise; 2 for --transport p2p/turn (not built yet).
+// reliable-ordered, in order); 1 otherwise; 2 for what is not built yet: --transport turn, and
+// reliable modes over P2P until a delivery plugin exists (the JSON is printed first).
 #include "agent_setup.hpp"
 #include "commands.hpp"
 #include "demo_payload.hpp"
@@ -12,6 +14,8 @@
 #include "peer_report.hpp"
 
 #include <orbitmesh/orbitmesh.hpp>
+
+#include <Poco/JSON/Array.h>
 
 #include <chrono>
 #include <cstring>
@@ -30,8 +34,9 @@ constexpr int kPumpWaitMs = 5;
 
 std::optional<om_transport_type> via_for(const std::string& transport) {
     if (transport == "server") return OM_TRANSPORT_SERVER_RELAY;
+    if (transport == "p2p") return OM_TRANSPORT_P2P;
     if (transport == "auto") return OM_TRANSPORT_NONE;
-    return std::nullopt; // p2p, turn: not built yet
+    return std::nullopt; // turn: not built yet
 }
 
 class Connector {
@@ -121,6 +126,13 @@ private:
                     bytes_sent_ += payload.size();
                     break;
                 } catch (const orbitmesh::Error& e) {
+                    if (e.status() == OM_ERR_NOT_SUPPORTED) {
+                        // Reliable modes over P2P wait for the delivery plugin: nothing of
+                        // this mode can go, so stop at the first.
+                        not_supported_ = std::string(e.status_name()) + ": " + e.what();
+                        ++send_errors_;
+                        break;
+                    }
                     if (e.status() != OM_ERR_WOULD_BLOCK || Clock::now() >= deadline) {
                         ++send_errors_;
                         if (send_error_.empty()) send_error_ = std::string(e.status_name()) + ": " + e.what();
@@ -142,6 +154,9 @@ private:
 
     std::string exchange_problem() const {
         if (!failure_.empty()) return failure_;
+        if (!not_supported_.empty())
+            return "--mode " + options_.cmd.mode + " over " + transport_name(state_.active_transport).value_or("this path") +
+                   " is not yet supported (" + not_supported_ + ")";
         if (state_.status != OM_PEER_CONNECTED && sent_ == 0) return "not connected";
         if (echoed_.corrupted() > 0) return std::to_string(echoed_.corrupted()) + " echo(es) came back damaged";
         if (sent_ < count_) return "only " + std::to_string(sent_) + " of " + std::to_string(count_) +
@@ -183,9 +198,25 @@ private:
         std::string diagnosis = state_.diagnosis;
         if (!problem.empty()) diagnosis = diagnosis.empty() ? problem : problem + "; " + diagnosis;
         set_or_null(out, "diagnosis", diagnosis.empty() ? std::nullopt : std::optional<std::string>(diagnosis));
+        // Beyond the CONTRACT's fields, after them: the strategy chosen and the pairs tried.
+        set_or_null(out, "planned_strategy", strategy_name(state_.planned_strategy));
+        out->set("pairs", pairs());
         print_json_line(out, std::cout);
+        if (!not_supported_.empty()) {
+            std::cerr << "orbitmesh-agent: connect: " << problem << "\n";
+            return kExitUsage;
+        }
         if (!problem.empty()) std::cerr << "orbitmesh-agent: connect: " << problem << "\n";
         return connected && problem.empty() ? kExitOk : kExitFailed;
+    }
+
+    // The candidate pairs of this attempt (om_agent_peer_pairs_json); [] when unknown.
+    Poco::Dynamic::Var pairs() const {
+        try {
+            return parse_json(agent_->peer_pairs_json(options_.cmd.peer));
+        } catch (const std::exception&) {
+            return Poco::Dynamic::Var(Poco::JSON::Array::Ptr(new Poco::JSON::Array()));
+        }
     }
 
     const CliOptions& options_;
@@ -200,6 +231,7 @@ private:
     uint64_t bytes_sent_ = 0;
     size_t send_errors_ = 0;
     std::string send_error_;
+    std::string not_supported_; // why sending in this mode over this path is not built yet
     std::string failure_;
     std::string peer_gone_;
     Clock::time_point last_activity_ = Clock::now();
@@ -212,7 +244,7 @@ int run_connect(const CliOptions& options) {
     std::optional<om_transport_type> via = via_for(options.cmd.transport);
     if (!via) {
         std::cerr << "orbitmesh-agent: connect: not yet supported (--transport " << options.cmd.transport
-                  << ": only auto and server are built)\n";
+                  << ": auto, p2p and server are built)\n";
         return kExitUsage;
     }
     if (options.cmd.size < static_cast<int>(kDemoHeaderSize)) {

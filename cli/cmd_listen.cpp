@@ -1,9 +1,11 @@
 // `listen`: registers with --server as --id, accepts every peer and echoes each message back to
 // its sender with the delivery mode it came with. Events run in dispatch mode on this thread;
-// one JSON object per line for connected / disconnected / reconnecting / peer_connected /
-// peer_disconnected / error, a "summary" line every few seconds while messages flow (messages
-// themselves are counted, never printed one by one), and a final "stopped" line. Runs until
-// SIGINT or SIGTERM (exit 0). Exit 1 when the first registration fails (the JSON says why).
+// one JSON object per line for connected / disconnected / reconnecting / peer_connected (with
+// transport and strategy) / peer_state_changed / peer_disconnected (with reason) / error, an
+// "echo_failed" line for each message that could not go back (e.g. a reliable mode over P2P
+// before the delivery plugin exists), a "summary" line every few seconds while messages flow
+// (messages themselves are counted, never printed one by one), and a final "stopped" line.
+// Runs until SIGINT or SIGTERM (exit 0). Exit 1 when the first registration fails.
 #include "agent_setup.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"
@@ -117,7 +119,17 @@ private:
             peers_[peer];
             Poco::JSON::Object::Ptr out = line("peer_connected");
             out->set("peer", peer);
-            set_or_null(out, "transport", e.message ? std::optional<std::string>(e.message) : std::nullopt);
+            set_peer_state(out, orbitmesh::Event::from(e));
+            print_json_line(out, std::cout);
+            return;
+        }
+        case OM_EVENT_PEER_STATE_CHANGED: {
+            const orbitmesh::Event copy = orbitmesh::Event::from(e);
+            Poco::JSON::Object::Ptr out = line("peer_state_changed");
+            out->set("peer", copy.peer_id);
+            out->set("status", peer_status_name(copy.peer_status));
+            set_peer_state(out, copy);
+            set_or_null(out, "reason", copy.message.empty() ? std::nullopt : std::optional<std::string>(copy.message));
             print_json_line(out, std::cout);
             return;
         }
@@ -144,6 +156,12 @@ private:
         }
     }
 
+    // transport and strategy of a peer event (null when the library does not say).
+    static void set_peer_state(const Poco::JSON::Object::Ptr& out, const orbitmesh::Event& e) {
+        set_or_null(out, "transport", transport_name(e.transport));
+        set_or_null(out, "strategy", strategy_name(e.strategy));
+    }
+
     void echo_pending() {
         while (!inbox_.empty()) {
             orbitmesh::Event e = std::move(inbox_.front());
@@ -156,6 +174,11 @@ private:
             if (!echo(e)) {
                 ++tally.echo_failures;
                 ++echo_failures_;
+                Poco::JSON::Object::Ptr out = line("echo_failed");
+                out->set("peer", e.peer_id);
+                out->set("mode", delivery_mode_name(e.delivery_mode));
+                out->set("reason", last_send_error_);
+                print_json_line(out, std::cout);
             }
         }
     }
@@ -169,6 +192,7 @@ private:
                 return true;
             } catch (const orbitmesh::Error& err) {
                 if (err.status() != OM_ERR_WOULD_BLOCK || Clock::now() >= deadline || stop_requested()) {
+                    last_send_error_ = std::string(err.status_name()) + ": " + err.what();
                     if (last_echo_error_.empty()) last_echo_error_ = err.what();
                     return false;
                 }
@@ -204,6 +228,7 @@ private:
     uint64_t summarized_messages_ = 0;
     uint64_t echo_failures_ = 0;
     std::string last_echo_error_;
+    std::string last_send_error_;
     std::unique_ptr<orbitmesh::Agent> agent_; // last: goes first
 };
 

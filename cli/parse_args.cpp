@@ -90,6 +90,25 @@ std::string set_plugin_option(ParseState& s, const std::string& v) {
     return "";
 }
 
+// "eth1,docker*": interface names separated by ',' (a trailing '*' matches a prefix).
+std::string set_exclude_interfaces(ParseState& s, const std::string& v) {
+    std::vector<std::string> names;
+    size_t start = 0;
+    for (;;) {
+        size_t comma = v.find(',', start);
+        std::string name = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (name.empty() || name.find_first_of(" \t") != std::string::npos ||
+            name.find('*') < name.size() - 1)
+            return "--exclude-interfaces: expected interface names separated by ',' (a trailing '*' "
+                   "matches a prefix), got '" + v + "'";
+        names.push_back(std::move(name));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    for (std::string& name : names) s.options.global.exclude_interfaces.push_back(std::move(name));
+    return "";
+}
+
 std::string set_log_level(ParseState& s, const std::string& v) {
     if (!is_log_level(v)) return "--log-level: unknown level '" + v + "' (levels: " + log_levels_list() + ")";
     s.options.global.log_level = v;
@@ -140,6 +159,7 @@ const std::vector<OptionSpec>& option_table() {
         {"--plugin", true, {}, set_plugin},
         {"--plugin-option", true, {}, set_plugin_option},
         {"--log-level", true, {}, set_log_level},
+        {"--exclude-interfaces", true, {}, set_exclude_interfaces},
         {"--version", false, {}, set_version},
         {"--count", true, {C::Connect, C::DatagramDemo},
          command_number("--count", &CommandOptions::count, 1, 1000000)},

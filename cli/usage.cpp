@@ -26,17 +26,26 @@ Agent options (before or after COMMAND):
                             plugin setting, repeatable (e.g. netsim.loss=0.2)
   --log-level LEVEL         trace, debug, info, warning, error or off
                             (default: ORBITMESH_LOG_LEVEL, else warning)
+  --exclude-interfaces LIST interfaces whose addresses are not offered as host candidates
+                            when bound to the wildcard: names separated by ',', a trailing
+                            '*' matches a prefix (e.g. docker*,veth*); repeatable
   --version                 print the versions and exit
   -h, --help                print this help and exit
 
 Commands:
   netcheck                  print this agent's NAT type as one JSON object
-  listen                    register, accept every peer and echo its messages (JSON lines)
+  listen                    register, accept every peer and echo its messages with their
+                            delivery mode; one JSON line per event (peer_connected with
+                            transport and strategy, peer_state_changed, peer_disconnected)
   connect PEER              connect, send messages, wait for their echoes, print one JSON object
+                            (the CONTRACT fields plus planned_strategy and pairs)
       --count N             messages to send (default 10)
       --size BYTES          bytes per message (default 64)
       --mode MODE           reliable-ordered (default), reliable-unordered, unreliable, sequenced
-      --transport T         auto (default), p2p, server, turn
+      --transport T         auto (default: direct when possible, else the relay), p2p
+                            (direct only), server (the server relay), turn (not yet
+                            supported). Over P2P, reliable modes are not yet supported
+                            (exit 2): use --mode unreliable or sequenced
   bench PEER                measure throughput against a listening peer, one JSON object
       --seconds S           duration (default 5)
       --size BYTES          bytes per message (default 1024)

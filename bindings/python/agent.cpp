@@ -75,6 +75,10 @@ PythonAgent::PythonAgent(const AgentConfig& config)
     fill_options(config_, options);
     std::shared_ptr<CallbackHub> hub = hub_;
     try {
+        // Always installed: the hub accepts while no on_connect_request callable is set.
+        options.accept_peer([hub](const std::string& peer, om_nat_type nat, std::string& reason) {
+            return hub->decide(peer, nat, reason);
+        });
         agent_ = std::make_unique<orbitmesh::Agent>(options, [hub](const om_event& event) { hub->deliver(event); });
     } catch (const orbitmesh::Error& error) {
         throw PluginContextError(error); // creation loads plugins: NOT_FOUND means a plugin
@@ -186,6 +190,11 @@ PeerStateSnapshot PythonAgent::peer_state(const std::string& peer_id)
     out.peer_id = peer_id;
     out.state = with_agent([&](orbitmesh::Agent& agent) { return agent.peer_state(peer_id); });
     return out;
+}
+
+std::string PythonAgent::peer_pairs_json(const std::string& peer_id)
+{
+    return with_agent([&](orbitmesh::Agent& agent) { return agent.peer_pairs_json(peer_id); });
 }
 
 NatInfoSnapshot PythonAgent::nat_info(bool refresh)

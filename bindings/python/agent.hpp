@@ -67,6 +67,7 @@ public:
     void disconnect();
     PeerStateSnapshot connect_to_peer(const std::string& peer_id, om_transport_type via);
     PeerStateSnapshot peer_state(const std::string& peer_id);
+    std::string peer_pairs_json(const std::string& peer_id);
     NatInfoSnapshot nat_info(bool refresh);
     void send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode);
 

@@ -117,8 +117,17 @@ void register_agent(py::module_& m)
              },
              py::arg("peer_id"), py::arg("transport") = py::none(),
              "Connects to a registered peer; returns its PeerConnectionState. transport None (or "
-             "Transport.NotConnected) picks the best path; Transport.ServerRelay asks for the "
-             "server relay. NotFoundError: no such peer; RefusedError: it declined.")
+             "Transport.NotConnected) picks the best path (direct when p2p.prefer_p2p and the "
+             "strategy allow it, else or on failure the relay when p2p.fallback_to_relay); "
+             "Transport.P2P asks for a direct path only; Transport.ServerRelay for the server relay. "
+             "NotFoundError: no such peer; RefusedError: it declined; UnreachableError: no direct "
+             "path and no fallback; NotSupportedError: Transport.TurnRelay (not built yet).")
+        .def("peer_pairs", [](A& a, const std::string& peer_id) { return parse_json(a.peer_pairs_json(peer_id)); },
+             py::arg("peer_id"),
+             "The candidate pairs of the peer's last connection attempt, highest priority first: a "
+             "list of dicts with local, remote (RFC 8839 text), priority, state (\"waiting\", "
+             "\"in-progress\", \"succeeded\", \"failed\", \"frozen\"), nominated, checks_sent, "
+             "responses, rtt_ms and why (the failure, \"\" otherwise).")
         .def("nat_info", &A::nat_info, py::arg("refresh") = false,
              "NAT discovery (seed \"Get NAT Info\"): the latest NatInfo, running the RFC 5780 tests "
              "first when none exists or refresh=True (blocks at most p2p.connection_timeout_ms). "
@@ -155,6 +164,15 @@ void register_agent(py::module_& m)
              "Calls callback(peer_id: str) when a peer connection is up.")
         .def("on_peer_disconnected", &set_slot<CallbackHub::PeerDisconnected>, py::arg("callback"),
              "Calls callback(peer_id: str, reason: str | None) when a peer connection ends.")
+        .def("on_state_changed", &set_slot<CallbackHub::StateChanged>, py::arg("callback"),
+             "Calls callback(peer_id: str, status: PeerConnectionStatus, transport: Transport, "
+             "strategy: Strategy) each time a peer connection changes status, path or strategy.")
+        .def("on_connect_request", &set_slot<CallbackHub::ConnectRequest>, py::arg("callback"),
+             "Decides peers' connect requests: callback(peer_id: str, remote_nat: NatType) returns "
+             "True to accept, False or (False, reason: str) to refuse. Without one (or with None) "
+             "every peer is accepted. Runs on the agent's loop thread, even with "
+             "events=\"dispatch\"; it must be quick and must not call blocking Agent methods. An "
+             "exception refuses the peer with the exception's text.")
         .def("on_connected", &set_slot<CallbackHub::Connected>, py::arg("callback"),
              "Calls callback() each time the agent is registered with the server.")
         .def("on_disconnected", &set_slot<CallbackHub::Disconnected>, py::arg("callback"),

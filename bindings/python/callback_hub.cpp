@@ -1,5 +1,7 @@
 #include "callback_hub.hpp"
 
+#include "enums.hpp"
+
 #include <orbitmesh/orbitmesh.hpp>
 
 #include <utility>
@@ -109,6 +111,12 @@ void CallbackHub::deliver(const om_event& event)
         case OM_EVENT_RECONNECTING:
             if (fns[Reconnecting]) invoke(fns[Reconnecting], text_or_none(event.message));
             break;
+        case OM_EVENT_PEER_STATE_CHANGED:
+            if (fns[StateChanged])
+                invoke(fns[StateChanged], py::str(event.peer_id ? event.peer_id : ""),
+                       static_cast<PeerConnectionStatus::Value>(event.peer_status),
+                       static_cast<Transport::Value>(event.transport), static_cast<Strategy::Value>(event.strategy));
+            break;
         default:
             break;
         }
@@ -117,6 +125,56 @@ void CallbackHub::deliver(const om_event& event)
         // Building the arguments failed (out of memory, invalid UTF-8 text, ...).
         error.discard_as_unraisable("orbitmesh event delivery");
     }
+}
+
+namespace {
+
+// (accepted, reason) from what a ConnectRequest callable returned: a truth value or a tuple.
+bool read_decision(const py::object& result, std::string& reason)
+{
+    if (py::isinstance<py::tuple>(result)) {
+        auto items = result.cast<py::tuple>();
+        if (items.size() == 0) return false;
+        if (items.size() > 1 && !items[1].is_none()) reason = py::str(items[1]).cast<std::string>();
+        return py::bool_(items[0]).cast<bool>();
+    }
+    return py::bool_(result).cast<bool>();
+}
+
+} // namespace
+
+bool CallbackHub::decide(const std::string& peer_id, om_nat_type remote_nat, std::string& reason)
+{
+    if (is_shut_down() || !interpreter_alive()) {
+        reason = "the agent is closing";
+        return false;
+    }
+    py::gil_scoped_acquire gil;
+    py::object fn;
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_down_) {
+            reason = "the agent is closing";
+            return false;
+        }
+        fn = slots_[ConnectRequest];
+    }
+    if (!fn) return true; // the seed's default: accept every peer
+    RunningMark mark(this);
+    try {
+        bool accepted = read_decision(fn(py::str(peer_id), static_cast<NatType::Value>(remote_nat)), reason);
+        if (accepted) reason.clear();
+        return accepted;
+    } catch (py::error_already_set& error) {
+        // "ValueError: text" without the traceback pybind11's what() may append.
+        reason = py::str(error.type().attr("__name__")).cast<std::string>();
+        const std::string text = py::str(error.value()).cast<std::string>();
+        if (!text.empty()) reason += ": " + text;
+        error.discard_as_unraisable(fn);
+    } catch (const std::exception& error) {
+        reason = error.what();
+    }
+    return false;
 }
 
 void CallbackHub::shutdown()

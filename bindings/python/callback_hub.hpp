@@ -16,6 +16,7 @@
 
 #include <array>
 #include <mutex>
+#include <string>
 
 namespace orbitmesh::python {
 
@@ -30,10 +31,11 @@ public:
     // One callable per slot. Arguments: Datagram(address: str, data: bytes);
     // Event(event: Event); Message(peer_id: str, data: bytes); PeerConnected(peer_id: str);
     // PeerDisconnected(peer_id: str, reason: str | None); Connected(); Disconnected(reason);
-    // Reconnecting(detail).
+    // Reconnecting(detail); StateChanged(peer_id, status, transport, strategy) with the enums;
+    // ConnectRequest(peer_id, remote_nat: NatType) -> decision (see decide()).
     enum Slot : size_t {
         Datagram, Event, Message, PeerConnected, PeerDisconnected, Connected, Disconnected,
-        Reconnecting, SlotCount
+        Reconnecting, StateChanged, ConnectRequest, SlotCount
     };
 
     // GIL held. None clears.
@@ -43,6 +45,12 @@ public:
 
     // Any thread, GIL not held.
     void deliver(const om_event& event);
+
+    // The agent's accept_peer decision (loop thread, GIL not held): accepts when no
+    // ConnectRequest callable is set. The callable returns a truth value or a tuple
+    // (accepted, reason); an exception refuses with its text as the reason (and goes to
+    // sys.unraisablehook). Refuses once shut down.
+    bool decide(const std::string& peer_id, om_nat_type remote_nat, std::string& reason);
 
     // GIL held. Stops delivery for good and releases the callables (with the GIL, as Python
     // objects must be), so the hub holds no Python object when the agent frees it later.

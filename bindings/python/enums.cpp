@@ -69,7 +69,14 @@ void register_enums(py::module_& m)
         .value("TransportClosed", EventType::TransportClosed)
         .value("Connected", EventType::Connected)
         .value("Disconnected", EventType::Disconnected)
-        .value("Reconnecting", EventType::Reconnecting);
+        .value("Reconnecting", EventType::Reconnecting)
+        .value("PeerStateChanged", EventType::PeerStateChanged);
+
+    bind_enum<CandidateType::Value>(m, "CandidateType", "Type of an ICE candidate (RFC 8445 §5.1.1).")
+        .value("Host", CandidateType::Host)
+        .value("ServerReflexive", CandidateType::ServerReflexive)
+        .value("PeerReflexive", CandidateType::PeerReflexive)
+        .value("Relayed", CandidateType::Relayed);
 
     bind_enum<LogLevel::Value>(m, "LogLevel", "Level of the library's log (orbitmesh.set_log_level).")
         .value("Trace", LogLevel::Trace)

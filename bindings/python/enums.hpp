@@ -80,6 +80,16 @@ struct EventType {
         Connected = OM_EVENT_CONNECTED,
         Disconnected = OM_EVENT_DISCONNECTED,
         Reconnecting = OM_EVENT_RECONNECTING,
+        PeerStateChanged = OM_EVENT_PEER_STATE_CHANGED,
+    };
+};
+
+struct CandidateType {
+    enum Value : int32_t {
+        Host = OM_CANDIDATE_HOST,
+        ServerReflexive = OM_CANDIDATE_SERVER_REFLEXIVE,
+        PeerReflexive = OM_CANDIDATE_PEER_REFLEXIVE,
+        Relayed = OM_CANDIDATE_RELAYED,
     };
 };
 

@@ -18,6 +18,12 @@ py::bytes payload(const orbitmesh::Event& e)
     return py::bytes(reinterpret_cast<const char*>(e.data.data()), e.data.size());
 }
 
+bool is_peer_event(const orbitmesh::Event& e)
+{
+    return e.type == OM_EVENT_PEER_CONNECTED || e.type == OM_EVENT_PEER_DISCONNECTED ||
+           e.type == OM_EVENT_PEER_STATE_CHANGED;
+}
+
 std::string describe(const orbitmesh::Event& e)
 {
     std::string out = "Event(type=" + py::str(py::cast(static_cast<EventType::Value>(e.type))).cast<std::string>();
@@ -26,6 +32,11 @@ std::string describe(const orbitmesh::Event& e)
     if (!e.data.empty()) out += ", len=" + std::to_string(e.data.size());
     if (e.status != OM_OK) out += std::string(", status=") + om_status_name(e.status);
     if (!e.message.empty()) out += ", message=" + py::repr(py::str(e.message)).cast<std::string>();
+    if (is_peer_event(e)) {
+        out += ", peer_status=" + py::str(py::cast(static_cast<PeerConnectionStatus::Value>(e.peer_status))).cast<std::string>();
+        out += ", transport=" + py::str(py::cast(static_cast<Transport::Value>(e.transport))).cast<std::string>();
+        out += ", strategy=" + py::str(py::cast(static_cast<Strategy::Value>(e.strategy))).cast<std::string>();
+    }
     return out + ")";
 }
 
@@ -46,6 +57,14 @@ void register_event(py::module_& m)
         .def_property_readonly("message", [](const E& e) { return optional_text(e.message); })
         .def_property_readonly("timestamp_us", [](const E& e) { return e.timestamp_us; },
                                "Monotonic clock, microseconds.")
+        .def_property_readonly("peer_status", [](const E& e) { return static_cast<PeerConnectionStatus::Value>(e.peer_status); },
+                               "Peer events: the status reached.")
+        .def_property_readonly("transport", [](const E& e) { return static_cast<Transport::Value>(e.transport); },
+                               "Peer events: the active path.")
+        .def_property_readonly("strategy", [](const E& e) { return static_cast<Strategy::Value>(e.strategy); },
+                               "Peer events: the strategy that made (or is making) the connection.")
+        .def_property_readonly("delivery_mode", [](const E& e) { return static_cast<Delivery::Value>(e.delivery_mode); },
+                               "Messages: the mode the peer sent it with.")
         .def("__repr__", &describe);
 }
 

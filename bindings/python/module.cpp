@@ -35,6 +35,7 @@ PYBIND11_MODULE(orbitmesh, m)
     register_event(m);
     register_peer_state(m);
     register_nat_info(m);
+    register_candidate(m);
     register_agent(m);
     register_server(m);
 

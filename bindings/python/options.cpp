@@ -43,6 +43,7 @@ void apply_p2p_options(const P2POptions& p2p, orbitmesh::AgentOptions& options)
     raw.enable_unreliable_delivery = p2p.enable_unreliable_delivery;
     raw.enable_reliable_delivery = p2p.enable_reliable_delivery;
     set_optional(p2p.bind_address, &orbitmesh::AgentOptions::bind_address, options);
+    if (!p2p.exclude_interfaces.empty()) options.exclude_interfaces(p2p.exclude_interfaces);
 }
 
 void register_options(py::module_& m)
@@ -75,6 +76,10 @@ void register_options(py::module_& m)
         .text("bind_address", &P::bind_address,
               "Local address of the agent's UDP socket, \"ip\" or \"ip:port\"; None = the "
               "library's choice (127.0.0.1 without a server or with a loopback server).")
+        .name_list("exclude_interfaces", &P::exclude_interfaces,
+                   "Interfaces whose addresses are not offered as host candidates when bound to the "
+                   "wildcard: a list of names or one str separated by ','; a trailing '*' matches a "
+                   "prefix (\"docker*\"). Loopback is always left out then.")
         .finish();
 
     using S = P2PServerOptions;

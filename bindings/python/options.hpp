@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace orbitmesh::python {
 
@@ -35,6 +36,8 @@ struct P2POptions {
     bool enable_reliable_delivery = true;
     // Local address of the agent's UDP socket ("ip" or "ip:port"); None = the library's choice.
     std::optional<std::string> bind_address;
+    // Interfaces left out of host candidates when bound to the wildcard ("docker*" = prefix).
+    std::vector<std::string> exclude_interfaces;
 };
 
 struct P2PServerOptions {

@@ -76,6 +76,31 @@ public:
                      });
     }
 
+    // A list of names: set from a list/tuple of str or from one str separated by ',' (blanks
+    // around names dropped); None or "" is the empty list. Reads as a list of str.
+    OptionsClass& name_list(const char* name, std::vector<std::string> T::*member, const char* doc) {
+        return field(name, doc, [member](const T& self) { return py::cast(self.*member); },
+                     [member, this_name = qualified(name)](T& self, py::handle value) {
+                         std::vector<std::string> names;
+                         if (value.is_none()) {
+                         } else if (PyUnicode_Check(value.ptr())) {
+                             names = split_names(value.cast<std::string>());
+                         } else if (PyList_Check(value.ptr()) || PyTuple_Check(value.ptr())) {
+                             for (py::handle item : value) {
+                                 if (!PyUnicode_Check(item.ptr()))
+                                     throw py::type_error(this_name + " must hold str items");
+                                 for (std::string& n : split_names(item.cast<std::string>())) names.push_back(std::move(n));
+                             }
+                         } else {
+                             throw py::type_error(this_name + " must be a str, a list of str or None");
+                         }
+                         for (const std::string& n : names)
+                             if (n.find('\0') != std::string::npos)
+                                 fail(OM_ERR_INVALID_ARGUMENT, this_name + " must not contain NUL");
+                         self.*member = std::move(names);
+                     });
+    }
+
     // Adds __init__(**kwargs), __repr__, __eq__, to_dict(), copy and pickle support, and the
     // `_fields` tuple.
     py::class_<T>& finish() {
@@ -135,6 +160,22 @@ private:
     }
 
     std::string qualified(const char* name) const { return fields_->class_name + "." + name; }
+
+    static std::vector<std::string> split_names(const std::string& text) {
+        std::vector<std::string> out;
+        size_t start = 0;
+        while (start <= text.size()) {
+            size_t end = text.find(',', start);
+            if (end == std::string::npos) end = text.size();
+            const size_t first = text.find_first_not_of(" \t", start);
+            if (first != std::string::npos && first < end) {
+                const size_t last = text.find_last_not_of(" \t", end - 1);
+                out.push_back(text.substr(first, last - first + 1));
+            }
+            start = end + 1;
+        }
+        return out;
+    }
 
     OptionsClass& field(const char* name, const char* doc, Getter getter, Setter setter) {
         fields_->names.emplace_back(name);

@@ -23,6 +23,8 @@ std::string describe(const PeerStateSnapshot& p)
     out += ", status=" + enum_text(py::cast(static_cast<PeerConnectionStatus::Value>(s.status)));
     out += ", active_transport=" + enum_text(py::cast(static_cast<Transport::Value>(s.active_transport)));
     out += ", strategy=" + enum_text(py::cast(static_cast<Strategy::Value>(s.strategy)));
+    if (s.planned_strategy != s.strategy)
+        out += ", planned_strategy=" + enum_text(py::cast(static_cast<Strategy::Value>(s.planned_strategy)));
     out += ", connect_ms=" + std::to_string(s.connect_ms);
     if (s.diagnosis[0]) out += ", diagnosis=" + py::repr(py::str(s.diagnosis)).cast<std::string>();
     return out + ")";
@@ -66,6 +68,17 @@ void register_peer_state(py::module_& m)
                                "From the request to Connected, in milliseconds.")
         .def_property_readonly("diagnosis", [](const P& p) { return text_or_none(p.state.diagnosis); },
                                "Why the path is not direct (None when it is, or nothing is known).")
+        .def_property_readonly("planned_strategy", [](const P& p) { return static_cast<Strategy::Value>(p.state.planned_strategy); },
+                               "What the strategy plugin chose (the seed's matrix); strategy is the "
+                               "step that made the connection.")
+        .def_property_readonly("pairs_checked", [](const P& p) { return p.state.pairs_checked; },
+                               "Candidate pairs that got a connectivity check.")
+        .def_property_readonly("checks_sent", [](const P& p) { return p.state.checks_sent; },
+                               "STUN connectivity checks and consent requests sent.")
+        .def_property_readonly("checks_received", [](const P& p) { return p.state.checks_received; },
+                               "Authenticated checks received from the peer.")
+        .def_property_readonly("last_heard_ms", [](const P& p) { return p.state.last_heard_ms; },
+                               "Milliseconds since the peer was last heard on the active path.")
         .def_property_readonly("metrics", [](const P& p) { return MetricsSnapshot{p.state}; })
         .def_property_readonly("is_connected", [](const P& p) { return p.state.status == OM_PEER_CONNECTED; })
         .def("__repr__", &describe);

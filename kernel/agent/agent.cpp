@@ -21,7 +21,9 @@ constexpr size_t kDispatchQueueBytes = 64u << 20;  // queued payload bytes, what
 constexpr size_t kMaxDatagram = 65535;
 constexpr int kDrainFailureLimit = 10;     // consecutive failed drains before the transport closes
 constexpr uint64_t kDrainRetryUs = 50'000;
+// Kinds loaded by default when installed ("none" turns them off).
 constexpr const char* kDefaultNatDiscovery = "stun";  // finds the plugin "nat-stun"
+constexpr const char* kDefaultStrategy = "matrix";    // finds the plugin "strategy-matrix"
 
 struct KindLifecycle {
     int32_t (*create)(const om_plugin_create_args*, void**) = nullptr;
@@ -79,6 +81,7 @@ AgentConfig AgentConfig::from(const om_agent_options& options)
     own(c.turn_username, c.raw.turn_username);
     own(c.turn_password, c.raw.turn_password);
     own(c.bind_address, c.raw.bind_address);
+    own(c.exclude_interfaces, c.raw.exclude_interfaces);
     own(c.transport_plugin, c.raw.transport_plugin);
     own(c.nat_discovery_plugin, c.raw.nat_discovery_plugin);
     own(c.strategy_plugin, c.raw.strategy_plugin);
@@ -124,16 +127,17 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
     // load them when they arrive.
     for (const auto& [name, kind] : kinds) {
         std::shared_ptr<PluginLibrary> library;
-        if (kind == OM_PLUGIN_KIND_NAT_DISCOVERY && name->empty()) {
-            // NAT discovery is on by default when its plugin is installed; "none" turns it off.
+        const bool has_default = kind == OM_PLUGIN_KIND_NAT_DISCOVERY || kind == OM_PLUGIN_KIND_STRATEGY;
+        if (has_default && name->empty()) {
+            // NAT discovery and the strategy are on by default when their plugins are installed.
             try {
-                library = registry.load(kDefaultNatDiscovery, kind);
+                library = registry.load(kind == OM_PLUGIN_KIND_STRATEGY ? kDefaultStrategy : kDefaultNatDiscovery, kind);
             } catch (const Error& e) {
                 if (e.status() != OM_ERR_NOT_FOUND) throw;
-                log_message(OM_LOG_INFO, std::string("no NAT discovery: ") + e.what());
+                log_message(OM_LOG_INFO, std::string("no default plugin: ") + e.what());
                 continue;
             }
-        } else if (name->empty() || (kind == OM_PLUGIN_KIND_NAT_DISCOVERY && *name == "none")) {
+        } else if (name->empty() || (has_default && *name == "none")) {
             continue;
         } else {
             library = registry.load(*name, kind);
@@ -421,6 +425,9 @@ void Agent::route_datagram(const om_datagram& datagram)
     // RFC 7983 §7: STUN and TURN ChannelData go to the plugins that speak them.
     auto cls = proto::classify_datagram(datagram.data, datagram.len);
     demux_counters_[static_cast<int>(cls)]->fetch_add(1, std::memory_order_relaxed);
+    // Connectivity checks and direct-path frames first: they belong to peers.
+    if (cls == proto::DatagramClass::Stun && route_ice(datagram)) return;
+    if (cls == proto::DatagramClass::Delivery && route_p2p_frame(datagram)) return;
     if (cls == proto::DatagramClass::Stun || cls == proto::DatagramClass::TurnChannel) {
         for (auto& k : kind_instances_) {
             int32_t consumed = 0;
@@ -437,10 +444,13 @@ void Agent::route_datagram(const om_datagram& datagram)
 }
 
 void Agent::emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
-                 const char* message, const char* peer_id, om_delivery_mode mode)
+                 const char* message, const char* peer_id, om_delivery_mode mode, const PeerRecord* peer)
 {
     if (!config_.raw.on_event) return;
     uint64_t now = EventLoop::now_us();
+    const om_peer_status peer_status = peer ? peer->status : 0;
+    const om_transport_type transport = peer ? peer->transport : 0;
+    const om_strategy strategy = peer ? peer->strategy : 0;
     if (config_.raw.event_mode == OM_EVENTS_DISPATCH) {
         std::lock_guard<std::mutex> lock(queue_mutex_);
         if (queue_.size() >= kDispatchQueueLimit || queued_bytes_ + len > kDispatchQueueBytes) {
@@ -449,7 +459,8 @@ void Agent::emit(om_event_type type, const char* address, const uint8_t* data, s
         }
         queued_bytes_ += len;
         queue_.push_back(OwnedEvent{type, peer_id ? peer_id : "", mode, address ? address : "",
-                                    std::vector<uint8_t>(data, data + len), status, message ? message : "", now});
+                                    std::vector<uint8_t>(data, data + len), status, message ? message : "", now,
+                                    peer_status, transport, strategy});
         queue_cv_.notify_one();
         return;
     }
@@ -464,6 +475,9 @@ void Agent::emit(om_event_type type, const char* address, const uint8_t* data, s
     event.timestamp_us = now;
     event.peer_id = peer_id;
     event.delivery_mode = mode;
+    event.peer_status = peer_status;
+    event.transport = transport;
+    event.strategy = strategy;
     deliver(event);
 }
 
@@ -507,6 +521,9 @@ size_t Agent::dispatch(int timeout_ms)
         event.timestamp_us = e.timestamp_us;
         event.peer_id = e.peer_id.empty() ? nullptr : e.peer_id.c_str();
         event.delivery_mode = e.mode;
+        event.peer_status = e.peer_status;
+        event.transport = e.transport;
+        event.strategy = e.strategy;
         deliver(event);
         ++delivered;
     }

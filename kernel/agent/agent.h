@@ -27,6 +27,14 @@ namespace om {
 
 class PluginRegistry;
 
+// RFC 8445 §5.3 ICE ufrag/pwd: ice-chars from a CSPRNG (agent_signaling.cpp).
+std::string random_ice_string(size_t length);
+
+// True when a host candidate is global IPv6 (2000::/3), and the candidate lines that parse
+// (agent_p2p.cpp).
+bool has_global_ipv6(const std::vector<proto::ice::Candidate>& candidates);
+std::vector<proto::ice::Candidate> parse_candidates(const std::vector<std::string>& lines);
+
 // The documented defaults (OM_AGENT_OPTIONS_INIT).
 om_agent_options default_agent_options();
 
@@ -34,7 +42,7 @@ om_agent_options default_agent_options();
 struct AgentConfig {
     om_agent_options raw{};  // string fields point into the members below
     std::string server_url, agent_id, token, stun_server, turn_server, turn_username, turn_password,
-        bind_address, transport_plugin, nat_discovery_plugin, strategy_plugin, turn_plugin, delivery_plugin,
+        bind_address, exclude_interfaces, transport_plugin, nat_discovery_plugin, strategy_plugin, turn_plugin, delivery_plugin,
         plugin_options_text;
     PluginOptions plugin_options;
     std::string resolved_bind;
@@ -76,6 +84,8 @@ public:
     void connect_peer(const std::string& peer_id, om_transport_type via, om_peer_state* out);
     void peer_state(const std::string& peer_id, om_peer_state& out);
     void send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode);
+    // om_agent_peer_pairs_json: the candidate pairs of the peer's last attempt (agent_p2p.cpp).
+    std::string peer_pairs_json(const std::string& peer_id);
     // om_agent_nat_info: the latest NAT discovery result, running discovery first when there is
     // none (or refresh). A failed discovery is a result too (status and error say why).
     NatResult nat_info(bool refresh);
@@ -93,12 +103,19 @@ private:
         om_status status;
         std::string message;
         uint64_t timestamp_us;
+        om_peer_status peer_status;
+        om_transport_type transport;
+        om_strategy strategy;
     };
 
     // Runs fn on the loop thread, turning its om::Error into a status plus last error.
     void on_loop(const std::function<void()>& fn);
     void emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
-              const char* message, const char* peer_id = nullptr, om_delivery_mode mode = 0);
+              const char* message, const char* peer_id = nullptr, om_delivery_mode mode = 0,
+              const PeerRecord* peer = nullptr);
+    // A peer event (connected, disconnected, state changed) carrying the peer's state.
+    void emit_peer(om_event_type type, const std::string& peer_id, const PeerRecord& peer, const std::string& message);
+    void set_peer_status(const std::string& peer_id, PeerRecord& peer, om_peer_status status, const std::string& why);
     // SignalingClient::Handler
     void before_register(const SignalingClient::ServerHello& hello, SignalingClient::SendRegister send) override;
     void on_registered(const proto::signaling::Registered& registered, bool reconnected) override;
@@ -108,8 +125,29 @@ private:
     void on_connect_response(proto::signaling::ConnectResponse& response);
     void on_relay(proto::signaling::Relay& relay);
     void on_server_error(const proto::signaling::Error& error);
-    void peer_connected(const std::string& peer_id, PeerRecord& peer);
-    void fail_connect(PeerRecord& peer, om_status status, const std::string& why);
+    void relay_connected(const std::string& peer_id, PeerRecord& peer, const std::string& why);
+    void fail_connect(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why);
+    // Peer-to-peer (agent_p2p.cpp).
+    PluginInstance* strategy_plugin();
+    om_strategy_output choose_strategy(const om_strategy_input& input);
+    // ipv6_path: both sides may have global IPv6 addresses (a path without NAT).
+    void plan_connection(PeerRecord& peer, om_transport_type via, bool initiator, bool ipv6_path);
+    bool plan_has_direct(const PeerRecord& peer) const;
+    std::vector<proto::ice::Candidate> gather_candidates();
+    std::vector<std::string> start_direct(const std::string& peer_id, PeerRecord& peer, proto::ice::Role role,
+                                          std::vector<proto::ice::Candidate> local);
+    void accept_remote(const std::string& peer_id, PeerRecord& peer, const std::string& ufrag, const std::string& pwd,
+                       const std::vector<std::string>& candidates);
+    void stop_direct(PeerRecord& peer);
+    void ice_progress(const std::string& peer_id, PeerRecord& peer);
+    void next_step(const std::string& peer_id, PeerRecord& peer, const std::string& why);
+    void p2p_connected(const std::string& peer_id, PeerRecord& peer);
+    bool route_ice(const om_datagram& datagram);
+    bool route_p2p_frame(const om_datagram& datagram);
+    void send_direct(const std::string& peer_id, PeerRecord& peer, const uint8_t* data, size_t len, om_delivery_mode mode);
+    void on_trickled_candidate(proto::signaling::Candidate& candidate);
+    void trickle_srflx();
+    int32_t decide_request(const std::string& peer_id, om_nat_type remote_nat, std::string& reason);
     int blocking_timeout_ms() const;
     void deliver(const om_event& event);
     void check_plugin_options_targets() const;

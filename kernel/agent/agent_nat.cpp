@@ -66,7 +66,11 @@ void Agent::run_nat_discovery(const om_address& server, int budget_ms, NatDiscov
         transport_opened_for_nat_ = true;
     }
     om_address local = route_local_address(transport_->local_address(), server);
-    nat_->run(*plugin, server, local, budget_ms, std::move(done));
+    // A new server-reflexive address also reaches peers whose checks are under way (trickle).
+    nat_->run(*plugin, server, local, budget_ms, [this, done = std::move(done)](const NatResult& result) {
+        done(result);
+        trickle_srflx();
+    });
 }
 
 void Agent::before_register(const SignalingClient::ServerHello& hello, SignalingClient::SendRegister send)

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/log.h"
 
+#include <cstdio>
 #include <random>
 
 namespace om {
@@ -15,6 +16,8 @@ namespace sig = proto::signaling;
 // Largest relay payload: the server's default frame limit (64 KiB) minus room for the header.
 constexpr size_t kMaxRelayPayload = 65536 - 512;
 
+} // namespace
+
 std::string random_ice_string(size_t length)
 {
     // RFC 8445 §5.3: ufrag >= 24 bits and pwd >= 128 bits of randomness, ice-char alphabet.
@@ -24,8 +27,6 @@ std::string random_ice_string(size_t length)
     for (auto& c : out) c = alphabet[rd() % 64];
     return out;
 }
-
-} // namespace
 
 int Agent::blocking_timeout_ms() const
 {
@@ -80,10 +81,16 @@ void Agent::disconnect()
         signaling_->stop("disconnected by the application");
         signaling_.reset();
         for (auto& [id, peer] : peers_.all()) {
+            if (peer.pending_request) {
+                stop_direct(peer);
+                fail_connect(id, peer, OM_ERR_CLOSED, "disconnected from the server");
+                continue;
+            }
+            // A direct path does not need the server; the relay does.
             if (peer.transport != OM_TRANSPORT_SERVER_RELAY || peer.status == OM_PEER_DISCONNECTED) continue;
-            peer.status = OM_PEER_DISCONNECTED;
             peer.finish_waiters(OM_ERR_CLOSED, "disconnected from the server");
-            emit(OM_EVENT_PEER_DISCONNECTED, nullptr, nullptr, 0, OM_OK, "left the server", id.c_str());
+            set_peer_status(id, peer, OM_PEER_DISCONNECTED, "left the server");
+            emit_peer(OM_EVENT_PEER_DISCONNECTED, id, peer, "left the server");
         }
     });
 }
@@ -96,8 +103,8 @@ void Agent::on_registered(const sig::Registered& registered, bool reconnected)
     // Relay peers ride on the server connection: they are usable again.
     for (auto& [id, peer] : peers_.all())
         if (peer.transport == OM_TRANSPORT_SERVER_RELAY && peer.status == OM_PEER_CONNECTING && !peer.pending_request) {
-            peer.status = OM_PEER_CONNECTED;
             peer.diagnosis = "relayed by the server";
+            set_peer_status(id, peer, OM_PEER_CONNECTED, "the server relay is back");
         }
     const std::string text = (reconnected ? "reconnected, session " : "session ") + registered.session;
     emit(OM_EVENT_CONNECTED, nullptr, nullptr, 0, OM_OK, text.c_str());
@@ -111,11 +118,14 @@ void Agent::on_connection_lost(om_status status, const std::string& reason, uint
         connect_waiters_.clear();
     }
     for (auto& [id, peer] : peers_.all()) {
-        if (peer.pending_request) fail_connect(peer, OM_ERR_CLOSED, "lost the server: " + reason);
-        else if (peer.transport == OM_TRANSPORT_SERVER_RELAY && peer.status == OM_PEER_CONNECTED) {
-            peer.status = retry_in_ms ? OM_PEER_CONNECTING : OM_PEER_DISCONNECTED;
+        if (peer.pending_request) {
+            stop_direct(peer);
+            fail_connect(id, peer, OM_ERR_CLOSED, "lost the server: " + reason);
+        } else if (peer.transport == OM_TRANSPORT_SERVER_RELAY && peer.status == OM_PEER_CONNECTED) {
+            // Only the relay rides on the server connection: direct paths carry on without it.
             peer.diagnosis = "the server relay is down: " + reason;
-            if (!retry_in_ms) emit(OM_EVENT_PEER_DISCONNECTED, nullptr, nullptr, 0, OM_OK, reason.c_str(), id.c_str());
+            set_peer_status(id, peer, retry_in_ms ? OM_PEER_CONNECTING : OM_PEER_DISCONNECTED, peer.diagnosis);
+            if (!retry_in_ms) emit_peer(OM_EVENT_PEER_DISCONNECTED, id, peer, reason);
         }
     }
     emit(OM_EVENT_DISCONNECTED, nullptr, nullptr, 0, status, reason.c_str());
@@ -130,17 +140,17 @@ void Agent::on_signal(sig::Message& message)
     if (auto* response = std::get_if<sig::ConnectResponse>(&message)) return on_connect_response(*response);
     if (auto* relay = std::get_if<sig::Relay>(&message)) return on_relay(*relay);
     if (auto* error = std::get_if<sig::Error>(&message)) return on_server_error(*error);
-    counters_.add("signaling.unhandled", 1);  // candidates arrive with peer-to-peer connections
+    if (auto* candidate = std::get_if<sig::Candidate>(&message)) return on_trickled_candidate(*candidate);
+    counters_.add("signaling.unhandled", 1);
 }
 
 void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_peer_state* out)
 {
     std::string why;
     if (!sig::validate_agent_id(peer_id, &why)) fail(OM_ERR_INVALID_ARGUMENT, "peer id: " + why);
-    if (via == OM_TRANSPORT_P2P || via == OM_TRANSPORT_TURN)
-        fail(OM_ERR_NOT_SUPPORTED, std::string(via == OM_TRANSPORT_P2P ? "peer-to-peer" : "TURN") +
-                                       " connections are not yet supported; use the server relay");
-    if (via != OM_TRANSPORT_NONE && via != OM_TRANSPORT_SERVER_RELAY)
+    if (via == OM_TRANSPORT_TURN)
+        fail(OM_ERR_NOT_SUPPORTED, "TURN connections are not yet supported; use the server relay or a direct path");
+    if (via != OM_TRANSPORT_NONE && via != OM_TRANSPORT_SERVER_RELAY && via != OM_TRANSPORT_P2P)
         fail(OM_ERR_INVALID_ARGUMENT, "unknown transport " + std::to_string(via));
     if (peer_id == config_.agent_id) fail(OM_ERR_INVALID_ARGUMENT, "an agent cannot connect to itself");
 
@@ -153,53 +163,142 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
             return;
         }
         peer.waiters.push_back(done);
-        if (peer.pending_request) return;  // one request in flight serves every caller
+        if (peer.pending_request || peer.status == OM_PEER_CONNECTING) return;  // one attempt serves every caller
+        stop_direct(peer);
+        std::vector<proto::ice::Candidate> local;
+        if (via != OM_TRANSPORT_SERVER_RELAY) local = gather_candidates();
+        // The peer's addresses are not known yet: a global IPv6 address of ours may meet one.
+        plan_connection(peer, via, true, has_global_ipv6(local));
         sig::ConnectRequest request;
         request.to = peer_id;
         request.request_id = next_request_id_++;
-        request.ufrag = random_ice_string(8);
-        request.pwd = random_ice_string(24);
         request.nat = nat_for_signal();
-        om_status status = signaling_->send(request);
-        if (status != OM_OK) fail(status, "cannot send the connect request: " + std::string(om_status_str(status)));
-        peer.status = OM_PEER_CONNECTING;
-        peer.pending_request = request.request_id;
         peer.connect_started_us = EventLoop::now_us();
+        if (plan_has_direct(peer)) {
+            // The candidates travel with the request (seed step 2); the session exists from now
+            // on, so the peer's early checks are answered before its response arrives.
+            request.candidates = start_direct(peer_id, peer, proto::ice::Role::Controlling, std::move(local));
+        } else {
+            peer.p2p.local_ufrag = random_ice_string(8);
+            peer.p2p.local_pwd = random_ice_string(24);
+        }
+        request.ufrag = peer.p2p.local_ufrag;
+        request.pwd = peer.p2p.local_pwd;
+        om_status status = signaling_->send(request);
+        if (status != OM_OK) {
+            stop_direct(peer);
+            peer.waiters.pop_back();
+            fail(status, "cannot send the connect request: " + std::string(om_status_str(status)));
+        }
+        peer.pending_request = request.request_id;
+        peer.initiator = true;
         peer.diagnosis.clear();
+        peer.local_candidate.clear();
+        peer.remote_candidate.clear();
+        set_peer_status(peer_id, peer, OM_PEER_CONNECTING, "connect_request sent");
         peer.timeout_timer = loop_.add_timer(uint64_t(blocking_timeout_ms()) * 1000, 0, [this, peer_id](uint64_t) {
             PeerRecord* p = peers_.find(peer_id);
             if (!p || !p->pending_request) return;
             p->timeout_timer = 0;
-            fail_connect(*p, OM_ERR_TIMEOUT,
+            fail_connect(peer_id, *p, OM_ERR_TIMEOUT,
                          "no answer from " + peer_id + " within " + std::to_string(blocking_timeout_ms()) + " ms");
         });
     });
-    // The loop's own timer ends the attempt; the margin only covers a stalled loop.
-    if (!done->wait(blocking_timeout_ms() + 1000)) fail(OM_ERR_TIMEOUT, "no answer from " + peer_id);
+    // The loop's own timers end the attempt (answer, checks, fallback); the margin only covers a
+    // stalled loop.
+    if (!done->wait(blocking_timeout_ms() + 2000)) fail(OM_ERR_TIMEOUT, "no connection to " + peer_id);
     if (out) peer_state(peer_id, *out);
     if (done->status() != OM_OK) fail(done->status(), done->message());
+}
+
+int32_t Agent::decide_request(const std::string& peer_id, om_nat_type remote_nat, std::string& reason)
+{
+    if (!config_.raw.accept_peer) return 1;
+    char text[256] = {0};
+    int32_t verdict = 1;
+    try {
+        verdict = config_.raw.accept_peer(config_.raw.user_data, peer_id.c_str(), remote_nat, text, sizeof text);
+    }
+    OM_RETHROW_FORCED_UNWIND
+    catch (...) {
+        counters_.add("peers.accept_callback_exceptions", 1);
+        verdict = 0;
+        std::snprintf(text, sizeof text, "%s", "the application's decision callback failed");
+    }
+    text[sizeof text - 1] = '\0';
+    reason = text;
+    return verdict;
 }
 
 void Agent::on_connect_request(sig::ConnectRequest& request)
 {
     if (!request.from) return;  // the server always says who asks
-    const std::string& from = *request.from;
+    const std::string from = *request.from;
     PeerRecord& peer = peers_.at(from);
     sig::ConnectResponse response;
     response.to = from;
     response.request_id = request.request_id;
-    response.accept = true;  // the decision callback comes with peer-to-peer connections
-    response.ufrag = random_ice_string(8);
-    response.pwd = random_ice_string(24);
+    om_nat_type remote_nat = request.nat ? proto::nat_type_from_name(request.nat->type) : OM_NAT_UNKNOWN;
+
+    // Both sides asked at once: the request of the smaller id goes on, the other one yields.
+    if (peer.pending_request) {
+        if (config_.agent_id < from) {
+            response.accept = false;
+            response.reason = "simultaneous connect: " + config_.agent_id + "'s own request goes on";
+            counters_.add("peers.simultaneous_refused", 1);
+            (void)signaling_->send(response);
+            return;
+        }
+        if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
+        peer.timeout_timer = 0;
+        peer.pending_request = 0;  // our waiters stay: this attempt completes them
+        counters_.add("peers.simultaneous_yielded", 1);
+    }
+    std::string reason;
+    if (!decide_request(from, remote_nat, reason)) {
+        response.accept = false;
+        response.reason = reason.empty() ? "refused by the application" : reason;
+        counters_.add("peers.requests_refused", 1);
+        (void)signaling_->send(response);
+        return;
+    }
+    stop_direct(peer);  // a new request replaces whatever ran before (the peer restarted)
+    peer.remote_nat = remote_nat;
+    peer.initiator = false;
+    peer.connect_started_us = EventLoop::now_us();
+    peer.diagnosis.clear();
+    peer.local_candidate.clear();
+    peer.remote_candidate.clear();
+    peer.transport = OM_TRANSPORT_NONE;
+    // A request without candidates asks for the relay.
+    std::vector<proto::ice::Candidate> local;
+    if (!request.candidates.empty()) local = gather_candidates();
+    plan_connection(peer, request.candidates.empty() ? OM_TRANSPORT_SERVER_RELAY : OM_TRANSPORT_NONE, false,
+                    has_global_ipv6(local) && has_global_ipv6(parse_candidates(request.candidates)));
+    if (peer.steps.empty()) {
+        response.accept = false;
+        response.reason = "no path allowed: prefer_p2p and fallback_to_relay are both off";
+        (void)signaling_->send(response);
+        return;
+    }
+    response.accept = true;
     response.nat = nat_for_signal();
-    if (request.nat) peer.remote_nat = proto::nat_type_from_name(request.nat->type);
+    const bool direct = plan_has_direct(peer);
+    if (direct) response.candidates = start_direct(from, peer, proto::ice::Role::Controlled, std::move(local));
+    else {
+        peer.p2p.local_ufrag = random_ice_string(8);
+        peer.p2p.local_pwd = random_ice_string(24);
+    }
+    response.ufrag = peer.p2p.local_ufrag;
+    response.pwd = peer.p2p.local_pwd;
     if (signaling_->send(response) != OM_OK) {
+        stop_direct(peer);
         counters_.add("peers.response_send_failures", 1);
         return;
     }
-    if (peer.status == OM_PEER_CONNECTED) return;
-    peer.connect_started_us = EventLoop::now_us();
-    peer_connected(from, peer);
+    set_peer_status(from, peer, OM_PEER_CONNECTING, "accepted " + from + "'s connect_request");
+    if (direct) accept_remote(from, peer, request.ufrag, request.pwd, request.candidates);
+    else next_step(from, peer, request.candidates.empty() ? "the peer asked for the relay" : "the strategy chose the relay");
 }
 
 void Agent::on_connect_response(sig::ConnectResponse& response)
@@ -210,36 +309,55 @@ void Agent::on_connect_response(sig::ConnectResponse& response)
         counters_.add("peers.unexpected_responses", 1);
         return;
     }
+    if (peer->timeout_timer) loop_.cancel_timer(peer->timeout_timer);
+    peer->timeout_timer = 0;
+    peer->pending_request = 0;
     if (response.nat) peer->remote_nat = proto::nat_type_from_name(response.nat->type);
     if (!response.accept) {
-        fail_connect(*peer, OM_ERR_REFUSED,
+        fail_connect(peer_id, *peer, OM_ERR_REFUSED,
                      peer_id + " declined" + (response.reason ? ": " + *response.reason : std::string()));
         return;
     }
-    peer_connected(peer_id, *peer);
+    // Now both NAT types and both sides' addresses are known: the plan is final.
+    bool ipv6_path = peer->p2p.session && has_global_ipv6(peer->p2p.session->local_candidates()) &&
+                     has_global_ipv6(parse_candidates(response.candidates));
+    plan_connection(*peer, peer->via, true, ipv6_path);
+    if (plan_has_direct(*peer) && peer->p2p.session && !response.candidates.empty()) {
+        accept_remote(peer_id, *peer, response.ufrag, response.pwd, response.candidates);
+        return;
+    }
+    std::string why = response.candidates.empty() ? peer_id + " offered no candidates (its strategy chose the relay)"
+                                                  : "the strategy chose the relay";
+    stop_direct(*peer);
+    next_step(peer_id, *peer, why);
 }
 
-void Agent::peer_connected(const std::string& peer_id, PeerRecord& peer)
+void Agent::relay_connected(const std::string& peer_id, PeerRecord& peer, const std::string& why)
 {
     if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
     peer.timeout_timer = 0;
     peer.pending_request = 0;
-    peer.status = OM_PEER_CONNECTED;
     peer.transport = OM_TRANSPORT_SERVER_RELAY;
     peer.strategy = OM_STRATEGY_SERVER_RELAY;
+    peer.local_candidate.clear();
+    peer.remote_candidate.clear();
     peer.connect_ms = double(EventLoop::now_us() - peer.connect_started_us) / 1000.0;
-    peer.diagnosis = "relayed by the server: peer-to-peer connections are not built yet";
+    peer.diagnosis = why.empty() ? "relayed by the server" : why;
+    set_peer_status(peer_id, peer, OM_PEER_CONNECTED, peer.diagnosis);
     peer.finish_waiters(OM_OK, {});
-    emit(OM_EVENT_PEER_CONNECTED, nullptr, nullptr, 0, OM_OK, "ServerRelay", peer_id.c_str());
+    emit_peer(OM_EVENT_PEER_CONNECTED, peer_id, peer, "ServerRelay");
 }
 
-void Agent::fail_connect(PeerRecord& peer, om_status status, const std::string& why)
+void Agent::fail_connect(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why)
 {
     if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
     peer.timeout_timer = 0;
     peer.pending_request = 0;
-    peer.status = OM_PEER_FAILED;
+    if (peer.p2p.timer) loop_.cancel_timer(peer.p2p.timer);
+    peer.p2p.timer = 0;
+    peer.transport = OM_TRANSPORT_NONE;
     peer.diagnosis = why;
+    set_peer_status(peer_id, peer, OM_PEER_FAILED, why);
     peer.finish_waiters(status, why);
     counters_.add("peers.connect_failures", 1);
 }
@@ -253,7 +371,8 @@ void Agent::on_server_error(const sig::Error& error)
     if (error.ref && *error.ref == "connect_request" && error.code == static_cast<uint16_t>(sig::ErrorCode::UnknownPeer)) {
         for (auto& [id, peer] : peers_.all())
             if (peer.pending_request && error.reason.find(id) != std::string::npos) {
-                fail_connect(peer, OM_ERR_NOT_FOUND, "the server does not know " + id + " (" + text + ")");
+                stop_direct(peer);
+                fail_connect(id, peer, OM_ERR_NOT_FOUND, "the server does not know " + id + " (" + text + ")");
                 return;
             }
     }
@@ -263,16 +382,19 @@ void Agent::on_server_error(const sig::Error& error)
 void Agent::on_relay(sig::Relay& relay)
 {
     if (!relay.from) return;
-    PeerRecord& peer = peers_.at(*relay.from);
+    const std::string from = *relay.from;
+    PeerRecord& peer = peers_.at(from);
     if (peer.status != OM_PEER_CONNECTED) {
-        // The server vouches for the sender: a relay is itself proof of a server path.
-        peer.connect_started_us = EventLoop::now_us();
-        peer_connected(*relay.from, peer);
+        // The server vouches for the sender: a relay is itself proof of a server path (the peer
+        // gave up on the direct path, or connected through the relay only).
+        stop_direct(peer);
+        if (!peer.connect_started_us) peer.connect_started_us = EventLoop::now_us();
+        relay_connected(from, peer, "the peer sends through the server relay");
     }
     peer.bytes_received += relay.data.size();
     ++peer.messages_received;
     counters_.add("relay.messages_received", 1);
-    emit(OM_EVENT_MESSAGE, nullptr, relay.data.data(), relay.data.size(), OM_OK, nullptr, relay.from->c_str(),
+    emit(OM_EVENT_MESSAGE, nullptr, relay.data.data(), relay.data.size(), OM_OK, nullptr, from.c_str(),
          static_cast<om_delivery_mode>(relay.mode));
 }
 
@@ -281,6 +403,7 @@ void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om
     if (mode < OM_DELIVERY_RELIABLE_ORDERED || mode > OM_DELIVERY_SEQUENCED)
         fail(OM_ERR_INVALID_ARGUMENT, "unknown delivery mode " + std::to_string(mode));
     if (!data && len) fail(OM_ERR_INVALID_ARGUMENT, "data is NULL");
+    // The relay's limit is the largest of any path (a direct path's is its MTU, checked there).
     if (len > kMaxRelayPayload)
         fail(OM_ERR_TOO_LARGE, "message of " + std::to_string(len) + " bytes exceeds the relay limit of " +
                                    std::to_string(kMaxRelayPayload));
@@ -288,6 +411,8 @@ void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om
         PeerRecord* peer = peers_.find(peer_id);
         if (!peer || peer->status != OM_PEER_CONNECTED)
             fail(OM_ERR_STATE, peer_id + " is not connected" + (peer && !peer->diagnosis.empty() ? " (" + peer->diagnosis + ")" : ""));
+        // The seed: "Data is automatically routed via P2P if connected".
+        if (peer->transport == OM_TRANSPORT_P2P) return send_direct(peer_id, *peer, data, len, mode);
         if (!signaling_) fail(OM_ERR_CLOSED, "not connected to a server");
         sig::Relay relay;
         relay.to = peer_id;

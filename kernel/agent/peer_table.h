@@ -2,6 +2,9 @@
 // connection to complete. Loop thread only.
 #pragma once
 
+#include "agent/ice/ice_session.h"
+#include "agent/ice/p2p_frame.h"
+
 #include <orbitmesh/orbitmesh.h>
 
 #include <condition_variable>
@@ -31,6 +34,18 @@ private:
     std::string message_;
 };
 
+// The direct path to one peer: its ICE session and the data frames' state.
+struct P2PLink {
+    std::unique_ptr<ice::Session> session;  // kept after a failure: its pairs explain it
+    uint64_t timer = 0;
+    std::string local_ufrag, local_pwd;  // ours, sent in connect_request/response
+    ice::FrameTag send_tag{}, recv_tag{};
+    om_address remote{};                // the selected pair's remote address
+    uint64_t next_seq = 1;
+    uint64_t highest_seq = 0, first_seq = 0, frames_received = 0;  // loss accounting
+    uint64_t sequenced_last = 0;        // sequenced mode: older frames are dropped
+};
+
 struct PeerRecord {
     om_peer_status status = OM_PEER_DISCONNECTED;
     om_transport_type transport = OM_TRANSPORT_NONE;
@@ -44,6 +59,14 @@ struct PeerRecord {
     uint64_t timeout_timer = 0;
     std::string diagnosis;
     std::vector<std::shared_ptr<Completion>> waiters;
+    // The plan (strategy plugin) and where the attempt is in it.
+    om_strategy planned = OM_STRATEGY_NONE;
+    std::vector<om_strategy> steps;
+    size_t step = 0;
+    om_transport_type via = OM_TRANSPORT_NONE;  // what the application asked for
+    bool initiator = false;
+    std::string local_candidate, remote_candidate;  // RFC 8839 text of the selected pair
+    P2PLink p2p;
 
     void finish_waiters(om_status result, const std::string& message);
 };
@@ -56,7 +79,7 @@ public:
     std::map<std::string, PeerRecord>& all() { return peers_; }
 
     // Fills the public snapshot (om_peer_state) within its struct_size.
-    static void snapshot(const PeerRecord* peer, om_nat_type local_nat, double rtt_ms, om_peer_state& out);
+    static void snapshot(const PeerRecord* peer, om_nat_type local_nat, double relay_rtt_ms, om_peer_state& out);
 
 private:
     std::map<std::string, PeerRecord> peers_;

@@ -23,8 +23,8 @@
 #define OM_LAYOUT_OFFSET(type, member, offset) \
     OM_LAYOUT_ASSERT(offsetof(type, member) == (offset), "offset of " #type "." #member " changed");
 
-/* om_event */
-OM_LAYOUT_SIZE(om_event, 72)
+/* om_event (0.2 size 72; the 0.3 fields start at its tail padding) */
+OM_LAYOUT_SIZE(om_event, 80)
 OM_LAYOUT_OFFSET(om_event, struct_size, 0)
 OM_LAYOUT_OFFSET(om_event, type, 4)
 OM_LAYOUT_OFFSET(om_event, peer_id, 8)
@@ -35,9 +35,12 @@ OM_LAYOUT_OFFSET(om_event, status, 40)
 OM_LAYOUT_OFFSET(om_event, message, 48)
 OM_LAYOUT_OFFSET(om_event, timestamp_us, 56)
 OM_LAYOUT_OFFSET(om_event, delivery_mode, 64) /* C ABI 1.1 */
+OM_LAYOUT_OFFSET(om_event, peer_status, 68) /* 0.3 */
+OM_LAYOUT_OFFSET(om_event, transport, 72)
+OM_LAYOUT_OFFSET(om_event, strategy, 76)
 
 /* om_peer_state (C ABI 1.1) */
-OM_LAYOUT_SIZE(om_peer_state, 1104)
+OM_LAYOUT_SIZE(om_peer_state, 1136)
 OM_LAYOUT_OFFSET(om_peer_state, struct_size, 0)
 OM_LAYOUT_OFFSET(om_peer_state, status, 4)
 OM_LAYOUT_OFFSET(om_peer_state, active_transport, 8)
@@ -54,9 +57,14 @@ OM_LAYOUT_OFFSET(om_peer_state, messages_sent, 568)
 OM_LAYOUT_OFFSET(om_peer_state, messages_received, 576)
 OM_LAYOUT_OFFSET(om_peer_state, packet_loss, 584)
 OM_LAYOUT_OFFSET(om_peer_state, diagnosis, 592)
+OM_LAYOUT_OFFSET(om_peer_state, planned_strategy, 1104) /* 0.3: 0.2's size */
+OM_LAYOUT_OFFSET(om_peer_state, pairs_checked, 1108)
+OM_LAYOUT_OFFSET(om_peer_state, checks_sent, 1112)
+OM_LAYOUT_OFFSET(om_peer_state, checks_received, 1120)
+OM_LAYOUT_OFFSET(om_peer_state, last_heard_ms, 1128)
 
 /* om_agent_options */
-OM_LAYOUT_SIZE(om_agent_options, 208)
+OM_LAYOUT_SIZE(om_agent_options, 224)
 OM_LAYOUT_OFFSET(om_agent_options, struct_size, 0)
 OM_LAYOUT_OFFSET(om_agent_options, server_url, 8)
 OM_LAYOUT_OFFSET(om_agent_options, agent_id, 16)
@@ -88,6 +96,19 @@ OM_LAYOUT_OFFSET(om_agent_options, on_event, 176)
 OM_LAYOUT_OFFSET(om_agent_options, user_data, 184)
 OM_LAYOUT_OFFSET(om_agent_options, user_data_free, 192)
 OM_LAYOUT_OFFSET(om_agent_options, event_mode, 200)
+OM_LAYOUT_OFFSET(om_agent_options, accept_peer, 208) /* 0.3: 0.2's size (after padding) */
+OM_LAYOUT_OFFSET(om_agent_options, exclude_interfaces, 216)
+
+/* om_candidate (0.3) */
+OM_LAYOUT_SIZE(om_candidate, 244)
+OM_LAYOUT_OFFSET(om_candidate, struct_size, 0)
+OM_LAYOUT_OFFSET(om_candidate, type, 4)
+OM_LAYOUT_OFFSET(om_candidate, address, 8)
+OM_LAYOUT_OFFSET(om_candidate, related_address, 72)
+OM_LAYOUT_OFFSET(om_candidate, relay_server, 136)
+OM_LAYOUT_OFFSET(om_candidate, foundation, 200)
+OM_LAYOUT_OFFSET(om_candidate, priority, 236)
+OM_LAYOUT_OFFSET(om_candidate, component, 240)
 
 /* om_server_options (ABI 1.1) */
 #if !defined(OM_LAYOUT_ABI_1_0)

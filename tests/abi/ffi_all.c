@@ -12,6 +12,7 @@
 
 #include <dlfcn.h>
 #include <ffi.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -99,6 +100,8 @@ static struct {
     binding *server_last_error, *server_http_port, *server_counter, *server_metrics_text, *token_create;
     binding *connect, *disconnect, *connect_peer, *peer_state, *send;
     binding *nat_info, *server_stun_ports, *nat_type_name, *nat_behavior_name;
+    binding *peer_pairs_json, *candidate_type_name, *candidate_host, *candidate_srflx;
+    binding *candidate_relayed, *candidate_to_string, *candidate_parse, *candidate_last_error;
 } api;
 
 static void bind_all(void)
@@ -145,6 +148,14 @@ static void bind_all(void)
     api.server_stun_ports = bind("om_server_stun_ports", I32, 3, (ffi_type* []){P, P, P});
     api.nat_type_name = bind("om_nat_type_name", P, 1, (ffi_type* []){I32});
     api.nat_behavior_name = bind("om_nat_behavior_name", P, 1, (ffi_type* []){I32});
+    api.peer_pairs_json = bind("om_agent_peer_pairs_json", I32, 3, (ffi_type* []){P, P, P});
+    api.candidate_type_name = bind("om_candidate_type_name", P, 1, (ffi_type* []){I32});
+    api.candidate_host = bind("om_candidate_host", I32, 3, (ffi_type* []){P, I32, P});
+    api.candidate_srflx = bind("om_candidate_server_reflexive", I32, 5, (ffi_type* []){P, I32, P, I32, P});
+    api.candidate_relayed = bind("om_candidate_relayed", I32, 4, (ffi_type* []){P, I32, P, P});
+    api.candidate_to_string = bind("om_candidate_to_string", I32, 4, (ffi_type* []){P, P, SZ, P});
+    api.candidate_parse = bind("om_candidate_parse", I32, 2, (ffi_type* []){P, P});
+    api.candidate_last_error = bind("om_candidate_last_error", P, 0, NULL);
 }
 
 /* ---- typed wrappers: each builds the argv of pointers-to-arguments libffi wants ------------- */
@@ -254,6 +265,131 @@ static int make_event_closure(event_closure* c)
     if (ffi_prep_closure_loc(c->closure, &c->cif, closure_on_event, NULL, code) != FFI_OK) return 0;
     memcpy(&c->code, &code, sizeof c->code); /* object pointer -> function pointer */
     return 1;
+}
+
+/* ---- ICE candidates (0.3): the seed's factories, RFC 8445 priorities, RFC 8839 text ---------- */
+static const char* ffi_candidate_type_name(om_candidate_type t)
+{
+    return call_ptr(api.candidate_type_name, (void*[]){&t});
+}
+
+static const char* ffi_candidate_last_error(void)
+{
+    return call_ptr(api.candidate_last_error, NULL);
+}
+
+static om_status ffi_candidate_host(const char* ip, int32_t port, om_candidate* out)
+{
+    return call_i32(api.candidate_host, (void*[]){&ip, &port, &out});
+}
+
+static om_status ffi_candidate_to_string(const om_candidate* c, char* buf, size_t cap, size_t* needed)
+{
+    return call_i32(api.candidate_to_string, (void*[]){&c, &buf, &cap, &needed});
+}
+
+static om_status ffi_candidate_parse(const char* text, om_candidate* out)
+{
+    return call_i32(api.candidate_parse, (void*[]){&text, &out});
+}
+
+/* Output structs say their size, as every om_* struct does (ABI-RULES R6). */
+static om_candidate* new_candidate(void)
+{
+    om_candidate* c = calloc(1, sizeof *c);
+    c->struct_size = sizeof *c;
+    return c;
+}
+
+static void check_candidate_names(void)
+{
+    CHECK(strcmp(ffi_candidate_type_name(OM_CANDIDATE_HOST), "host") == 0);
+    CHECK(strcmp(ffi_candidate_type_name(OM_CANDIDATE_SERVER_REFLEXIVE), "srflx") == 0);
+    CHECK(strcmp(ffi_candidate_type_name(OM_CANDIDATE_PEER_REFLEXIVE), "prflx") == 0);
+    CHECK(strcmp(ffi_candidate_type_name(OM_CANDIDATE_RELAYED), "relay") == 0);
+    CHECK(strcmp(ffi_candidate_type_name(99), "unknown") == 0);
+}
+
+/* Host: type preference 126, so 2^24*126 + 2^8*65535 + 255; text round-trips through parse. */
+static void check_host_candidate(void)
+{
+    om_candidate* host = new_candidate();
+    om_candidate* back = new_candidate();
+    char text[256], tiny[8];
+    size_t needed = 0;
+    CHECK_STATUS(ffi_candidate_host("192.0.2.1", 5000, host), OM_OK);
+    CHECK(host->type == OM_CANDIDATE_HOST && host->priority == 2130706431u && host->component == 1);
+    CHECK(strcmp(host->address, "192.0.2.1:5000") == 0 && host->related_address[0] == '\0');
+    CHECK(host->foundation[0] != '\0');
+
+    CHECK_STATUS(ffi_candidate_to_string(host, tiny, sizeof tiny, &needed), OM_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed > sizeof tiny && needed <= sizeof text);
+    CHECK_STATUS(ffi_candidate_to_string(host, text, sizeof text, &needed), OM_OK);
+    CHECK(strlen(text) + 1 == needed);
+    CHECK(strncmp(text, "candidate:", 10) == 0);
+    CHECK(strstr(text, " 1 udp 2130706431 192.0.2.1 5000 typ host") != NULL);
+    printf("host candidate: %s\n", text);
+
+    CHECK_STATUS(ffi_candidate_parse(text, back), OM_OK);
+    CHECK(back->type == OM_CANDIDATE_HOST && back->priority == host->priority);
+    CHECK(strcmp(back->address, host->address) == 0 && strcmp(back->foundation, host->foundation) == 0);
+    {
+        char with_prefix[300];
+        snprintf(with_prefix, sizeof with_prefix, "a=%s", text);
+        memset(back->address, 0, sizeof back->address);
+        CHECK_STATUS(ffi_candidate_parse(with_prefix, back), OM_OK);
+        CHECK(strcmp(back->address, "192.0.2.1:5000") == 0);
+    }
+    /* IPv6 addresses are bracketed in the "ip:port" form. */
+    CHECK_STATUS(ffi_candidate_host("2001:db8::1", 5000, host), OM_OK);
+    CHECK(strcmp(host->address, "[2001:db8::1]:5000") == 0 && host->priority == 2130706431u);
+    free(host);
+    free(back);
+}
+
+/* Server-reflexive (preference 100) carries its base as raddr/rport; relayed (preference 0)
+ * names its TURN server. */
+static void check_reflexive_and_relayed(void)
+{
+    om_candidate* c = new_candidate();
+    char text[256];
+    const char *pub = "203.0.113.5", *local = "10.0.0.1", *relay = "198.51.100.7", *server = "198.51.100.1";
+    int32_t pub_port = 6000, local_port = 4000, relay_port = 7000;
+    CHECK_STATUS(call_i32(api.candidate_srflx, (void*[]){&pub, &pub_port, &local, &local_port, &c}), OM_OK);
+    CHECK(c->type == OM_CANDIDATE_SERVER_REFLEXIVE && c->priority == 1694498815u);
+    CHECK(strcmp(c->address, "203.0.113.5:6000") == 0 && strcmp(c->related_address, "10.0.0.1:4000") == 0);
+    CHECK_STATUS(ffi_candidate_to_string(c, text, sizeof text, NULL), OM_OK);
+    CHECK(strstr(text, " 203.0.113.5 6000 typ srflx raddr 10.0.0.1 rport 4000") != NULL);
+
+    CHECK_STATUS(call_i32(api.candidate_relayed, (void*[]){&relay, &relay_port, &server, &c}), OM_OK);
+    CHECK(c->type == OM_CANDIDATE_RELAYED && c->priority == 16777215u);
+    CHECK(strcmp(c->address, "198.51.100.7:7000") == 0 && strstr(c->relay_server, server) != NULL);
+    CHECK_STATUS(ffi_candidate_to_string(c, text, sizeof text, NULL), OM_OK);
+    CHECK(strstr(text, " 198.51.100.7 7000 typ relay") != NULL);
+    free(c);
+}
+
+/* Refusals name what is wrong in the calling thread's last error. */
+static void check_candidate_errors(void)
+{
+    om_candidate* c = new_candidate();
+    CHECK_STATUS(ffi_candidate_parse("candidate:1 1 udp notanumber 192.0.2.1 5000 typ host", c),
+                 OM_ERR_MALFORMED);
+    CHECK(ffi_candidate_last_error()[0] != '\0');
+    printf("parse refusal: %s\n", ffi_candidate_last_error());
+    CHECK(ffi_candidate_host("not-an-ip", 5000, c) != OM_OK);
+    CHECK(ffi_candidate_last_error()[0] != '\0');
+    CHECK(ffi_candidate_host("192.0.2.1", 0, c) != OM_OK);
+    CHECK(ffi_candidate_host("192.0.2.1", 65536, c) != OM_OK);
+    free(c);
+}
+
+static void check_candidates(void)
+{
+    check_candidate_names();
+    check_host_candidate();
+    check_reflexive_and_relayed();
+    check_candidate_errors();
 }
 
 /* ---- the scenario ---------------------------------------------------------------------------- */
@@ -441,7 +577,47 @@ static void run_scenario(void)
 typedef struct message_log {
     int messages;
     char from[64];
+    atomic_int requests; /* accept_peer calls; they run on the loop thread */
+    char requester[64];
 } message_log;
+
+/* accept_peer as a libffi closure, as a binding's decision callback would be: records the
+ * requester and accepts. */
+static void closure_accept_peer(ffi_cif* cif, void* ret, void** args, void* closure_data)
+{
+    message_log* log = *(message_log**)args[0];
+    const char* peer = *(const char**)args[1];
+    (void)cif;
+    (void)closure_data;
+    snprintf(log->requester, sizeof log->requester, "%s", peer ? peer : "");
+    atomic_fetch_add(&log->requests, 1);
+    *(ffi_arg*)ret = 1;
+}
+
+typedef int32_t (*accept_peer_fn)(void*, const char*, om_nat_type, char*, size_t);
+
+typedef struct accept_closure {
+    ffi_cif cif;
+    ffi_type* arg_types[5];
+    ffi_closure* closure;
+    accept_peer_fn code;
+} accept_closure;
+
+static int make_accept_closure(accept_closure* c)
+{
+    void* code = NULL;
+    c->arg_types[0] = &ffi_type_pointer;
+    c->arg_types[1] = &ffi_type_pointer;
+    c->arg_types[2] = &ffi_type_sint32;
+    c->arg_types[3] = &ffi_type_pointer;
+    c->arg_types[4] = size_type();
+    c->closure = ffi_closure_alloc(sizeof(ffi_closure), &code);
+    if (c->closure == NULL) return 0;
+    if (ffi_prep_cif(&c->cif, FFI_DEFAULT_ABI, 5, &ffi_type_sint32, c->arg_types) != FFI_OK) return 0;
+    if (ffi_prep_closure_loc(c->closure, &c->cif, closure_accept_peer, NULL, code) != FFI_OK) return 0;
+    memcpy(&c->code, &code, sizeof c->code);
+    return 1;
+}
 
 static void on_message(void* user_data, const om_event* e)
 {
@@ -455,6 +631,7 @@ static void run_agent_signaling(int32_t port)
 {
     char url[64];
     message_log la = {0}, lb = {0};
+    accept_closure accept;
     om_agent *a = NULL, *b = NULL;
     om_agent_options *oa = new_options(NULL, NULL, "udp"), *ob = new_options(NULL, NULL, "udp");
     const char* peer = "ffi-b";
@@ -464,6 +641,11 @@ static void run_agent_signaling(int32_t port)
     const uint8_t* data = payload;
     size_t len = sizeof payload;
     om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED;
+    if (!make_accept_closure(&accept)) {
+        fprintf(stderr, "ffi_all: cannot build the accept_peer closure\n");
+        ++check_failures;
+        return;
+    }
     snprintf(url, sizeof url, "ws://127.0.0.1:%d", (int)port);
     oa->server_url = url;
     oa->agent_id = "ffi-a";
@@ -475,6 +657,8 @@ static void run_agent_signaling(int32_t port)
     ob->on_event = on_message;
     ob->user_data = &lb;
     ob->user_data_free = NULL;
+    ob->accept_peer = accept.code;
+    ob->exclude_interfaces = "docker*,veth*"; /* bound to 127.0.0.1: changes nothing */
     CHECK_STATUS(ffi_create(oa, &a, NULL, 0), OM_OK);
     CHECK_STATUS(ffi_create(ob, &b, NULL, 0), OM_OK);
     CHECK_STATUS(call_i32(api.connect, (void*[]){&a}), OM_OK);
@@ -482,6 +666,16 @@ static void run_agent_signaling(int32_t port)
     state->struct_size = sizeof *state;
     CHECK_STATUS(call_i32(api.connect_peer, (void*[]){&a, &peer, &via, &state}), OM_OK);
     CHECK(state->status == OM_PEER_CONNECTED && state->active_transport == OM_TRANSPORT_SERVER_RELAY);
+    CHECK(atomic_load(&lb.requests) == 1 && strcmp(lb.requester, "ffi-a") == 0);
+    {
+        /* The relay was asked for: no candidate pair was checked, the list is an empty array. */
+        char* pairs = NULL;
+        char** out = &pairs;
+        CHECK_STATUS(call_i32(api.peer_pairs_json, (void*[]){&a, &peer, &out}), OM_OK);
+        CHECK(pairs != NULL && pairs[0] == '[');
+        CHECK(state->pairs_checked == 0);
+        ffi_free(pairs);
+    }
     CHECK_STATUS(call_i32(api.send, (void*[]){&a, &peer, &data, &len, &mode}), OM_OK);
     {
         const double deadline = now_s() + 5.0;
@@ -515,6 +709,7 @@ static void run_agent_signaling(int32_t port)
     CHECK_STATUS(call_i32(api.disconnect, (void*[]){&a}), OM_OK);
     ffi_destroy(a);
     ffi_destroy(b);
+    ffi_closure_free(accept.closure);
     free(state);
     free(oa);
     free(ob);
@@ -653,6 +848,7 @@ int main(int argc, char** argv)
     bind_all();
     check_library_functions();
     check_failed_create();
+    check_candidates();
     run_scenario();
     run_server_scenario();
     check_coverage(argv[2]);

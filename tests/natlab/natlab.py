@@ -7,13 +7,19 @@ lab"), for tests that put agents behind NATs of known types.
         lab.server.popen(["orbitmesh-server", "--bind", "203.0.113.1", ...])
         a.run(["orbitmesh-agent", ...], timeout=20)
 
-Topology (IPv4 only):
+Topology (IPv4; IPv6 too with Lab(ipv6=True)):
     internet namespace: bridge br0 = the public segment 203.0.113.0/24
     server namespace:   eth0 on br0 with 203.0.113.1 and 203.0.113.2 (two IPs for RFC 5780)
     per host i (1, 2, ...):
       Open:   host namespace, eth0 on br0 with 203.0.113.(20+i)
       others: router namespace, wan0 on br0 with 203.0.113.(20+i), lan0 10.0.i.1/24, the NAT
               recipe of its type; host namespace, eth0 10.0.i.2/24, default route via 10.0.i.1
+    With ipv6=True, global IPv6 without any NAT or filter beside that (the documentation prefix
+    2001:db8::/32): the public segment is 2001:db8::/64; an Open host has 2001:db8::(20+i), a
+    router wan0 2001:db8::(20+i) and lan0 2001:db8:i::1/64, its host 2001:db8:i::2/64 with the
+    default route via the router, which forwards; every namespace on the public segment routes
+    2001:db8:i::/64 via router i. No DAD (addresses are usable at once) and no router
+    advertisements; link-local addresses exist as on any IPv6 link. The server stays IPv4 only.
 
 Every namespace name starts with "om<pid>r<4 hex>-": unique per run, and a later run deletes the
 leftovers of runs whose process is gone (a SIGKILLed test cannot tear down). Every command runs
@@ -217,14 +223,16 @@ class Server(Namespace):
 class Host(Namespace):
     """A host behind a router of nat_type (or on the public segment when Open).
     .ip is the host's own address, .public_ip the address the internet sees (the router's wan
-    address; the host's own when Open), .router the router's Namespace (None when Open)."""
+    address; the host's own when Open), .router the router's Namespace (None when Open), .ip6
+    the host's global IPv6 address in a Lab(ipv6=True) (None otherwise)."""
 
-    def __init__(self, lab, name, nat_type, ip, public_ip, router):
+    def __init__(self, lab, name, nat_type, ip, public_ip, router, ip6=None):
         super().__init__(lab, name)
         self.nat_type = nat_type
         self.ip = ip
         self.public_ip = public_ip
         self.router = router
+        self.ip6 = ip6
 
     def flush_nat_state(self):
         """Forgets every mapping and filter entry of the router (conntrack, ipset)."""
@@ -242,8 +250,10 @@ class Lab:
     """Context manager: builds the internet and server namespaces on enter, hosts on add_host,
     and removes everything on exit."""
 
-    def __init__(self):
+    def __init__(self, ipv6=False):
         self.tag = _new_tag()
+        self.ipv6 = ipv6    # global IPv6 on the hosts too (see the module docstring)
+        self._wan6 = []     # (namespace, router wan IPv6 or None, lan prefix or None) on br0
         # Logs and files of the lab's processes; kept after the run when NATLAB_KEEP_LOGS is set.
         self.workdir = tempfile.mkdtemp(prefix=f"{self.tag}-")
         self.hosts = []
@@ -263,6 +273,10 @@ class Lab:
             self._internet = self._new_namespace("inet")
             self._internet.iproute("link", "add", "br0", "type", "bridge")
             self._internet.iproute("link", "set", "br0", "up")
+            if self.ipv6:
+                # No querier on this segment: MLD snooping would otherwise drop Neighbor
+                # Discovery multicast once its entries age out.
+                self._internet.iproute("link", "set", "br0", "type", "bridge", "mcast_snooping", "0")
             self.server = self._new_namespace("srv", Server)
             self._plug_into_internet(self.server, "eth0", "srv")
             for address in SERVER_IPS:
@@ -330,9 +344,30 @@ class Lab:
             self._namespaces.append(name)
         ns = cls(self, name, **kwargs)
         ns.iproute("link", "set", "lo", "up")
-        # IPv4 only: no router solicitations, DAD or link-local candidates in the lab.
-        ns.sysctl("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+        if self.ipv6 and role != "inet":
+            # Addresses usable at once (no DAD) and no router advertisements in the lab.
+            ns.sysctl("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
+                      "net.ipv6.conf.all.accept_ra=0", "net.ipv6.conf.default.accept_ra=0")
+        else:
+            # IPv4 only: no router solicitations, DAD or link-local candidates in the lab.
+            ns.sysctl("net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
         return ns
+
+    def _enable_ipv6(self, ns, ifname, address):
+        """IPv6 on ns's ifname (it may have come from a namespace where it was off) with
+        address ("addr/len"), usable at once."""
+        ns.sysctl(f"net.ipv6.conf.{ifname}.disable_ipv6=0", f"net.ipv6.conf.{ifname}.accept_dad=0")
+        ns.iproute("-6", "addr", "add", address, "dev", ifname, "nodad")
+
+    def _join_wan6(self, ns, wan_ip6=None, lan_prefix=None):
+        """Routes between ns (on the public segment) and every router's IPv6 lan: ns learns
+        the existing lans, and when ns is a router (wan_ip6, lan_prefix) the others learn its."""
+        for other, other_wan, other_prefix in self._wan6:
+            if other_prefix:
+                ns.iproute("-6", "route", "add", other_prefix, "via", other_wan)
+            if lan_prefix:
+                other.iproute("-6", "route", "add", lan_prefix, "via", wan_ip6)
+        self._wan6.append((ns, wan_ip6, lan_prefix))
 
     def _plug_into_internet(self, ns, ifname, port_name):
         """A veth from ns (named ifname) to a port of the internet bridge."""
@@ -353,7 +388,12 @@ class Lab:
                                        public_ip=public_ip, router=None)
             self._plug_into_internet(host, "eth0", f"h{index}")
             host.iproute("addr", "add", f"{public_ip}/{PUBLIC_PREFIX_LEN}", "dev", "eth0")
+            if self.ipv6:
+                host.ip6 = f"2001:db8::{20 + index}"
+                self._enable_ipv6(host, "eth0", f"{host.ip6}/64")
             host.iproute("link", "set", "eth0", "up")
+            if self.ipv6:
+                self._join_wan6(host)    # routes need the link up
         else:
             lan_gateway, host_ip = f"10.0.{index}.1", f"10.0.{index}.2"
             router = self._new_namespace(f"r{index}")
@@ -370,11 +410,25 @@ class Lab:
             host.iproute("link", "set", "eth0", "up")
             host.iproute("route", "add", "default", "via", lan_gateway)
             router.sysctl("net.ipv4.ip_forward=1")
+            if self.ipv6:
+                self._add_ipv6_lan(router, host, index)
             for rule in router_rules(nat_type, public_ip, host_ip):
                 router.run(rule, check=True)
             host.flush_nat_state()
         self.hosts.append(host)
         return host
+
+    def _add_ipv6_lan(self, router, host, index):
+        """Router index forwards IPv6 between its lan 2001:db8:index::/64 and the public segment,
+        without NAT."""
+        wan_ip6, lan_prefix = f"2001:db8::{20 + index}", f"2001:db8:{index}::/64"
+        self._enable_ipv6(router, "wan0", f"{wan_ip6}/64")
+        self._enable_ipv6(router, "lan0", f"2001:db8:{index}::1/64")
+        router.sysctl("net.ipv6.conf.all.forwarding=1")
+        host.ip6 = f"2001:db8:{index}::2"
+        self._enable_ipv6(host, "eth0", f"{host.ip6}/64")
+        host.iproute("-6", "route", "add", "default", "via", f"2001:db8:{index}::1")
+        self._join_wan6(router, wan_ip6, lan_prefix)
 
     def add_pair(self, nat_type_a, nat_type_b):
         """Two hosts, each behind its own router: the usual shape of a connection test."""

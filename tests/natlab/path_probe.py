@@ -1,4 +1,5 @@
-"""A tiny probe of the lab's paths, run inside its namespaces (UDP by default, TCP with --tcp).
+"""A tiny probe of the lab's paths, run inside its namespaces (UDP by default, TCP with --tcp;
+IPv6 when IP is an IPv6 address, printed as "[ip]:port").
 
     path_probe.py echo IP PORT [--tcp] [--count N] [--seconds S]
         answers each datagram (or connection) with the "ip:port" it came from, i.e. what the
@@ -16,12 +17,23 @@ import sys
 import time
 
 
-def _socket(tcp):
-    return socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+def _is_ipv6(ip):
+    return ":" in ip
+
+
+def _socket(tcp, ip="0.0.0.0"):
+    family = socket.AF_INET6 if _is_ipv6(ip) else socket.AF_INET
+    return socket.socket(family, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+
+
+def _endpoint(address):
+    """ "ip:port" of a socket address ("[ip]:port" for IPv6)."""
+    ip, port = address[:2]
+    return f"[{ip}]:{port}" if _is_ipv6(ip) else f"{ip}:{port}"
 
 
 def echo(args):
-    with _socket(args.tcp) as sock:
+    with _socket(args.tcp, args.ip) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((args.ip, args.port))
         if args.tcp:
@@ -35,20 +47,20 @@ def echo(args):
             sock.settimeout(remaining)
             try:
                 if args.tcp:
-                    conn, (ip, port) = sock.accept()
+                    conn, source = sock.accept()
                     with conn:
-                        conn.sendall(f"{ip}:{port}".encode())
+                        conn.sendall(_endpoint(source).encode())
                 else:
-                    _, (ip, port) = sock.recvfrom(2048)
-                    sock.sendto(f"{ip}:{port}".encode(), (ip, port))
+                    _, source = sock.recvfrom(2048)
+                    sock.sendto(_endpoint(source).encode(), source)
             except socket.timeout:
                 break
     return 0
 
 
 def ask(args):
-    with _socket(args.tcp) as sock:
-        sock.bind(("0.0.0.0", args.from_port))
+    with _socket(args.tcp, args.ip) as sock:
+        sock.bind(("::" if _is_ipv6(args.ip) else "0.0.0.0", args.from_port))
         sock.settimeout(args.timeout)
         try:
             if args.tcp:

@@ -37,6 +37,11 @@ C_VALUES = [
     (om.EventType.Connected, "EventType.Connected", 8),
     (om.EventType.Disconnected, "EventType.Disconnected", 9),
     (om.EventType.Reconnecting, "EventType.Reconnecting", 10),
+    (om.EventType.PeerStateChanged, "EventType.PeerStateChanged", 11),
+    (om.CandidateType.Host, "CandidateType.Host", 0),
+    (om.CandidateType.ServerReflexive, "CandidateType.ServerReflexive", 1),
+    (om.CandidateType.PeerReflexive, "CandidateType.PeerReflexive", 2),
+    (om.CandidateType.Relayed, "CandidateType.Relayed", 3),
     (om.LogLevel.Trace, "LogLevel.Trace", 0),
     (om.LogLevel.Debug, "LogLevel.Debug", 1),
     (om.LogLevel.Info, "LogLevel.Info", 2),
@@ -57,6 +62,6 @@ def test_member_prints_as_seed_name_and_equals_c_value(member, text, value):
 def test_every_member_is_covered():
     covered = {text for _, text, _ in C_VALUES}
     for enum in (om.NatType, om.Transport, om.Strategy, om.PeerConnectionStatus, om.Delivery,
-                 om.EventType, om.LogLevel):
+                 om.EventType, om.LogLevel, om.CandidateType):
         for name in enum.__members__:
             assert f"{enum.__name__}.{name}" in covered

@@ -37,8 +37,9 @@ def test_p2p_defaults_are_the_seeds():
         value = getattr(options, name)
         assert value == default and type(value) is type(default), name
     assert options.bind_address is None
-    assert options._fields == tuple(SEED_P2P_DEFAULTS) + ("bind_address",)
-    assert options.to_dict() == {**SEED_P2P_DEFAULTS, "bind_address": None}
+    assert options.exclude_interfaces == []
+    assert options._fields == tuple(SEED_P2P_DEFAULTS) + ("bind_address", "exclude_interfaces")
+    assert options.to_dict() == {**SEED_P2P_DEFAULTS, "bind_address": None, "exclude_interfaces": []}
 
 
 def test_server_defaults_are_the_seeds():
@@ -120,8 +121,31 @@ def test_unknown_and_positional_arguments_are_rejected():
         orbitmesh.P2POptions(True)
 
 
+@pytest.mark.parametrize("value, names", [
+    ("docker0", ["docker0"]),
+    ("eth1,docker*", ["eth1", "docker*"]),
+    (" eth1 , veth* ,", ["eth1", "veth*"]),
+    (["eth1", "docker*"], ["eth1", "docker*"]),
+    (("wg0",), ["wg0"]),
+    ("", []),
+    (None, []),
+])
+def test_exclude_interfaces_takes_a_str_or_a_list(value, names):
+    assert orbitmesh.P2POptions(exclude_interfaces=value).exclude_interfaces == names
+    options = orbitmesh.P2POptions()
+    options.exclude_interfaces = value
+    assert options.exclude_interfaces == names
+
+
+@pytest.mark.parametrize("value", [42, [b"eth0"], ["eth0", 1], {"eth0"}])
+def test_exclude_interfaces_wrong_types(value):
+    with pytest.raises(TypeError):
+        orbitmesh.P2POptions(exclude_interfaces=value)
+
+
 def test_copy_and_pickle_keep_every_field():
-    original = orbitmesh.P2POptions(turn_server="127.0.0.1", max_mtu=1200, bind_address="127.0.0.1")
+    original = orbitmesh.P2POptions(turn_server="127.0.0.1", max_mtu=1200, bind_address="127.0.0.1",
+                                    exclude_interfaces=["docker*"])
     for clone in (copy.copy(original), copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
         assert clone == original and clone is not original
     clone = copy.copy(original)

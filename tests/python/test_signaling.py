@@ -107,7 +107,8 @@ def test_echo_and_async_twins(server):
     async def scenario(a, b):
         await asyncio.wait_for(a.connect_async(), WAIT_S)
         await asyncio.wait_for(b.connect_async(), WAIT_S)
-        state = await asyncio.wait_for(a.connect_to_peer_async("b"), WAIT_S)
+        state = await asyncio.wait_for(
+            a.connect_to_peer_async("b", transport=orbitmesh.Transport.ServerRelay), WAIT_S)
         assert state.status == orbitmesh.PeerConnectionStatus.Connected
         assert state.active_transport == orbitmesh.Transport.ServerRelay
         loop = asyncio.get_running_loop()

@@ -8,7 +8,7 @@ TEST_CASE("after the server restarts, agents reconnect and relaying resumes", "[
     test::RecordingAgent a(url, "ra"), b(url, "rb");
     a.agent->connect();
     b.agent->connect();
-    a.agent->connect_peer("rb");
+    a.agent->connect_peer("rb", OM_TRANSPORT_SERVER_RELAY); // a relayed peer waits for the server
     a.agent->send("rb", "before");
     REQUIRE(b.wait_for(OM_EVENT_MESSAGE, 1));
 
@@ -35,7 +35,7 @@ TEST_CASE("disconnect leaves the server and ends relay peers", "[reconnect]")
     test::RecordingAgent a(server->url(), "da"), b(server->url(), "db");
     a.agent->connect();
     b.agent->connect();
-    a.agent->connect_peer("db");
+    a.agent->connect_peer("db", OM_TRANSPORT_SERVER_RELAY);
     a.agent->disconnect();
     a.agent->disconnect();  // idempotent
     CHECK(a.agent->peer_state("db").status == OM_PEER_DISCONNECTED);

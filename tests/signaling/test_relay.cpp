@@ -50,7 +50,7 @@ TEST_CASE("the delivery mode travels with each relayed message", "[relay]")
     test::RecordingAgent a(server->url(), "a1"), b(server->url(), "b1");
     a.agent->connect();
     b.agent->connect();
-    a.agent->connect_peer("b1");
+    a.agent->connect_peer("b1", OM_TRANSPORT_SERVER_RELAY); // the relay carries every mode
     for (om_delivery_mode mode : {OM_DELIVERY_RELIABLE_UNORDERED, OM_DELIVERY_UNRELIABLE, OM_DELIVERY_SEQUENCED})
         a.agent->send("b1", "m", mode);
     REQUIRE(b.wait_for(OM_EVENT_MESSAGE, 3));
@@ -71,7 +71,7 @@ TEST_CASE("peer operations fail clearly in the wrong state", "[relay]")
     CHECK(a.agent->peer_state("nobody").status == OM_PEER_FAILED);
     CHECK(test::status_of([&] { a.agent->send("nobody", "x"); }) == OM_ERR_STATE);
     CHECK(test::status_of([&] { a.agent->connect_peer("lonely"); }) == OM_ERR_INVALID_ARGUMENT);
-    CHECK(test::status_of([&] { a.agent->connect_peer("x", OM_TRANSPORT_P2P); }) == OM_ERR_NOT_SUPPORTED);
+    CHECK(test::status_of([&] { a.agent->connect_peer("x", OM_TRANSPORT_TURN); }) == OM_ERR_NOT_SUPPORTED);
     CHECK(test::status_of([&] { a.agent->send("nobody", std::string(70000, 'x')); }) == OM_ERR_TOO_LARGE);
     CHECK(a.agent->peer_state("never-seen").status == OM_PEER_DISCONNECTED);
 }

@@ -38,9 +38,9 @@ extern "C" {
 /* Versions (ABI-RULES R9): library semver, public C ABI major (= SONAME)                     */
 /* ------------------------------------------------------------------------------------------ */
 #define OM_VERSION_MAJOR 0
-#define OM_VERSION_MINOR 2
+#define OM_VERSION_MINOR 3
 #define OM_VERSION_PATCH 0
-#define OM_VERSION "0.2.0"
+#define OM_VERSION "0.3.0"
 #define OM_VERSION_NUMBER ((OM_VERSION_MAJOR << 16) | (OM_VERSION_MINOR << 8) | OM_VERSION_PATCH)
 /* Major of the public C ABI; liborbitmesh.so.<OM_C_ABI_MAJOR> is the SONAME. */
 #define OM_C_ABI_MAJOR 1
@@ -188,7 +188,10 @@ enum {
     /* Signaling (om_agent_connect). */
     OM_EVENT_CONNECTED = 8,    /* registered with the server; message = the server's session id */
     OM_EVENT_DISCONNECTED = 9, /* the server connection ended; message = why */
-    OM_EVENT_RECONNECTING = 10 /* a new attempt is scheduled; message says when and which */
+    OM_EVENT_RECONNECTING = 10, /* a new attempt is scheduled; message says when and which */
+    /* Added in 0.3 (seed StateChanged): a peer connection changed status, path or strategy.
+     * peer_id; peer_status, transport and strategy say the new state; message says why. */
+    OM_EVENT_PEER_STATE_CHANGED = 11
 };
 
 /* Everything in an event is borrowed for the duration of the callback only. */
@@ -204,6 +207,11 @@ typedef struct om_event {
     uint64_t timestamp_us; /* monotonic clock, microseconds */
     /* Added in C ABI 1.1 */
     om_delivery_mode delivery_mode; /* OM_EVENT_MESSAGE: the mode the peer sent it with */
+    /* Added in 0.3: peer events (CONNECTED, DISCONNECTED, STATE_CHANGED) carry the state reached;
+     * the enums are declared below. 0 for other events. */
+    int32_t peer_status;  /* om_peer_status */
+    int32_t transport;    /* om_transport_type */
+    int32_t strategy;     /* om_strategy */
 } om_event;
 
 /* Runs on the agent's loop thread (OM_EVENTS_ON_LOOP_THREAD) or inside om_agent_dispatch()
@@ -272,13 +280,25 @@ typedef struct om_agent_options {
     /* Called exactly once with user_data when the agent is destroyed (or creation fails). */
     void (*user_data_free)(void* user_data);
     om_event_mode event_mode; /* OM_EVENTS_ON_LOOP_THREAD */
+
+    /* Added in 0.3: peer-to-peer connections. */
+    /* Seed step 4: decides a peer's connect request. NULL accepts every peer. Runs on the loop
+     * thread with the options' user_data; must not block or call blocking agent functions.
+     * remote_nat is what the peer reported (OM_NAT_UNKNOWN when it did not). Return 1 to accept,
+     * 0 to refuse; a refusal may write its reason (NUL-terminated, at most reason_cap bytes). */
+    int32_t (*accept_peer)(void* user_data, const char* peer_id, om_nat_type remote_nat, char* reason,
+                           size_t reason_cap);
+    /* When bound to the wildcard, host candidates come from every interface that is up, except
+     * loopback and these: interface names separated by ',' (a trailing '*' matches a prefix,
+     * "docker*"). NULL excludes none. */
+    const char* exclude_interfaces;
 } om_agent_options;
 
 #define OM_AGENT_OPTIONS_INIT                                                                 \
     {                                                                                         \
         (uint32_t)sizeof(om_agent_options), NULL, NULL, NULL, 1, 1, NULL, 3478, NULL, 3478,   \
             NULL, NULL, 10000, 10, 100, 15000, 30000, 1400, 1, 1, NULL, NULL, NULL, NULL,    \
-            NULL, NULL, NULL, NULL, NULL, NULL, OM_EVENTS_ON_LOOP_THREAD                      \
+            NULL, NULL, NULL, NULL, NULL, NULL, OM_EVENTS_ON_LOOP_THREAD, NULL, NULL          \
     }
 
 /* Fills *options with the defaults above (for languages without the C macro). */
@@ -395,13 +415,24 @@ typedef struct om_peer_state {
     uint64_t messages_received;
     double packet_loss; /* 0..1 */
     char diagnosis[OM_DIAGNOSIS_STRLEN]; /* why not direct, when not direct; "" otherwise */
+    /* Added in 0.3 */
+    om_strategy planned_strategy; /* what the strategy plugin chose (the seed's matrix); strategy
+                                   * above is the step that made the connection */
+    uint32_t pairs_checked;       /* candidate pairs that got a connectivity check */
+    uint64_t checks_sent;         /* STUN connectivity checks and consent requests sent */
+    uint64_t checks_received;     /* authenticated checks received from the peer */
+    double last_heard_ms;         /* since the peer was last heard on the active path */
 } om_peer_state;
 
-/* Connects to a registered peer through the server (connect_request, the peer accepts or
- * refuses) over `via`: OM_TRANSPORT_NONE picks the best path available; OM_TRANSPORT_SERVER_RELAY
- * asks for the server relay. Blocks at most connection_timeout_ms; *out_state (may be NULL)
- * receives the state reached. OM_ERR_NOT_FOUND: no such peer; OM_ERR_REFUSED: it declined;
- * OM_ERR_NOT_SUPPORTED: a path this build cannot make yet. */
+/* Connects to a registered peer (seed steps 1-6): connect_request through the server, the peer
+ * accepts or refuses (accept_peer), both exchange candidates, ICE credentials and NAT reports,
+ * then check candidate pairs (RFC 8445 connectivity checks) in the order the strategy plugin
+ * gives. `via`: OM_TRANSPORT_NONE = the best path (direct when prefer_p2p and the strategy allow
+ * it, else or on failure the relay when fallback_to_relay); OM_TRANSPORT_P2P = direct only;
+ * OM_TRANSPORT_SERVER_RELAY = the server relay only. Blocks at most connection_timeout_ms (plus
+ * the relay fallback); *out_state (may be NULL) receives the state reached. OM_ERR_NOT_FOUND: no
+ * such peer; OM_ERR_REFUSED: it declined; OM_ERR_UNREACHABLE: no direct path and no fallback;
+ * OM_ERR_NOT_SUPPORTED: a path this build cannot make yet (TURN). */
 OM_API om_status om_agent_connect_peer(om_agent* agent, const char* peer_id, om_transport_type via,
                                        om_peer_state* out_state);
 #define OM_ADDRESS_TEXT_LEN 64
@@ -433,11 +464,66 @@ typedef struct om_nat_report {
 OM_API om_status om_agent_nat_info(om_agent* agent, int32_t refresh, om_nat_report* out);
 /* The state of a peer; status OM_PEER_DISCONNECTED for one never connected. */
 OM_API om_status om_agent_peer_state(om_agent* agent, const char* peer_id, om_peer_state* out_state);
-/* Sends a message to a connected peer with a delivery mode, over its active path. Safe from any
- * thread. OM_ERR_STATE when the peer is not connected; OM_ERR_TOO_LARGE above the path's limit;
- * OM_ERR_WOULD_BLOCK when the outgoing queue is full. */
+/* Sends a message to a connected peer with a delivery mode, over its active path: direct when
+ * Connected over P2P, else the relay. Safe from any thread. OM_ERR_STATE when the peer is not
+ * connected; OM_ERR_TOO_LARGE above the path's limit; OM_ERR_WOULD_BLOCK when the outgoing queue
+ * is full; OM_ERR_NOT_SUPPORTED for a reliable mode over P2P until a delivery plugin is built
+ * (unreliable and sequenced go as datagrams). */
 OM_API om_status om_agent_send(om_agent* agent, const char* peer_id, const uint8_t* data, size_t len,
                                om_delivery_mode mode);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Peer-to-peer details and ICE candidates. Added in 0.3.                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Every candidate pair of the peer's last connection attempt as a JSON array, highest priority
+ * first: {"local","remote" (RFC 8839 text), "priority", "state" ("waiting", "in-progress",
+ * "succeeded", "failed", "frozen"), "nominated", "checks_sent", "responses", "rtt_ms", "why"
+ * (why it failed, "" otherwise)}. Library memory released with om_free. */
+OM_API om_status om_agent_peer_pairs_json(om_agent* agent, const char* peer_id, char** out_json);
+
+/* RFC 8445 §5.1.2.2 type preferences: the seed's host 126, server-reflexive 100, relayed 0;
+ * peer-reflexive 110 (RFC 8445's recommendation, between host and server-reflexive). */
+typedef int32_t om_candidate_type;
+enum {
+    OM_CANDIDATE_HOST = 0,
+    OM_CANDIDATE_SERVER_REFLEXIVE = 1,
+    OM_CANDIDATE_PEER_REFLEXIVE = 2,
+    OM_CANDIDATE_RELAYED = 3
+};
+
+/* One ICE candidate (seed IceCandidate). Addresses as "ip:port" / "[ipv6]:port". */
+typedef struct om_candidate {
+    uint32_t struct_size;
+    om_candidate_type type;
+    char address[OM_ADDRESS_TEXT_LEN];         /* the transport address */
+    char related_address[OM_ADDRESS_TEXT_LEN]; /* RFC 8839 raddr/rport: the base of a reflexive
+                                                * candidate; "" for host candidates */
+    char relay_server[OM_ADDRESS_TEXT_LEN];    /* relayed: the TURN server it came from; "" else */
+    char foundation[36];                       /* RFC 8839: 1-32 ice-chars */
+    uint32_t priority;                         /* RFC 8445 §5.1.2.1 */
+    uint32_t component;                        /* 1 (OrbitMesh uses one component) */
+} om_candidate;
+
+/* "host", "srflx", "prflx", "relay" (RFC 8839 cand-type); "unknown" for another value. */
+OM_API const char* om_candidate_type_name(om_candidate_type type);
+/* Seed IceCandidate.CreateHost / CreateServerReflexive / CreateRelayed. IP literals only (no DNS
+ * lookups); ports 1..65535. Priority 2^24*type_pref + 2^8*65535 + (256 - component). */
+OM_API om_status om_candidate_host(const char* ip, int32_t port, om_candidate* out);
+OM_API om_status om_candidate_server_reflexive(const char* public_ip, int32_t public_port,
+                                               const char* local_ip, int32_t local_port,
+                                               om_candidate* out);
+OM_API om_status om_candidate_relayed(const char* relayed_ip, int32_t relayed_port,
+                                      const char* relay_server, om_candidate* out);
+/* RFC 8839 §5.1 text, "candidate:1 1 udp 2130706431 192.0.2.1 5000 typ host", into buf with its
+ * NUL; *needed (may be NULL) receives the size required. OM_ERR_BUFFER_TOO_SMALL when short. */
+OM_API om_status om_candidate_to_string(const om_candidate* candidate, char* buf, size_t cap,
+                                        size_t* needed);
+/* Parses that text (with or without the "a=" prefix). OM_ERR_MALFORMED naming what is wrong
+ * (om_candidate_last_error gives the text for this thread's last failure). */
+OM_API om_status om_candidate_parse(const char* text, om_candidate* out);
+/* Why the calling thread's last om_candidate_* call failed; "" if none. Per thread. */
+OM_API const char* om_candidate_last_error(void);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Server: signaling hub over HTTP/WebSocket (and, as they land, embedded STUN, TURN, relay).  */

@@ -58,6 +58,10 @@ struct Event {
     std::string message;
     uint64_t timestamp_us = 0;
     om_delivery_mode delivery_mode = OM_DELIVERY_RELIABLE_ORDERED;
+    // Peer events (0.3): the state reached. 0 for other events or an older library.
+    om_peer_status peer_status = 0;
+    om_transport_type transport = 0;
+    om_strategy strategy = 0;
 
     static Event from(const om_event& e) {
         Event out;
@@ -70,12 +74,81 @@ struct Event {
         out.timestamp_us = e.timestamp_us;
         // Read only what the library's event struct holds (an older library's is shorter).
         if (e.struct_size >= offsetof(om_event, delivery_mode) + sizeof e.delivery_mode) out.delivery_mode = e.delivery_mode;
+        if (e.struct_size >= offsetof(om_event, strategy) + sizeof e.strategy) {
+            out.peer_status = e.peer_status;
+            out.transport = e.transport;
+            out.strategy = e.strategy;
+        }
         return out;
     }
 };
 
 // Receives a borrowed view; copy with Event::from to keep it.
 using EventHandler = std::function<void(const om_event&)>;
+
+// Decides a peer's connect request (om_agent_options.accept_peer): return true to accept; a
+// refusal may set `reason`, which the requester sees. Runs on the loop thread; must not block.
+// An exception refuses, with its what() as the reason.
+using AcceptPeerHandler = std::function<bool(const std::string& peer_id, om_nat_type remote_nat, std::string& reason)>;
+
+// One ICE candidate (seed IceCandidate; RFC 8445 priorities, RFC 8839 text form).
+class IceCandidate {
+public:
+    explicit IceCandidate(const om_candidate& raw) : raw_(raw) {}
+
+    static IceCandidate create_host(const std::string& ip, int32_t port) {
+        return make([&](om_candidate* c) { return om_candidate_host(ip.c_str(), port, c); });
+    }
+    static IceCandidate create_server_reflexive(const std::string& public_ip, int32_t public_port,
+                                                const std::string& local_ip, int32_t local_port) {
+        return make([&](om_candidate* c) {
+            return om_candidate_server_reflexive(public_ip.c_str(), public_port, local_ip.c_str(), local_port, c);
+        });
+    }
+    static IceCandidate create_relayed(const std::string& relayed_ip, int32_t relayed_port,
+                                       const std::string& relay_server) {
+        return make([&](om_candidate* c) {
+            return om_candidate_relayed(relayed_ip.c_str(), relayed_port, relay_server.c_str(), c);
+        });
+    }
+    // RFC 8839 §5.1 text, with or without "a=".
+    static IceCandidate parse(const std::string& text) {
+        return make([&](om_candidate* c) { return om_candidate_parse(text.c_str(), c); });
+    }
+
+    // "candidate:<foundation> 1 udp <priority> <ip> <port> typ <type> [raddr .. rport ..]"
+    std::string to_string() const {
+        size_t needed = 0;
+        om_status status = om_candidate_to_string(&raw_, nullptr, 0, &needed);
+        if (status != OM_OK && status != OM_ERR_BUFFER_TOO_SMALL) detail::check(status, om_candidate_last_error());
+        std::string text(needed, '\0');
+        status = om_candidate_to_string(&raw_, text.data(), text.size(), &needed);
+        detail::check(status, om_candidate_last_error());
+        text.resize(needed > 0 ? needed - 1 : 0); // drop the NUL
+        return text;
+    }
+
+    om_candidate_type type() const noexcept { return raw_.type; }
+    std::string type_name() const { return om_candidate_type_name(raw_.type); }
+    std::string address() const { return raw_.address; }
+    std::string related_address() const { return raw_.related_address; }
+    std::string relay_server() const { return raw_.relay_server; }
+    std::string foundation() const { return raw_.foundation; }
+    uint32_t priority() const noexcept { return raw_.priority; }
+    uint32_t component() const noexcept { return raw_.component; }
+    const om_candidate& raw() const noexcept { return raw_; }
+
+private:
+    template <typename Fill>
+    static IceCandidate make(Fill fill) {
+        om_candidate c{};
+        c.struct_size = sizeof c;
+        const om_status status = fill(&c); // before reading the error it may set
+        detail::check(status, om_candidate_last_error());
+        return IceCandidate(c);
+    }
+    om_candidate raw_{};
+};
 
 // om_agent_options with owned strings. Fields keep the C names; strings go through setters.
 class AgentOptions {
@@ -107,6 +180,16 @@ public:
     // Replaces plugin_options with a whole "plugin.key=value;..." text.
     AgentOptions& plugin_options(std::string text) { return set(plugin_options_, raw_.plugin_options, std::move(text)); }
     AgentOptions& event_mode(om_event_mode mode) { raw_.event_mode = mode; return *this; }
+    // Interface names left out of host candidates when bound to the wildcard ("docker*" is a
+    // prefix), joined with ','.
+    AgentOptions& exclude_interfaces(const std::vector<std::string>& names) {
+        std::string joined;
+        for (const std::string& name : names) joined += (joined.empty() ? "" : ",") + name;
+        return set(exclude_interfaces_, raw_.exclude_interfaces, std::move(joined));
+    }
+    // Decides peers' connect requests; without it every peer is accepted.
+    AgentOptions& accept_peer(AcceptPeerHandler handler) { accept_peer_ = std::move(handler); return *this; }
+    const AcceptPeerHandler& accept_peer_handler() const noexcept { return accept_peer_; }
 
     AgentOptions(const AgentOptions&) = delete;
     AgentOptions& operator=(const AgentOptions&) = delete;
@@ -119,24 +202,30 @@ private:
     }
     om_agent_options raw_{};
     std::string server_url_, agent_id_, token_, stun_server_, turn_server_, turn_username_,
-        turn_password_, bind_address_, transport_, nat_, strategy_, turn_, delivery_, plugin_options_;
+        turn_password_, bind_address_, transport_, nat_, strategy_, turn_, delivery_, plugin_options_,
+        exclude_interfaces_;
+    AcceptPeerHandler accept_peer_;
 };
 
 class Agent {
 public:
     // The handler runs on the agent's loop thread (or in dispatch()); it must not block.
+    // The accept handler of the options (if any) runs there too.
     explicit Agent(AgentOptions& options, EventHandler handler = {}) {
         om_agent_options& raw = options.raw();
-        if (handler) {
-            auto* boxed = new EventHandler(std::move(handler));
-            raw.on_event = &Agent::trampoline;
+        // Both callbacks share the options' one user_data: a box the library frees.
+        if (handler || options.accept_peer_handler()) {
+            auto* boxed = new Callbacks{std::move(handler), options.accept_peer_handler()};
+            if (boxed->on_event) raw.on_event = &Agent::trampoline;
+            if (boxed->accept_peer) raw.accept_peer = &Agent::accept_trampoline;
             raw.user_data = boxed;
-            raw.user_data_free = [](void* p) { delete static_cast<EventHandler*>(p); };
+            raw.user_data_free = [](void* p) { delete static_cast<Callbacks*>(p); };
         }
         char err[OM_ERROR_BUF_SIZE] = {0};
         om_agent* out = nullptr;
         om_status status = om_agent_create(&raw, &out, err, sizeof err);
         raw.on_event = nullptr;
+        raw.accept_peer = nullptr;
         raw.user_data = nullptr;
         raw.user_data_free = nullptr;
         detail::check(status, err);
@@ -216,6 +305,16 @@ public:
         return report;
     }
 
+    // The candidate pairs of the peer's last connection attempt (JSON array, see
+    // om_agent_peer_pairs_json).
+    std::string peer_pairs_json(const std::string& peer_id) const
+    {
+        char* json = nullptr;
+        check(om_agent_peer_pairs_json(get(), peer_id.c_str(), &json));
+        std::unique_ptr<char, detail::FreeDeleter> owned(json);
+        return std::string(json);
+    }
+
     om_peer_state peer_state(const std::string& peer_id) const
     {
         om_peer_state state{};
@@ -246,9 +345,35 @@ public:
     }
 
 private:
+    struct Callbacks {
+        EventHandler on_event;
+        AcceptPeerHandler accept_peer;
+    };
+    static int32_t accept_trampoline(void* user_data, const char* peer_id, om_nat_type remote_nat,
+                                     char* reason, size_t reason_cap) {
+        std::string why;
+        bool accepted = false;
+        try {
+            accepted = static_cast<Callbacks*>(user_data)->accept_peer(peer_id ? peer_id : "", remote_nat, why);
+#if defined(__GLIBCXX__)
+        } catch (abi::__forced_unwind&) {
+            throw;
+#endif
+        } catch (const std::exception& e) {
+            why = e.what(); // refuse, and say why
+        } catch (...) {
+            why = "the accept handler threw";
+        }
+        if (!accepted && reason && reason_cap > 0) {
+            const size_t n = why.size() < reason_cap - 1 ? why.size() : reason_cap - 1;
+            why.copy(reason, n);
+            reason[n] = '\0';
+        }
+        return accepted ? 1 : 0;
+    }
     static void trampoline(void* user_data, const om_event* event) {
         try {
-            (*static_cast<EventHandler*>(user_data))(*event);
+            static_cast<Callbacks*>(user_data)->on_event(*event);
 #if defined(__GLIBCXX__)
         } catch (abi::__forced_unwind&) {
             throw;  // a thread being cancelled must keep unwinding, or the process aborts

@@ -1,0 +1,511 @@
+// The agent's peer-to-peer half (seed steps 4-6): the plan from the strategy plugin, candidate
+// gathering, one ICE session per peer driven by the loop's timers and the socket's STUN
+// datagrams, the fall back to the relay, and data frames over the selected pair.
+#include "agent/agent.h"
+
+#include "agent/ice/host_candidates.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "plugin_host/guarded_call.h"
+#include "proto/address.h"
+#include "proto/stun.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Stringifier.h>
+
+#include <algorithm>
+#include <random>
+#include <sstream>
+
+namespace om {
+namespace {
+
+namespace sig = proto::signaling;
+namespace pice = proto::ice;
+namespace stun = proto::stun;
+
+const char* strategy_label(om_strategy s)
+{
+    switch (s) {
+        case OM_STRATEGY_DIRECT_CONNECT: return "DirectConnect";
+        case OM_STRATEGY_UDP_HOLE_PUNCH: return "UdpHolePunch";
+        case OM_STRATEGY_TURN_RELAY: return "TurnRelay";
+        case OM_STRATEGY_SERVER_RELAY: return "ServerRelay";
+        default: return "None";
+    }
+}
+
+bool is_direct(om_strategy s)
+{
+    return s == OM_STRATEGY_DIRECT_CONNECT || s == OM_STRATEGY_UDP_HOLE_PUNCH;
+}
+
+uint64_t random_u64()
+{
+    std::random_device rd;
+    return (uint64_t(rd()) << 32) | rd();
+}
+
+} // namespace
+
+PluginInstance* Agent::strategy_plugin()
+{
+    for (auto& k : kind_instances_)
+        if (k.instance && k.library->vtable<om_strategy_vtbl>()) return &k;
+    return nullptr;
+}
+
+om_strategy_output Agent::choose_strategy(const om_strategy_input& input)
+{
+    om_strategy_output output{};
+    output.struct_size = sizeof output;
+    if (PluginInstance* plugin = strategy_plugin()) {
+        auto vtbl = plugin->library->vtable<om_strategy_vtbl>();
+        int32_t status = guarded_call(*plugin->ctx, "choose", [&] { return vtbl->choose(plugin->instance, &input, &output); });
+        if (status != OM_OK) {
+            log_message(OM_LOG_WARNING, "strategy plugin: " + plugin->ctx->take_error());
+            counters_.add("strategy.failures", 1);
+            output.step_count = 0;
+        }
+        return output;
+    }
+    // No strategy plugin: try direct when allowed, then the relay.
+    output.strategy = input.prefer_p2p ? OM_STRATEGY_UDP_HOLE_PUNCH : OM_STRATEGY_SERVER_RELAY;
+    if (input.prefer_p2p) output.steps[output.step_count++] = OM_STRATEGY_UDP_HOLE_PUNCH;
+    if (input.fallback_to_relay) output.steps[output.step_count++] = OM_STRATEGY_SERVER_RELAY;
+    return output;
+}
+
+void Agent::plan_connection(PeerRecord& peer, om_transport_type via, bool initiator, bool ipv6_path)
+{
+    peer.via = via;
+    peer.steps.clear();
+    peer.step = 0;
+    if (via == OM_TRANSPORT_SERVER_RELAY) {
+        peer.planned = OM_STRATEGY_SERVER_RELAY;
+        peer.steps = {OM_STRATEGY_SERVER_RELAY};
+        return;
+    }
+    om_strategy_input input{};
+    input.struct_size = sizeof input;
+    input.local_nat = local_nat_type();
+    input.remote_nat = peer.remote_nat;
+    // OM_TRANSPORT_P2P asks for the direct path alone, whatever the options say.
+    input.prefer_p2p = via == OM_TRANSPORT_P2P ? 1 : config_.raw.prefer_p2p;
+    input.fallback_to_relay = via == OM_TRANSPORT_P2P ? 0 : config_.raw.fallback_to_relay;
+    input.turn_available = 0;  // no TURN plugin is built yet
+    input.initiator = initiator ? 1 : 0;
+    om_strategy_output output = choose_strategy(input);
+    peer.planned = output.strategy;
+    int32_t count = std::clamp<int32_t>(output.step_count, 0, OM_STRATEGY_MAX_STEPS);
+    for (int32_t i = 0; i < count; ++i) {
+        om_strategy s = output.steps[i];
+        if (is_direct(s) || s == OM_STRATEGY_TURN_RELAY || s == OM_STRATEGY_SERVER_RELAY) peer.steps.push_back(s);
+        else counters_.add("strategy.invalid_steps", 1);
+    }
+    // The NAT types describe the IPv4 path. When both sides have global IPv6 addresses there is
+    // a path without NAT: the strategy is asked about it as such (Open to Open), and a direct
+    // step it allows there goes first.
+    if (ipv6_path && input.prefer_p2p && !plan_has_direct(peer)) {
+        input.local_nat = OM_NAT_OPEN;
+        input.remote_nat = OM_NAT_OPEN;
+        om_strategy_output v6 = choose_strategy(input);
+        if (v6.step_count > 0 && is_direct(v6.steps[0])) {
+            peer.steps.insert(peer.steps.begin(), v6.steps[0]);
+            counters_.add("strategy.ipv6_direct", 1);
+        }
+    }
+}
+
+bool Agent::plan_has_direct(const PeerRecord& peer) const
+{
+    return !peer.steps.empty() && is_direct(peer.steps.front());
+}
+
+std::vector<pice::Candidate> Agent::gather_candidates()
+{
+    if (!transport_) {
+        // Candidates name this socket: open it like NAT discovery does (the application can
+        // still take it over with om_agent_open_transport).
+        open_transport_on_loop();
+        if (!transport_) fail(OM_ERR_CLOSED, "the transport was closed as soon as it opened");
+        transport_opened_for_nat_ = true;
+    }
+    const om_address bound = transport_->local_address();
+    std::vector<ice::InterfaceAddress> interfaces;
+    if (proto::is_unspecified(bound)) interfaces = ice::list_interface_addresses();
+    std::vector<pice::Candidate> out = ice::host_candidates(bound, interfaces, config_.exclude_interfaces);
+    // Server-reflexive: what NAT discovery saw of this very socket (RFC 8445 §5.1.1.2).
+    if (nat_->latest() && nat_->latest()->status == OM_OK && nat_->latest()->report.mapped_address[0]) {
+        om_address mapped{};
+        if (proto::parse_address(nat_->latest()->report.mapped_address, 0, mapped)) {
+            bool known = std::any_of(out.begin(), out.end(), [&](const pice::Candidate& c) { return proto::same_address(c.address, mapped); });
+            auto base = std::find_if(out.begin(), out.end(), [&](const pice::Candidate& c) { return c.address.family == mapped.family; });
+            if (!known && base != out.end()) out.push_back(pice::make_server_reflexive(mapped, base->address));
+        }
+    }
+    counters_.add("ice.candidates_gathered", out.size());
+    return out;
+}
+
+bool has_global_ipv6(const std::vector<pice::Candidate>& candidates)
+{
+    // Global unicast (2000::/3): reachable without NAT, unlike loopback, link-local and ULA.
+    return std::any_of(candidates.begin(), candidates.end(), [](const pice::Candidate& c) {
+        return c.type == pice::CandidateType::Host && c.address.family == 6 && (c.address.bytes[0] & 0xE0) == 0x20;
+    });
+}
+
+std::vector<pice::Candidate> parse_candidates(const std::vector<std::string>& lines)
+{
+    std::vector<pice::Candidate> out;
+    for (const auto& line : lines) {
+        pice::Candidate c;
+        if (pice::parse(line, c)) out.push_back(std::move(c));
+    }
+    return out;
+}
+
+std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRecord& peer, pice::Role role,
+                                             std::vector<pice::Candidate> local)
+{
+    stop_direct(peer);
+    ice::SessionConfig config;
+    config.role = role;
+    config.tie_breaker = random_u64();
+    config.local_ufrag = random_ice_string(8);
+    config.local_pwd = random_ice_string(24);
+    config.checks_per_pair = static_cast<uint32_t>(std::max(config_.raw.nat_punch_retries, 1));
+    config.check_interval_ms = static_cast<uint32_t>(config_.raw.nat_punch_interval_ms);
+    // The whole attempt, from the request on, fits in ConnectionTimeoutMs.
+    uint64_t elapsed_ms = (EventLoop::now_us() - peer.connect_started_us) / 1000;
+    uint64_t timeout_ms = uint64_t(config_.raw.connection_timeout_ms);
+    config.budget_ms = static_cast<uint32_t>(timeout_ms > elapsed_ms ? timeout_ms - elapsed_ms : 1);
+    // RFC 7675 §5.1: consent every few seconds; at least three tries before it expires.
+    config.consent_interval_ms = static_cast<uint32_t>(
+        std::max(1, std::min(config_.raw.keep_alive_interval_ms, config_.raw.disconnect_timeout_ms / 3)));
+    config.consent_timeout_ms = static_cast<uint32_t>(config_.raw.disconnect_timeout_ms);
+    config.socket_address = transport_->local_address();
+
+    peer.p2p = P2PLink{};
+    peer.p2p.local_ufrag = config.local_ufrag;
+    peer.p2p.local_pwd = config.local_pwd;
+    peer.p2p.recv_tag = ice::frame_tag(config.local_pwd);
+    std::vector<std::string> lines;
+    for (const auto& c : local) lines.push_back(pice::format(c));
+    auto send = [this](const om_address& to, std::span<const uint8_t> bytes) {
+        om_datagram d{};
+        d.data = bytes.data();
+        d.len = bytes.size();
+        d.peer = to;
+        if (send_through_transport(d) != OM_OK) counters_.add("ice.send_failures", 1);
+    };
+    auto count = [this](const char* what) { counters_.add(std::string("ice.") + what, 1); };
+    peer.p2p.session = std::make_unique<ice::Session>(std::move(config), std::move(local), send, count);
+    log_message(OM_LOG_DEBUG, "ice: " + peer_id + ": " + std::to_string(lines.size()) + " local candidates");
+    return lines;
+}
+
+void Agent::accept_remote(const std::string& peer_id, PeerRecord& peer, const std::string& ufrag, const std::string& pwd,
+                          const std::vector<std::string>& candidates)
+{
+    ice::Session* session = peer.p2p.session.get();
+    if (!session) return;
+    peer.p2p.send_tag = ice::frame_tag(pwd);
+    session->set_remote_credentials(ufrag, pwd);
+    const uint64_t now = EventLoop::now_us();
+    for (const auto& line : candidates) {
+        pice::Candidate c;
+        std::string why;
+        if (!pice::parse(line, c, &why)) {
+            counters_.add("ice.candidates_malformed", 1);
+            log_message(OM_LOG_DEBUG, "ice: " + peer_id + ": ignored candidate \"" + line + "\": " + why);
+            continue;
+        }
+        session->add_remote_candidate(c, now);
+    }
+    session->start(now);
+    ice_progress(peer_id, peer);
+}
+
+void Agent::stop_direct(PeerRecord& peer)
+{
+    if (peer.p2p.timer) loop_.cancel_timer(peer.p2p.timer);
+    peer.p2p.timer = 0;
+    // The session stays for its diagnosis, but no longer owns a ufrag anyone can reach.
+    if (peer.p2p.session && peer.p2p.session->state() == ice::SessionState::Checking) peer.p2p.session.reset();
+    if (peer.transport != OM_TRANSPORT_P2P) return;
+    peer.transport = OM_TRANSPORT_NONE;
+}
+
+void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
+{
+    ice::Session* session = peer.p2p.session.get();
+    if (!session) return;
+    if (peer.p2p.timer) loop_.cancel_timer(peer.p2p.timer);
+    peer.p2p.timer = 0;
+    switch (session->state()) {
+        case ice::SessionState::Checking: break;
+        case ice::SessionState::Connected:
+            if (peer.transport != OM_TRANSPORT_P2P || peer.status != OM_PEER_CONNECTED) p2p_connected(peer_id, peer);
+            break;
+        case ice::SessionState::Failed:
+            if (peer.status == OM_PEER_CONNECTING) {
+                next_step(peer_id, peer, "no direct path: " + session->diagnosis());
+            }
+            return;
+        case ice::SessionState::Expired: {
+            if (peer.transport != OM_TRANSPORT_P2P) return;
+            std::string why = session->diagnosis();
+            peer.transport = OM_TRANSPORT_NONE;
+            peer.diagnosis = why;
+            counters_.add("peers.consent_expired", 1);
+            set_peer_status(peer_id, peer, OM_PEER_DISCONNECTED, why);
+            emit_peer(OM_EVENT_PEER_DISCONNECTED, peer_id, peer, why);
+            return;
+        }
+    }
+    uint64_t wake = session->next_wakeup_us();
+    if (!wake) return;
+    uint64_t now = EventLoop::now_us();
+    peer.p2p.timer = loop_.add_timer(wake > now ? wake - now : 0, 0, [this, peer_id](uint64_t) {
+        PeerRecord* p = peers_.find(peer_id);
+        if (!p || !p->p2p.session) return;
+        p->p2p.timer = 0;
+        p->p2p.session->tick(EventLoop::now_us());
+        ice_progress(peer_id, *p);
+    });
+}
+
+void Agent::p2p_connected(const std::string& peer_id, PeerRecord& peer)
+{
+    const ice::Pair* pair = peer.p2p.session->selected();
+    if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
+    peer.timeout_timer = 0;
+    peer.pending_request = 0;
+    peer.transport = OM_TRANSPORT_P2P;
+    peer.strategy = peer.steps.empty() ? OM_STRATEGY_UDP_HOLE_PUNCH : peer.steps[peer.step];
+    peer.p2p.remote = pair->remote.address;
+    peer.local_candidate = pice::format(pair->local);
+    peer.remote_candidate = pice::format(pair->remote);
+    peer.connect_ms = double(EventLoop::now_us() - peer.connect_started_us) / 1000.0;
+    peer.diagnosis.clear();
+    counters_.add("peers.p2p_connected", 1);
+    log_message(OM_LOG_INFO, "p2p: " + peer_id + " connected over " + peer.local_candidate + " -> " + peer.remote_candidate);
+    set_peer_status(peer_id, peer, OM_PEER_CONNECTED, std::string("direct path (") + strategy_label(peer.strategy) + ")");
+    peer.finish_waiters(OM_OK, {});
+    emit_peer(OM_EVENT_PEER_CONNECTED, peer_id, peer, "P2P");
+}
+
+void Agent::next_step(const std::string& peer_id, PeerRecord& peer, const std::string& why)
+{
+    std::string diagnosis = why;
+    // Past the direct step(s): the relays in the plan's order.
+    while (peer.step < peer.steps.size() && is_direct(peer.steps[peer.step])) ++peer.step;
+    for (; peer.step < peer.steps.size(); ++peer.step) {
+        om_strategy s = peer.steps[peer.step];
+        if (s == OM_STRATEGY_TURN_RELAY) {
+            diagnosis += "; TURN is not built yet";
+            continue;
+        }
+        if (s == OM_STRATEGY_SERVER_RELAY) {
+            if (!signaling_ || !signaling_->registered()) {
+                diagnosis += "; the server relay is down";
+                continue;
+            }
+            relay_connected(peer_id, peer, diagnosis);
+            return;
+        }
+    }
+    if (peer.via == OM_TRANSPORT_NONE && !config_.raw.fallback_to_relay) diagnosis += "; fallback_to_relay is off";
+    fail_connect(peer_id, peer, OM_ERR_UNREACHABLE, diagnosis);
+}
+
+bool Agent::route_ice(const om_datagram& datagram)
+{
+    std::span<const uint8_t> bytes(datagram.data, datagram.len);
+    // Only well-formed STUN (header, length, magic cookie) is a check: anything else that merely
+    // starts with 0..3 stays the application's datagram.
+    if (!stun::looks_like_stun(bytes)) return false;
+    const uint16_t type = uint16_t(bytes[0] << 8 | bytes[1]);
+    const uint64_t now = EventLoop::now_us();
+    if (type == 0x0001) {  // Binding request: only connectivity checks are answered here
+        pice::ReceivedCheck check;
+        std::string owner;
+        auto lookup = [this](std::string_view ufrag) -> std::optional<std::string> {
+            for (auto& [id, peer] : peers_.all())
+                if (peer.p2p.session && peer.p2p.session->local_ufrag() == ufrag) return peer.p2p.session->local_pwd();
+            return std::nullopt;
+        };
+        auto verdict = pice::verify_check_request(bytes, lookup, check, &owner);
+        if (verdict == pice::CheckVerdict::NotACheck) return false;
+        if (verdict != pice::CheckVerdict::Ok) {
+            counters_.add(std::string("ice.checks_dropped.") + pice::verdict_name(verdict), 1);
+            return true;
+        }
+        counters_.add("ice.checks_received", 1);
+        for (auto& [id, peer] : peers_.all()) {
+            if (!peer.p2p.session || peer.p2p.session->local_ufrag() != owner) continue;
+            peer.p2p.session->on_request(check, datagram.peer, now);
+            ice_progress(id, peer);
+            return true;
+        }
+        return true;
+    }
+    if ((type & 0x0110) == 0x0100 || (type & 0x0110) == 0x0110) {  // a response (§5 class bits)
+        auto id = pice::peek_response_id(bytes);
+        if (!id) return false;
+        for (auto& [peer_id, peer] : peers_.all()) {
+            if (!peer.p2p.session || !peer.p2p.session->owns_transaction(*id)) continue;
+            peer.p2p.session->on_response(bytes, datagram.peer, now);
+            ice_progress(peer_id, peer);
+            return true;
+        }
+    }
+    return false;  // NAT discovery's, or nobody's
+}
+
+bool Agent::route_p2p_frame(const om_datagram& datagram)
+{
+    auto frame = ice::parse_frame({datagram.data, datagram.len});
+    if (!frame) return false;
+    for (auto& [peer_id, peer] : peers_.all()) {
+        P2PLink& link = peer.p2p;
+        if (!link.session || link.recv_tag != frame->tag) continue;
+        if (peer.status != OM_PEER_CONNECTED || peer.transport != OM_TRANSPORT_P2P) {
+            counters_.add("p2p.frames_not_connected", 1);
+            return true;
+        }
+        // Loss accounting over the peer's sequence numbers.
+        if (!link.frames_received) link.first_seq = frame->seq;
+        link.first_seq = std::min(link.first_seq, frame->seq);
+        link.highest_seq = std::max(link.highest_seq, frame->seq);
+        ++link.frames_received;
+        if (frame->mode == OM_DELIVERY_SEQUENCED) {
+            if (frame->seq <= link.sequenced_last) {
+                counters_.add("p2p.sequenced_dropped_old", 1);
+                return true;
+            }
+            link.sequenced_last = frame->seq;
+        }
+        peer.bytes_received += frame->payload.size();
+        ++peer.messages_received;
+        counters_.add("p2p.messages_received", 1);
+        emit(OM_EVENT_MESSAGE, nullptr, frame->payload.data(), frame->payload.size(), OM_OK, nullptr, peer_id.c_str(),
+             static_cast<om_delivery_mode>(frame->mode));
+        return true;
+    }
+    counters_.add("p2p.frames_unknown_tag", 1);  // not a peer's: the application sees a datagram
+    return false;
+}
+
+void Agent::send_direct(const std::string& peer_id, PeerRecord& peer, const uint8_t* data, size_t len, om_delivery_mode mode)
+{
+    if (mode == OM_DELIVERY_RELIABLE_ORDERED || mode == OM_DELIVERY_RELIABLE_UNORDERED)
+        fail(OM_ERR_NOT_SUPPORTED, "reliable delivery over a direct path is not yet supported (it needs a delivery "
+                                   "plugin); send with OM_DELIVERY_UNRELIABLE or OM_DELIVERY_SEQUENCED, or connect "
+                                   "to " + peer_id + " over the server relay");
+    if (mtu_ < ice::kFrameHeader || len > mtu_ - ice::kFrameHeader)
+        fail(OM_ERR_TOO_LARGE, "message of " + std::to_string(len) + " bytes exceeds the direct path's limit of " +
+                                   std::to_string(mtu_ > ice::kFrameHeader ? mtu_ - ice::kFrameHeader : 0) + " bytes");
+    std::vector<uint8_t> frame;
+    ice::build_frame(frame, static_cast<uint8_t>(mode), peer.p2p.send_tag, peer.p2p.next_seq, {data, len});
+    om_datagram d{};
+    d.data = frame.data();
+    d.len = frame.size();
+    d.peer = peer.p2p.remote;
+    om_status status = send_through_transport(d);
+    if (status == OM_ERR_WOULD_BLOCK) fail(status, "the socket's send buffer is full");
+    if (status != OM_OK) fail(status, "sending to " + peer_id + " failed: " + last_send_error_);
+    ++peer.p2p.next_seq;
+    peer.bytes_sent += len;
+    ++peer.messages_sent;
+    counters_.add("p2p.messages_sent", 1);
+}
+
+void Agent::on_trickled_candidate(sig::Candidate& candidate)
+{
+    if (!candidate.from) return;
+    PeerRecord* peer = peers_.find(*candidate.from);
+    if (!peer || !peer->p2p.session || peer->p2p.session->state() != ice::SessionState::Checking) {
+        counters_.add("ice.trickled_ignored", 1);
+        return;
+    }
+    pice::Candidate c;
+    if (!pice::parse(candidate.candidate, c)) {
+        counters_.add("ice.candidates_malformed", 1);
+        return;
+    }
+    counters_.add("ice.candidates_trickled_in", 1);
+    peer->p2p.session->add_remote_candidate(c, EventLoop::now_us());
+    peer->p2p.session->tick(EventLoop::now_us());
+    ice_progress(*candidate.from, *peer);
+}
+
+void Agent::trickle_srflx()
+{
+    // NAT discovery finished while checks run: the new server-reflexive candidate trickles.
+    if (!signaling_ || !nat_->latest() || nat_->latest()->status != OM_OK) return;
+    om_address mapped{};
+    if (!proto::parse_address(nat_->latest()->report.mapped_address, 0, mapped)) return;
+    for (auto& [id, peer] : peers_.all()) {
+        ice::Session* session = peer.p2p.session.get();
+        if (!session || session->state() != ice::SessionState::Checking) continue;
+        const auto& local = session->local_candidates();
+        if (std::any_of(local.begin(), local.end(), [&](const pice::Candidate& c) { return proto::same_address(c.address, mapped); }))
+            continue;
+        auto base = std::find_if(local.begin(), local.end(), [&](const pice::Candidate& c) { return c.address.family == mapped.family; });
+        if (base == local.end()) continue;
+        sig::Candidate message;
+        message.to = id;
+        message.candidate = pice::format(pice::make_server_reflexive(mapped, base->address));
+        if (signaling_->send(message) == OM_OK) counters_.add("ice.candidates_trickled_out", 1);
+    }
+}
+
+std::string Agent::peer_pairs_json(const std::string& peer_id)
+{
+    std::string out;
+    on_loop([&] {
+        Poco::JSON::Array pairs;
+        PeerRecord* peer = peers_.find(peer_id);
+        if (peer && peer->p2p.session) {
+            const ice::Session& s = *peer->p2p.session;
+            std::vector<const ice::Pair*> sorted;
+            for (const auto& p : s.pairs()) sorted.push_back(&p);
+            std::stable_sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->priority > b->priority; });
+            for (const ice::Pair* p : sorted) {
+                Poco::JSON::Object o;
+                o.set("local", pice::format(p->local));
+                o.set("remote", pice::format(p->remote));
+                o.set("priority", p->priority);
+                o.set("state", std::string(ice::pair_state_name(p->state)));
+                o.set("nominated", p->nominated);
+                o.set("checks_sent", p->checks_sent);
+                o.set("responses", p->responses);
+                if (p->rtt_ms >= 0) o.set("rtt_ms", p->rtt_ms);
+                else o.set("rtt_ms", Poco::Dynamic::Var());
+                o.set("why", p->why);
+                pairs.add(o);
+            }
+        }
+        std::ostringstream text;
+        Poco::JSON::Stringifier::condense(pairs, text);
+        out = text.str();
+    });
+    return out;
+}
+
+void Agent::set_peer_status(const std::string& peer_id, PeerRecord& peer, om_peer_status status, const std::string& why)
+{
+    peer.status = status;
+    emit_peer(OM_EVENT_PEER_STATE_CHANGED, peer_id, peer, why);
+}
+
+void Agent::emit_peer(om_event_type type, const std::string& peer_id, const PeerRecord& peer, const std::string& message)
+{
+    emit(type, nullptr, nullptr, 0, OM_OK, message.c_str(), peer_id.c_str(), 0, &peer);
+}
+
+} // namespace om

@@ -1,0 +1,464 @@
+#include "agent/ice/ice_session.h"
+
+#include "proto/address.h"
+
+#include <algorithm>
+#include <array>
+
+namespace om::ice {
+namespace {
+
+namespace pice = proto::ice;
+namespace stun = proto::stun;
+
+constexpr uint64_t kUsPerMs = 1000;
+
+bool is_link_local(const om_address& a)
+{
+    if (a.family == 4) return a.bytes[0] == 169 && a.bytes[1] == 254;
+    return a.family == 6 && a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80;
+}
+
+std::string describe(const Candidate& c)
+{
+    return proto::format_address(c.address) + " (" + pice::type_name(c.type) + ")";
+}
+
+} // namespace
+
+const char* pair_state_name(PairState state)
+{
+    switch (state) {
+        case PairState::Waiting: return "waiting";
+        case PairState::InProgress: return "in-progress";
+        case PairState::Succeeded: return "succeeded";
+        case PairState::Failed: return "failed";
+    }
+    return "unknown";
+}
+
+Session::Session(SessionConfig config, std::vector<Candidate> local_candidates, Send send, Count count)
+    : config_(std::move(config)), local_(std::move(local_candidates)), send_(std::move(send)), count_(std::move(count))
+{
+    config_.checks_per_pair = std::max<uint32_t>(config_.checks_per_pair, 1);
+    config_.check_interval_ms = std::max<uint32_t>(config_.check_interval_ms, 1);
+}
+
+void Session::set_remote_credentials(std::string ufrag, std::string pwd)
+{
+    remote_ufrag_ = std::move(ufrag);
+    remote_pwd_ = std::move(pwd);
+}
+
+const Candidate* Session::local_for_family(uint16_t family) const
+{
+    for (const auto& c : local_)
+        if (c.type == CandidateType::Host && c.address.family == family) return &c;
+    // A dual-stack socket bound to one family's address still reaches the other: report the
+    // socket's own address as the nominal base.
+    return nullptr;
+}
+
+bool Session::reachable(const om_address& remote) const
+{
+    if (remote.port == 0 || (remote.family != 4 && remote.family != 6)) return false;
+    if (is_link_local(remote) || proto::is_unspecified(remote)) return false;
+    const om_address& own = config_.socket_address;
+    // A socket bound to loopback reaches loopback only, and a socket on a real interface never
+    // targets loopback (it would talk to this host, not the peer).
+    if (proto::is_loopback(own) != proto::is_loopback(remote)) return false;
+    if (own.family == 4 && remote.family == 6) return false;
+    if (own.family == 6 && remote.family == 4 && !proto::is_unspecified(own)) return false;
+    return true;
+}
+
+uint32_t Session::prflx_priority(uint16_t family) const
+{
+    // §7.2.2: PRIORITY = the priority a peer-reflexive candidate of ours would have.
+    const Candidate* base = local_for_family(family);
+    uint16_t local_pref = base ? static_cast<uint16_t>((base->priority >> 8) & 0xFFFF) : 65535;
+    return pice::candidate_priority(CandidateType::PeerReflexive, local_pref);
+}
+
+size_t Session::find_or_add_pair(const Candidate& remote, uint64_t now_us)
+{
+    for (size_t i = 0; i < pairs_.size(); ++i) {
+        Pair& pair = pairs_[i];
+        if (!proto::same_address(pair.remote.address, remote.address)) continue;
+        // A peer-reflexive candidate learnt from an early check turns out to be one the peer
+        // signalled: it takes the signalled type and priority (RFC 8445 §7.3.1.3, §5.1.3).
+        if (pair.remote.type == CandidateType::PeerReflexive && remote.type != CandidateType::PeerReflexive) {
+            pair.remote = remote;
+            pair.priority = config_.role == Role::Controlling ? pice::pair_priority(pair.local.priority, remote.priority)
+                                                              : pice::pair_priority(remote.priority, pair.local.priority);
+        }
+        return i;
+    }
+    if (pairs_.size() >= kMaxPairs) return SIZE_MAX;
+    Pair pair;
+    pair.remote = remote;
+    const Candidate* local = local_for_family(remote.address.family);
+    if (local) pair.local = *local;
+    else pair.local = pice::make_host(config_.socket_address);
+    // §6.1.2.3: G is the controlling agent's candidate priority.
+    pair.priority = config_.role == Role::Controlling ? pice::pair_priority(pair.local.priority, remote.priority)
+                                                      : pice::pair_priority(remote.priority, pair.local.priority);
+    pair.next_check_us = now_us;
+    pairs_.push_back(std::move(pair));
+    return pairs_.size() - 1;
+}
+
+void Session::add_remote_candidate(const Candidate& candidate, uint64_t now_us)
+{
+    if (state_ != SessionState::Checking) return;
+    if (!reachable(candidate.address)) {
+        drop("candidates_unreachable");
+        return;
+    }
+    if (find_or_add_pair(candidate, now_us) == SIZE_MAX) drop("candidates_over_limit");
+}
+
+void Session::start(uint64_t now_us)
+{
+    if (started_) return;
+    started_ = true;
+    deadline_us_ = now_us + uint64_t(config_.budget_ms) * kUsPerMs;
+    for (auto& p : pairs_) p.next_check_us = std::min(p.next_check_us, now_us);
+    tick(now_us);
+}
+
+void Session::send_check(size_t index, uint64_t now_us, bool use_candidate, bool consent)
+{
+    Pair& pair = pairs_[index];
+    std::array<uint8_t, pice::kMaxCheckSize> buf{};
+    stun::TransactionId id = stun::random_transaction_id();
+    pice::CheckRequest request;
+    request.remote_ufrag = remote_ufrag_;
+    request.local_ufrag = config_.local_ufrag;
+    request.remote_pwd = remote_pwd_;
+    request.priority = prflx_priority(pair.remote.address.family);
+    request.role = config_.role;
+    request.tie_breaker = config_.tie_breaker;
+    request.use_candidate = use_candidate && config_.role == Role::Controlling;
+    size_t size = pice::build_check_request(buf, id, request);
+    if (!size) return;
+    in_flight_[id] = InFlight{index, now_us, request.use_candidate, consent, config_.role};
+    ++checks_sent_;
+    if (!consent) {
+        ++pair.checks_sent;
+        if (pair.state == PairState::Waiting) pair.state = PairState::InProgress;
+    }
+    send_(pair.remote.address, std::span<const uint8_t>(buf.data(), size));
+}
+
+void Session::answer(const stun::TransactionId& id, const om_address& to, uint16_t error_code)
+{
+    std::array<uint8_t, pice::kMaxCheckSize> buf{};
+    size_t size = error_code ? pice::build_check_error(buf, id, error_code, "Role Conflict", config_.local_pwd)
+                             : pice::build_check_success(buf, id, to, config_.local_pwd);
+    if (size) send_(to, std::span<const uint8_t>(buf.data(), size));
+}
+
+void Session::switch_role()
+{
+    config_.role = config_.role == Role::Controlling ? Role::Controlled : Role::Controlling;
+    // §7.3.1.1: pair priorities are recomputed for the new role.
+    for (auto& p : pairs_)
+        p.priority = config_.role == Role::Controlling ? pice::pair_priority(p.local.priority, p.remote.priority)
+                                                       : pice::pair_priority(p.remote.priority, p.local.priority);
+    nominating_.reset();
+}
+
+void Session::on_request(const pice::ReceivedCheck& check, const om_address& from, uint64_t now_us)
+{
+    ++checks_received_;
+    // §7.3.1.1 role conflicts: the larger tie-breaker keeps (or takes) the controlling role.
+    if (check.sender_role && *check.sender_role == config_.role) {
+        bool we_control = config_.role == Role::Controlling;
+        bool keep = config_.tie_breaker >= check.tie_breaker;
+        if (we_control == keep) {
+            // We keep our role: the sender must switch.
+            if (we_control) {
+                answer(check.id, from, 487);
+                drop("role_conflicts_answered");
+                return;
+            }
+            switch_role();  // both controlled and ours is larger: we take control
+        } else {
+            switch_role();  // we yield
+        }
+        drop("role_switches");
+    }
+    answer(check.id, from, 0);
+    if (state_ == SessionState::Failed || state_ == SessionState::Expired) return;
+
+    // §7.3.1.3: a source that is no known remote candidate is a peer-reflexive one.
+    size_t index = SIZE_MAX;
+    for (size_t i = 0; i < pairs_.size(); ++i)
+        if (proto::same_address(pairs_[i].remote.address, from)) index = i;
+    if (index == SIZE_MAX) {
+        if (!reachable(from) || state_ == SessionState::Connected) {
+            drop("requests_unexpected_source");
+            return;
+        }
+        const Candidate* base = local_for_family(from.family);
+        Candidate prflx = pice::make_peer_reflexive(from, base ? base->address : config_.socket_address, check.priority);
+        index = find_or_add_pair(prflx, now_us);
+        if (index == SIZE_MAX) {
+            drop("candidates_over_limit");
+            return;
+        }
+    }
+    Pair& pair = pairs_[index];
+    if (state_ == SessionState::Connected) {
+        // Consent requests from the peer on the selected pair keep nothing else going.
+        return;
+    }
+    if (check.use_candidate && config_.role == Role::Controlled) {
+        // §7.3.1.5: the controlling side nominated this pair. It only nominates a pair its own
+        // check proved in both directions (regular nomination, §8.1.1), so it is the path.
+        nominated_by_peer_ = index;
+        pair.nominated = true;
+        become_connected(index, now_us);
+        return;
+    }
+    // §7.3.1.4 triggered check: right now, with a fresh budget if the pair had given up.
+    if (pair.state != PairState::Succeeded && started_ && !remote_pwd_.empty()) {
+        if (pair.state == PairState::Failed) {
+            pair.state = PairState::Waiting;
+            pair.checks_sent = 0;
+            pair.why.clear();
+        }
+        pair.next_check_us = now_us;
+        tick(now_us);
+    }
+}
+
+bool Session::owns_transaction(const stun::TransactionId& id) const
+{
+    return in_flight_.count(id) != 0;
+}
+
+void Session::on_response(std::span<const uint8_t> bytes, const om_address& from, uint64_t now_us)
+{
+    auto id = pice::peek_response_id(bytes);
+    if (!id) return;
+    auto it = in_flight_.find(*id);
+    if (it == in_flight_.end()) return;
+    InFlight flight = it->second;
+    Pair& pair = pairs_[flight.pair];
+    // §7.2.5.2.1: the response must come from where the request went (symmetric addresses).
+    if (!proto::same_address(from, pair.remote.address)) {
+        drop("responses_unexpected_source");
+        return;
+    }
+    pice::ReceivedResponse response;
+    auto verdict = pice::verify_check_response(bytes, remote_pwd_, response);
+    if (verdict == pice::ResponseVerdict::Malformed || verdict == pice::ResponseVerdict::BadIntegrity) {
+        drop(verdict == pice::ResponseVerdict::Malformed ? "responses_malformed" : "responses_bad_integrity");
+        return;  // keep waiting: a forged answer must not end the transaction
+    }
+    in_flight_.erase(it);
+    if (verdict == pice::ResponseVerdict::RoleConflict) {
+        // §7.2.5.1: switch from the role the check claimed (unless a request already made us
+        // switch), then check the pair again.
+        if (flight.role == config_.role) {
+            switch_role();
+            drop("role_switches");
+        }
+        if (state_ == SessionState::Checking) {
+            pair.next_check_us = now_us;
+            if (pair.state == PairState::Failed) pair.state = PairState::Waiting;
+            tick(now_us);
+        }
+        return;
+    }
+    if (verdict == pice::ResponseVerdict::Error) {
+        if (flight.consent) return;  // consent: only silence counts (RFC 7675 §5.1)
+        pair.state = PairState::Failed;
+        pair.why = "the peer answered with STUN error " + std::to_string(response.error_code);
+        check_failure(now_us);
+        return;
+    }
+    on_success(flight.pair, flight, response.mapped.value_or(om_address{}), now_us);
+}
+
+void Session::on_success(size_t index, const InFlight& flight, const om_address& mapped, uint64_t now_us)
+{
+    Pair& pair = pairs_[index];
+    double rtt = double(now_us - flight.sent_us) / 1000.0;
+    pair.rtt_ms = rtt;
+    rtt_ms_ = rtt;
+    ++pair.responses;
+    if (flight.consent) {
+        last_consent_us_ = now_us;  // RFC 7675 §5.1: consent refreshed
+        return;
+    }
+    if (state_ != SessionState::Checking) return;
+    // §7.2.5.3.1: the mapped address names the local candidate the peer sees; a new one is a
+    // local peer-reflexive candidate (this is how a Symmetric NAT's fresh mapping is learnt).
+    if (mapped.family) {
+        auto known = std::find_if(local_.begin(), local_.end(),
+                                  [&](const Candidate& c) { return proto::same_address(c.address, mapped); });
+        if (known != local_.end()) pair.local = *known;
+        else {
+            uint32_t prio = prflx_priority(mapped.family);
+            pair.local = pice::make_peer_reflexive(mapped, pair.local.address, prio);
+            local_.push_back(pair.local);
+        }
+    }
+    pair.state = PairState::Succeeded;
+    pair.why.clear();
+    if (config_.role == Role::Controlling) {
+        if (flight.use_candidate) {
+            pair.nominated = true;
+            become_connected(index, now_us);
+        } else {
+            nominate(now_us);
+        }
+    } else if (nominated_by_peer_ && *nominated_by_peer_ == index) {
+        become_connected(index, now_us);
+    }
+}
+
+void Session::nominate(uint64_t now_us)
+{
+    // §8.1.1 regular nomination: the first pair that succeeds is nominated at once (a
+    // higher-priority one that succeeds while this is in flight does not replace it: both
+    // sides must settle on one pair).
+    if (nominating_ || state_ != SessionState::Checking) return;
+    for (size_t i = 0; i < pairs_.size(); ++i)
+        if (pairs_[i].state == PairState::Succeeded) {
+            nominating_ = i;
+            send_check(i, now_us, true, false);
+            pairs_[i].next_check_us = now_us + uint64_t(config_.check_interval_ms) * kUsPerMs;
+            return;
+        }
+}
+
+void Session::become_connected(size_t index, uint64_t now_us)
+{
+    if (state_ != SessionState::Checking) return;
+    state_ = SessionState::Connected;
+    selected_ = index;
+    pairs_[index].state = PairState::Succeeded;
+    last_consent_us_ = now_us;
+    next_consent_us_ = now_us + uint64_t(config_.consent_interval_ms) * kUsPerMs;
+    // Checks of other pairs stop; their transactions are forgotten (late answers are ignored).
+    for (auto it = in_flight_.begin(); it != in_flight_.end();)
+        it = it->second.pair == index ? std::next(it) : in_flight_.erase(it);
+}
+
+void Session::tick(uint64_t now_us)
+{
+    if (state_ == SessionState::Connected) {
+        if (now_us - last_consent_us_ > uint64_t(config_.consent_timeout_ms) * kUsPerMs) {
+            state_ = SessionState::Expired;
+            failure_ = "consent expired: no answer from " + proto::format_address(pairs_[*selected_].remote.address) +
+                       " for " + std::to_string(config_.consent_timeout_ms) + " ms (RFC 7675)";
+            in_flight_.clear();
+            return;
+        }
+        if (now_us >= next_consent_us_) {
+            // Old consent transactions that never got an answer are dropped to bound the map.
+            for (auto it = in_flight_.begin(); it != in_flight_.end();)
+                it = now_us - it->second.sent_us > uint64_t(config_.consent_timeout_ms) * kUsPerMs ? in_flight_.erase(it)
+                                                                                                 : std::next(it);
+            send_check(*selected_, now_us, false, true);
+            next_consent_us_ = now_us + uint64_t(config_.consent_interval_ms) * kUsPerMs;
+        }
+        return;
+    }
+    if (state_ != SessionState::Checking || !started_) return;
+    if (now_us >= deadline_us_) {
+        for (auto& p : pairs_)
+            if (p.state == PairState::Waiting || p.state == PairState::InProgress) {
+                p.state = PairState::Failed;
+                p.why = "no answer before the connection timeout (" + std::to_string(config_.budget_ms) + " ms)";
+            }
+        if (nominating_) pairs_[*nominating_].why = "nominated, but the nomination was not answered in time";
+        failure_ = "the direct attempt ran out of time (" + std::to_string(config_.budget_ms) + " ms)";
+        state_ = SessionState::Failed;
+        in_flight_.clear();
+        return;
+    }
+    if (remote_pwd_.empty()) return;  // no credentials yet: nothing can be checked
+    const uint64_t interval = uint64_t(config_.check_interval_ms) * kUsPerMs;
+    for (size_t i = 0; i < pairs_.size(); ++i) {
+        Pair& p = pairs_[i];
+        if (p.state == PairState::Failed || now_us < p.next_check_us) continue;
+        if (p.state == PairState::Succeeded) {
+            // Only a nomination check in flight is retransmitted.
+            if (!nominating_ || *nominating_ != i) continue;
+            if (p.checks_sent >= config_.checks_per_pair + 1) {
+                p.state = PairState::Failed;
+                p.why = "succeeded, but the nomination got no answer";
+                nominating_.reset();
+                nominate(now_us);
+                continue;
+            }
+            send_check(i, now_us, true, false);
+            p.next_check_us = now_us + interval;
+            continue;
+        }
+        if (p.checks_sent >= config_.checks_per_pair) {
+            // The last check had one more interval to be answered.
+            p.state = PairState::Failed;
+            p.why = "no answer to " + std::to_string(p.checks_sent) + " checks in " +
+                    std::to_string(p.checks_sent * config_.check_interval_ms) + " ms";
+            continue;
+        }
+        send_check(i, now_us, false, false);
+        p.next_check_us = now_us + interval;
+    }
+    check_failure(now_us);
+}
+
+void Session::check_failure(uint64_t /*now_us*/)
+{
+    if (state_ != SessionState::Checking || !started_) return;
+    if (pairs_.empty()) {
+        // Without candidates nothing can happen, unless the peer's checks reveal one; the budget
+        // still bounds the wait, but a session that never had a candidate fails at once.
+        if (!remote_pwd_.empty()) {
+            failure_ = "the peer offered no candidate this agent can reach";
+            state_ = SessionState::Failed;
+        }
+        return;
+    }
+    bool all_failed = std::all_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.state == PairState::Failed; });
+    if (!all_failed) return;
+    state_ = SessionState::Failed;
+    in_flight_.clear();
+}
+
+uint64_t Session::next_wakeup_us() const
+{
+    if (state_ == SessionState::Connected)
+        return std::min(next_consent_us_, last_consent_us_ + uint64_t(config_.consent_timeout_ms) * kUsPerMs + 1);
+    if (state_ != SessionState::Checking || !started_) return 0;
+    uint64_t next = deadline_us_;
+    if (!remote_pwd_.empty())
+        for (const auto& p : pairs_)
+            if (p.state != PairState::Failed && (p.state != PairState::Succeeded || (nominating_ && &p == &pairs_[*nominating_])))
+                next = std::min(next, p.next_check_us);
+    return next;
+}
+
+const Pair* Session::selected() const
+{
+    return selected_ ? &pairs_[*selected_] : nullptr;
+}
+
+std::string Session::diagnosis() const
+{
+    std::string out = failure_;
+    for (const auto& p : pairs_) {
+        if (p.state != PairState::Failed) continue;
+        out += (out.empty() ? "" : "; ") + describe(p.local) + " -> " + describe(p.remote) + ": " + p.why;
+    }
+    if (out.empty() && pairs_.empty()) out = "no candidate pairs";
+    return out;
+}
+
+} // namespace om::ice

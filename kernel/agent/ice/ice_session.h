@@ -1,0 +1,157 @@
+// One ICE session with one peer (RFC 8445 §6-§8, one component, one UDP socket): the check list,
+// paced connectivity checks, triggered checks, peer-reflexive candidates, roles and role
+// conflicts, regular nomination, and consent freshness afterwards (RFC 7675).
+//
+// A pure state machine: the agent feeds it time, received checks and responses, and sends what
+// it asks through `Send`. It never blocks and owns no timer; next_wakeup_us() says when to call
+// tick() again. Every loop that sends is bounded: NatPunchRetries checks per pair, the session
+// deadline, and one consent request per interval.
+#pragma once
+
+#include "proto/candidate.h"
+#include "proto/ice_check.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace om::ice {
+
+using proto::ice::Candidate;
+using proto::ice::CandidateType;
+using proto::ice::Role;
+
+struct SessionConfig {
+    Role role = Role::Controlling;
+    uint64_t tie_breaker = 0;
+    std::string local_ufrag, local_pwd;
+    uint32_t checks_per_pair = 10;     // NatPunchRetries (at least 1)
+    uint32_t check_interval_ms = 100;  // NatPunchIntervalMs: between two checks of one pair
+    uint32_t budget_ms = 10000;        // ConnectionTimeoutMs: the whole check phase
+    uint32_t consent_interval_ms = 5000;   // RFC 7675 §5.1 (the agent derives it from KeepAliveIntervalMs)
+    uint32_t consent_timeout_ms = 30000;   // DisconnectTimeoutMs (RFC 7675 §5.1: 30 s)
+    om_address socket_address{};  // the socket the checks leave from (for loopback scoping)
+};
+
+enum class PairState : uint8_t { Waiting, InProgress, Succeeded, Failed };
+const char* pair_state_name(PairState state);  // "waiting", "in-progress", "succeeded", "failed"
+
+struct Pair {
+    Candidate local;   // the local candidate it stands for (host of the same family until a
+                       // response says which one the peer sees: host, srflx or a new prflx)
+    Candidate remote;
+    uint64_t priority = 0;
+    PairState state = PairState::Waiting;
+    uint32_t checks_sent = 0;
+    uint32_t responses = 0;
+    uint64_t next_check_us = 0;  // when the next (re)transmission is due
+    double rtt_ms = -1;
+    bool nominated = false;
+    std::string why;  // why it failed
+};
+
+enum class SessionState : uint8_t {
+    Checking,   // checks under way (or waiting for the peer's credentials/candidates)
+    Connected,  // a nominated pair: selected() is the path
+    Failed,     // no pair worked within the budget: diagnosis() says why
+    Expired     // was Connected, then consent expired (RFC 7675 §5.1)
+};
+
+class Session {
+public:
+    using Send = std::function<void(const om_address& to, std::span<const uint8_t> bytes)>;
+    // Told each time something is dropped or notable ("responses_bad_integrity", "role_switches").
+    using Count = std::function<void(const char* what)>;
+
+    Session(SessionConfig config, std::vector<Candidate> local_candidates, Send send, Count count = {});
+
+    // The peer's credentials (from its connect_request/response). Checks wait for them.
+    void set_remote_credentials(std::string ufrag, std::string pwd);
+    // A remote candidate from signaling (initial or trickled). Ignored when unreachable from this
+    // socket (other family, loopback vs not), a duplicate, or beyond the pair limit.
+    void add_remote_candidate(const Candidate& candidate, uint64_t now_us);
+    // Starts checking (§6.1.4): from now on the session sends and its budget runs.
+    void start(uint64_t now_us);
+
+    // A Binding request already authenticated for this session (§7.3): answers it, learns a
+    // peer-reflexive candidate (§7.3.1.3), sends a triggered check (§7.3.1.4), resolves role
+    // conflicts (§7.3.1.1) and follows USE-CANDIDATE (§7.3.1.5).
+    void on_request(const proto::ice::ReceivedCheck& check, const om_address& from, uint64_t now_us);
+    // True when the transaction id is one of this session's checks in flight.
+    bool owns_transaction(const proto::stun::TransactionId& id) const;
+    // A response to one of this session's checks (owns_transaction was true).
+    void on_response(std::span<const uint8_t> bytes, const om_address& from, uint64_t now_us);
+    void tick(uint64_t now_us);
+    // 0 when nothing is scheduled.
+    uint64_t next_wakeup_us() const;
+
+    SessionState state() const { return state_; }
+    Role role() const { return config_.role; }
+    const Pair* selected() const;
+    const std::vector<Pair>& pairs() const { return pairs_; }
+    const std::string& local_ufrag() const { return config_.local_ufrag; }
+    const std::string& local_pwd() const { return config_.local_pwd; }
+    const std::string& remote_pwd() const { return remote_pwd_; }
+    const std::vector<Candidate>& local_candidates() const { return local_; }
+    // "why not direct": every pair tried and how it ended, or what prevented checking at all.
+    std::string diagnosis() const;
+    double rtt_ms() const { return rtt_ms_; }
+    uint64_t checks_sent() const { return checks_sent_; }
+    uint64_t checks_received() const { return checks_received_; }
+    uint64_t last_consent_us() const { return last_consent_us_; }
+    // Counters of what was dropped ("responses_bad_integrity", "responses_unexpected_source", …).
+    const std::map<std::string, uint64_t>& drops() const { return drops_; }
+
+private:
+    struct InFlight {
+        size_t pair;
+        uint64_t sent_us;
+        bool use_candidate;
+        bool consent;
+        Role role;  // the role the check claimed
+    };
+    static constexpr size_t kMaxPairs = 32;
+
+    size_t find_or_add_pair(const Candidate& remote, uint64_t now_us);
+    bool reachable(const om_address& remote) const;
+    const Candidate* local_for_family(uint16_t family) const;
+    void send_check(size_t pair, uint64_t now_us, bool use_candidate, bool consent);
+    void answer(const proto::stun::TransactionId& id, const om_address& to, uint16_t error_code);
+    void on_success(size_t pair, const InFlight& flight, const om_address& mapped, uint64_t now_us);
+    void nominate(uint64_t now_us);
+    void become_connected(size_t pair, uint64_t now_us);
+    void check_failure(uint64_t now_us);
+    void switch_role();
+    void drop(const char* what)
+    {
+        ++drops_[what];
+        if (count_) count_(what);
+    }
+    uint32_t prflx_priority(uint16_t family) const;
+
+    SessionConfig config_;
+    std::vector<Candidate> local_;
+    Send send_;
+    Count count_;
+    std::string remote_ufrag_, remote_pwd_;
+    std::vector<Pair> pairs_;
+    std::map<proto::stun::TransactionId, InFlight> in_flight_;
+    SessionState state_ = SessionState::Checking;
+    bool started_ = false;
+    uint64_t deadline_us_ = 0;
+    std::optional<size_t> selected_;
+    std::optional<size_t> nominating_;        // controlling: the pair whose USE-CANDIDATE check is out
+    std::optional<size_t> nominated_by_peer_; // controlled: the pair the peer nominated
+    uint64_t next_consent_us_ = 0;
+    uint64_t last_consent_us_ = 0;
+    double rtt_ms_ = 0;
+    uint64_t checks_sent_ = 0, checks_received_ = 0;
+    std::map<std::string, uint64_t> drops_;
+    std::string failure_;  // set when Failed/Expired for a reason not in the pairs
+};
+
+} // namespace om::ice
