@@ -269,6 +269,13 @@ void Agent::open_transport_on_loop()
         loop_.watch_fd(fd, [this] { on_transport_readable(); });
     }
     drain_failures_ = 0;
+    if (proto::is_unspecified(transport_->local_address())) {
+        try {
+            (void)interface_addresses();  // warm for the first connection's host candidates
+        } catch (const Error& e) {
+            log_message(OM_LOG_DEBUG, std::string("interfaces: ") + e.what());
+        }
+    }
     std::string local = proto::format_address(transport_->local_address());
     log_message(OM_LOG_INFO, "transport " + transport_->describe() + " open on " + local);
     emit(OM_EVENT_TRANSPORT_OPENED, local.c_str(), nullptr, 0, OM_OK, transport_->describe().c_str());

@@ -3,6 +3,7 @@
 // called from any thread and hand their work to it.
 #pragma once
 
+#include "agent/ice/host_candidates.h"
 #include "agent/nat_discovery.h"
 #include "agent/peer_table.h"
 #include "agent/plugin_instance.h"
@@ -134,6 +135,7 @@ private:
     void plan_connection(PeerRecord& peer, om_transport_type via, bool initiator, bool ipv6_path);
     bool plan_has_direct(const PeerRecord& peer) const;
     std::vector<proto::ice::Candidate> gather_candidates();
+    const std::vector<ice::InterfaceAddress>& interface_addresses();  // cached briefly
     std::vector<std::string> start_direct(const std::string& peer_id, PeerRecord& peer, proto::ice::Role role,
                                           std::vector<proto::ice::Candidate> local);
     void accept_remote(const std::string& peer_id, PeerRecord& peer, const std::string& ufrag, const std::string& pwd,
@@ -144,6 +146,8 @@ private:
     void p2p_connected(const std::string& peer_id, PeerRecord& peer);
     bool route_ice(const om_datagram& datagram);
     bool route_p2p_frame(const om_datagram& datagram);
+    void deliver_frame(const std::string& peer_id, PeerRecord& peer, uint8_t mode, uint64_t seq,
+                       std::span<const uint8_t> payload);
     void send_direct(const std::string& peer_id, PeerRecord& peer, const uint8_t* data, size_t len, om_delivery_mode mode);
     void on_trickled_candidate(proto::signaling::Candidate& candidate);
     void trickle_srflx();
@@ -186,6 +190,8 @@ private:
     bool transport_opened_for_nat_ = false;  // opened by discovery, not yet claimed by the application
     std::optional<om_address> announced_stun_;  // the server's, from its handshake answer
     std::optional<om_address> configured_stun_;  // stun_server:stun_port, resolved off the loop
+    std::vector<ice::InterfaceAddress> interfaces_;  // for host candidates on a wildcard socket
+    uint64_t interfaces_listed_us_ = 0;
 
     // Hot-path counters, looked up once.
     std::atomic<uint64_t>& datagrams_received_;

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "plugin_host/guarded_call.h"
 #include "proto/address.h"
+#include "proto/random.h"
 #include "proto/stun.h"
 
 #include <Poco/JSON/Array.h>
@@ -15,7 +16,6 @@
 #include <Poco/JSON/Stringifier.h>
 
 #include <algorithm>
-#include <random>
 #include <sstream>
 
 namespace om {
@@ -36,15 +36,15 @@ const char* strategy_label(om_strategy s)
     }
 }
 
+// How long a listing of the machine's interfaces serves for host candidates.
+constexpr uint64_t kInterfacesTtlUs = 2'000'000;
+
+// Frames held while the nominated pair is being validated (a round trip at most).
+constexpr size_t kMaxEarlyFrames = 64;
+
 bool is_direct(om_strategy s)
 {
     return s == OM_STRATEGY_DIRECT_CONNECT || s == OM_STRATEGY_UDP_HOLE_PUNCH;
-}
-
-uint64_t random_u64()
-{
-    std::random_device rd;
-    return (uint64_t(rd()) << 32) | rd();
 }
 
 } // namespace
@@ -123,6 +123,19 @@ bool Agent::plan_has_direct(const PeerRecord& peer) const
     return !peer.steps.empty() && is_direct(peer.steps.front());
 }
 
+const std::vector<ice::InterfaceAddress>& Agent::interface_addresses()
+{
+    // Listing interfaces is a netlink dump (~0.3 ms the first time in a process): a listing
+    // younger than kInterfacesTtlUs serves the next connection too. The transport's opening
+    // takes the first one, off the connection's clock.
+    const uint64_t now = EventLoop::now_us();
+    if (!interfaces_listed_us_ || now - interfaces_listed_us_ > kInterfacesTtlUs) {
+        interfaces_ = ice::list_interface_addresses();
+        interfaces_listed_us_ = now;
+    }
+    return interfaces_;
+}
+
 std::vector<pice::Candidate> Agent::gather_candidates()
 {
     if (!transport_) {
@@ -133,8 +146,8 @@ std::vector<pice::Candidate> Agent::gather_candidates()
         transport_opened_for_nat_ = true;
     }
     const om_address bound = transport_->local_address();
-    std::vector<ice::InterfaceAddress> interfaces;
-    if (proto::is_unspecified(bound)) interfaces = ice::list_interface_addresses();
+    std::vector<ice::InterfaceAddress> none;
+    const auto& interfaces = proto::is_unspecified(bound) ? interface_addresses() : none;
     std::vector<pice::Candidate> out = ice::host_candidates(bound, interfaces, config_.exclude_interfaces);
     // Server-reflexive: what NAT discovery saw of this very socket (RFC 8445 §5.1.1.2).
     if (nat_->latest() && nat_->latest()->status == OM_OK && nat_->latest()->report.mapped_address[0]) {
@@ -173,7 +186,7 @@ std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRec
     stop_direct(peer);
     ice::SessionConfig config;
     config.role = role;
-    config.tie_breaker = random_u64();
+    config.tie_breaker = proto::random_u64();
     config.local_ufrag = random_ice_string(8);
     config.local_pwd = random_ice_string(24);
     config.checks_per_pair = static_cast<uint32_t>(std::max(config_.raw.nat_punch_retries, 1));
@@ -233,10 +246,10 @@ void Agent::stop_direct(PeerRecord& peer)
 {
     if (peer.p2p.timer) loop_.cancel_timer(peer.p2p.timer);
     peer.p2p.timer = 0;
-    // The session stays for its diagnosis, but no longer owns a ufrag anyone can reach.
-    if (peer.p2p.session && peer.p2p.session->state() == ice::SessionState::Checking) peer.p2p.session.reset();
-    if (peer.transport != OM_TRANSPORT_P2P) return;
-    peer.transport = OM_TRANSPORT_NONE;
+    // The session stays for its diagnosis, but answers nothing any more.
+    if (peer.p2p.session) peer.p2p.session->end("the agent left the direct path");
+    peer.p2p.early.clear();
+    if (peer.transport == OM_TRANSPORT_P2P) peer.transport = OM_TRANSPORT_NONE;
 }
 
 void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
@@ -296,6 +309,9 @@ void Agent::p2p_connected(const std::string& peer_id, PeerRecord& peer)
     set_peer_status(peer_id, peer, OM_PEER_CONNECTED, std::string("direct path (") + strategy_label(peer.strategy) + ")");
     peer.finish_waiters(OM_OK, {});
     emit_peer(OM_EVENT_PEER_CONNECTED, peer_id, peer, "P2P");
+    std::vector<P2PLink::EarlyFrame> early;
+    early.swap(peer.p2p.early);
+    for (const auto& f : early) deliver_frame(peer_id, peer, f.mode, f.seq, f.payload);
 }
 
 void Agent::next_step(const std::string& peer_id, PeerRecord& peer, const std::string& why)
@@ -373,31 +389,51 @@ bool Agent::route_p2p_frame(const om_datagram& datagram)
     for (auto& [peer_id, peer] : peers_.all()) {
         P2PLink& link = peer.p2p;
         if (!link.session || link.recv_tag != frame->tag) continue;
+        if (link.session->awaiting_validation() && link.early.size() < kMaxEarlyFrames) {
+            // The peer already uses the pair it nominated; ours is a check away from agreeing.
+            link.early.push_back({frame->mode, frame->seq, {frame->payload.begin(), frame->payload.end()}});
+            counters_.add("p2p.frames_held_until_connected", 1);
+            return true;
+        }
         if (peer.status != OM_PEER_CONNECTED || peer.transport != OM_TRANSPORT_P2P) {
             counters_.add("p2p.frames_not_connected", 1);
             return true;
         }
-        // Loss accounting over the peer's sequence numbers.
-        if (!link.frames_received) link.first_seq = frame->seq;
-        link.first_seq = std::min(link.first_seq, frame->seq);
-        link.highest_seq = std::max(link.highest_seq, frame->seq);
-        ++link.frames_received;
-        if (frame->mode == OM_DELIVERY_SEQUENCED) {
-            if (frame->seq <= link.sequenced_last) {
-                counters_.add("p2p.sequenced_dropped_old", 1);
-                return true;
-            }
-            link.sequenced_last = frame->seq;
+        if (!proto::same_address(datagram.peer, link.remote)) {
+            // The tag alone is no proof: the frame must also come from the selected pair.
+            counters_.add("p2p.frames_unexpected_source", 1);
+            return true;
         }
-        peer.bytes_received += frame->payload.size();
-        ++peer.messages_received;
-        counters_.add("p2p.messages_received", 1);
-        emit(OM_EVENT_MESSAGE, nullptr, frame->payload.data(), frame->payload.size(), OM_OK, nullptr, peer_id.c_str(),
-             static_cast<om_delivery_mode>(frame->mode));
+        deliver_frame(peer_id, peer, frame->mode, frame->seq, frame->payload);
         return true;
     }
     counters_.add("p2p.frames_unknown_tag", 1);  // not a peer's: the application sees a datagram
     return false;
+}
+
+void Agent::deliver_frame(const std::string& peer_id, PeerRecord& peer, uint8_t mode, uint64_t seq,
+                          std::span<const uint8_t> payload)
+{
+    P2PLink& link = peer.p2p;
+    {
+        // Loss accounting over the peer's sequence numbers.
+        if (!link.frames_received) link.first_seq = seq;
+        link.first_seq = std::min(link.first_seq, seq);
+        link.highest_seq = std::max(link.highest_seq, seq);
+        ++link.frames_received;
+        if (mode == OM_DELIVERY_SEQUENCED) {
+            if (seq <= link.sequenced_last) {
+                counters_.add("p2p.sequenced_dropped_old", 1);
+                return;
+            }
+            link.sequenced_last = seq;
+        }
+        peer.bytes_received += payload.size();
+        ++peer.messages_received;
+        counters_.add("p2p.messages_received", 1);
+        emit(OM_EVENT_MESSAGE, nullptr, payload.data(), payload.size(), OM_OK, nullptr, peer_id.c_str(),
+             static_cast<om_delivery_mode>(mode));
+    }
 }
 
 void Agent::send_direct(const std::string& peer_id, PeerRecord& peer, const uint8_t* data, size_t len, om_delivery_mode mode)

@@ -5,8 +5,10 @@
 #include "core/error.h"
 #include "core/log.h"
 
+#include "proto/random.h"
+
 #include <cstdio>
-#include <random>
+#include <vector>
 
 namespace om {
 namespace {
@@ -15,6 +17,8 @@ namespace sig = proto::signaling;
 
 // Largest relay payload: the server's default frame limit (64 KiB) minus room for the header.
 constexpr size_t kMaxRelayPayload = 65536 - 512;
+// Shortest time between two connect_requests of one peer that are both served.
+constexpr uint64_t kMinRequestSpacingUs = 100'000;
 
 } // namespace
 
@@ -22,9 +26,10 @@ std::string random_ice_string(size_t length)
 {
     // RFC 8445 §5.3: ufrag >= 24 bits and pwd >= 128 bits of randomness, ice-char alphabet.
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::random_device rd;
     std::string out(length, 'a');
-    for (auto& c : out) c = alphabet[rd() % 64];
+    std::vector<uint8_t> bytes(length);
+    proto::random_bytes(bytes);
+    for (size_t i = 0; i < length; ++i) out[i] = alphabet[bytes[i] & 63];  // 64 symbols: unbiased
     return out;
 }
 
@@ -165,6 +170,8 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
         peer.waiters.push_back(done);
         if (peer.pending_request || peer.status == OM_PEER_CONNECTING) return;  // one attempt serves every caller
         stop_direct(peer);
+        peer.remote_nat = OM_NAT_UNKNOWN;  // what it was last time may no longer hold
+        peer.connect_started_us = EventLoop::now_us();  // gathering is part of connecting
         std::vector<proto::ice::Candidate> local;
         if (via != OM_TRANSPORT_SERVER_RELAY) local = gather_candidates();
         // The peer's addresses are not known yet: a global IPv6 address of ours may meet one.
@@ -173,7 +180,6 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
         request.to = peer_id;
         request.request_id = next_request_id_++;
         request.nat = nat_for_signal();
-        peer.connect_started_us = EventLoop::now_us();
         if (plan_has_direct(peer)) {
             // The candidates travel with the request (seed step 2); the session exists from now
             // on, so the peer's early checks are answered before its response arrives.
@@ -240,29 +246,38 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     response.request_id = request.request_id;
     om_nat_type remote_nat = request.nat ? proto::nat_type_from_name(request.nat->type) : OM_NAT_UNKNOWN;
 
+    auto refuse = [&](const std::string& why, const char* counter) {
+        response.accept = false;
+        response.reason = why;
+        counters_.add(counter, 1);
+        (void)signaling_->send(response);
+    };
     // Both sides asked at once: the request of the smaller id goes on, the other one yields.
+    if (peer.pending_request && config_.agent_id < from)
+        return refuse("simultaneous connect: " + config_.agent_id + "'s own request goes on", "peers.simultaneous_refused");
+    // A peer that keeps asking would restart the checks (and their traffic) each time.
+    const uint64_t now = EventLoop::now_us();
+    if (!request.candidates.empty() && peer.last_checks_started_us &&
+        now - peer.last_checks_started_us < kMinRequestSpacingUs)
+        return refuse("too many connect requests", "peers.requests_too_frequent");
+    std::string reason;
+    if (!decide_request(from, remote_nat, reason))
+        return refuse(reason.empty() ? "refused by the application" : reason, "peers.requests_refused");
     if (peer.pending_request) {
-        if (config_.agent_id < from) {
-            response.accept = false;
-            response.reason = "simultaneous connect: " + config_.agent_id + "'s own request goes on";
-            counters_.add("peers.simultaneous_refused", 1);
-            (void)signaling_->send(response);
-            return;
-        }
+        // Yield: our own request is dropped, our waiters stay and this attempt completes them.
         if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
         peer.timeout_timer = 0;
-        peer.pending_request = 0;  // our waiters stay: this attempt completes them
+        peer.pending_request = 0;
         counters_.add("peers.simultaneous_yielded", 1);
     }
-    std::string reason;
-    if (!decide_request(from, remote_nat, reason)) {
-        response.accept = false;
-        response.reason = reason.empty() ? "refused by the application" : reason;
-        counters_.add("peers.requests_refused", 1);
-        (void)signaling_->send(response);
-        return;
+    if (peer.status == OM_PEER_CONNECTED) {
+        // The peer starts over (it restarted, or lost its state): the old path is gone for it.
+        stop_direct(peer);
+        peer.transport = OM_TRANSPORT_NONE;
+        set_peer_status(from, peer, OM_PEER_DISCONNECTED, "the peer started a new connection");
+        emit_peer(OM_EVENT_PEER_DISCONNECTED, from, peer, "the peer started a new connection");
     }
-    stop_direct(peer);  // a new request replaces whatever ran before (the peer restarted)
+    stop_direct(peer);  // a new request replaces whatever ran before
     peer.remote_nat = remote_nat;
     peer.initiator = false;
     peer.connect_started_us = EventLoop::now_us();
@@ -291,14 +306,21 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     }
     response.ufrag = peer.p2p.local_ufrag;
     response.pwd = peer.p2p.local_pwd;
+    set_peer_status(from, peer, OM_PEER_CONNECTING, "accepted " + from + "'s connect_request");
+    if (direct) {
+        // The first checks leave before the response: they reach the requester (already
+        // listening on its ufrag) sooner than the response through the server, so its first
+        // check can carry the nomination (one check round trip instead of two).
+        peer.last_checks_started_us = EventLoop::now_us();
+        accept_remote(from, peer, request.ufrag, request.pwd, request.candidates);
+    }
     if (signaling_->send(response) != OM_OK) {
         stop_direct(peer);
+        fail_connect(from, peer, OM_ERR_CLOSED, "the response could not be sent to the server");
         counters_.add("peers.response_send_failures", 1);
         return;
     }
-    set_peer_status(from, peer, OM_PEER_CONNECTING, "accepted " + from + "'s connect_request");
-    if (direct) accept_remote(from, peer, request.ufrag, request.pwd, request.candidates);
-    else next_step(from, peer, request.candidates.empty() ? "the peer asked for the relay" : "the strategy chose the relay");
+    if (!direct) next_step(from, peer, request.candidates.empty() ? "the peer asked for the relay" : "the strategy chose the relay");
 }
 
 void Agent::on_connect_response(sig::ConnectResponse& response)
@@ -326,8 +348,10 @@ void Agent::on_connect_response(sig::ConnectResponse& response)
         accept_remote(peer_id, *peer, response.ufrag, response.pwd, response.candidates);
         return;
     }
-    std::string why = response.candidates.empty() ? peer_id + " offered no candidates (its strategy chose the relay)"
-                                                  : "the strategy chose the relay";
+    std::string why = peer->via == OM_TRANSPORT_SERVER_RELAY                       ? "the server relay was asked for"
+                      : peer->via == OM_TRANSPORT_NONE && !config_.raw.prefer_p2p ? "prefer_p2p is off"
+                      : !plan_has_direct(*peer)                                  ? "the strategy chose the relay"
+                                                           : peer_id + " offered no candidates (its strategy chose the relay)";
     stop_direct(*peer);
     next_step(peer_id, *peer, why);
 }
@@ -384,9 +408,10 @@ void Agent::on_relay(sig::Relay& relay)
     if (!relay.from) return;
     const std::string from = *relay.from;
     PeerRecord& peer = peers_.at(from);
-    if (peer.status != OM_PEER_CONNECTED) {
-        // The server vouches for the sender: a relay is itself proof of a server path (the peer
-        // gave up on the direct path, or connected through the relay only).
+    if (peer.status != OM_PEER_CONNECTED || peer.transport == OM_TRANSPORT_P2P) {
+        // The server vouches for the sender: a relay is itself proof of a server path. The peer
+        // gave up on the direct path (or never had it), so this side follows it to the relay.
+        if (peer.transport == OM_TRANSPORT_P2P) counters_.add("peers.followed_to_relay", 1);
         stop_direct(peer);
         if (!peer.connect_started_us) peer.connect_started_us = EventLoop::now_us();
         relay_connected(from, peer, "the peer sends through the server relay");

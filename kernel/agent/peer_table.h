@@ -44,6 +44,14 @@ struct P2PLink {
     uint64_t next_seq = 1;
     uint64_t highest_seq = 0, first_seq = 0, frames_received = 0;  // loss accounting
     uint64_t sequenced_last = 0;        // sequenced mode: older frames are dropped
+    // Frames that arrive while the nominated pair is still being validated, delivered once it is
+    // (bounded: kMaxEarlyFrames).
+    struct EarlyFrame {
+        uint8_t mode;
+        uint64_t seq;
+        std::vector<uint8_t> payload;
+    };
+    std::vector<EarlyFrame> early;
 };
 
 struct PeerRecord {
@@ -59,6 +67,7 @@ struct PeerRecord {
     uint64_t timeout_timer = 0;
     std::string diagnosis;
     std::vector<std::shared_ptr<Completion>> waiters;
+    uint64_t last_checks_started_us = 0;  // when the peer's last request started checks
     // The plan (strategy plugin) and where the attempt is in it.
     om_strategy planned = OM_STRATEGY_NONE;
     std::vector<om_strategy> steps;

@@ -136,7 +136,7 @@ OM_API om_status om_candidate_to_string(const om_candidate* candidate, char* buf
         const std::string text = ice::format(parsed);
         if (needed) *needed = text.size() + 1;
         if (cap < text.size() + 1) {
-            if (buf) buf[0] = '\0';  // cap > 0 here: never leave the caller an unterminated buffer
+            if (buf && cap > 0) buf[0] = '\0';  // never leave the caller an unterminated buffer
             om::fail(OM_ERR_BUFFER_TOO_SMALL, "the candidate text needs " + std::to_string(text.size() + 1) + " bytes");
         }
         std::memcpy(buf, text.c_str(), text.size() + 1);

@@ -2,27 +2,14 @@
 // schedule over UDP.
 #include "proto/stun.h"
 
-#include <sys/random.h>
-
-#include <cerrno>
-#include <system_error>
+#include "proto/random.h"
 
 namespace om::proto::stun {
 
-// getrandom(2) reads the kernel CSPRNG; requests of up to 256 bytes are never cut short once
-// it is seeded, but a signal may interrupt the wait for seeding at boot.
 TransactionId random_transaction_id()
 {
     TransactionId id{};
-    size_t filled = 0;
-    while (filled < id.size()) {
-        const ssize_t n = getrandom(id.data() + filled, id.size() - filled, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw std::system_error(errno, std::generic_category(), "getrandom");
-        }
-        filled += static_cast<size_t>(n);
-    }
+    random_bytes(id);
     return id;
 }
 

@@ -264,3 +264,108 @@ TEST_CASE("ICE: unreachable remote candidates are not paired", "[ice]")
     REQUIRE(net.a.session->pairs().size() == 1);
     CHECK(net.a.session->drops().at("candidates_unreachable") == 2);
 }
+
+namespace {
+
+// A check as the peer would send it, parsed as the receiving agent does.
+pice::ReceivedCheck check_from(const Side& receiver, const char* sender_ufrag, pice::Role role, uint64_t tie,
+                               bool use_candidate)
+{
+    pice::CheckRequest r;
+    r.remote_ufrag = receiver.session->local_ufrag();
+    r.local_ufrag = sender_ufrag;
+    r.remote_pwd = receiver.session->local_pwd();
+    r.priority = 1862270975;
+    r.role = role;
+    r.tie_breaker = tie;
+    r.use_candidate = use_candidate;
+    std::array<uint8_t, 256> buf{};
+    size_t n = pice::build_check_request(buf, proto::stun::random_transaction_id(), r);
+    pice::ReceivedCheck out;
+    std::string owner;
+    auto lookup = [&](std::string_view) -> std::optional<std::string> { return receiver.session->local_pwd(); };
+    REQUIRE(pice::verify_check_request({buf.data(), n}, lookup, out, &owner) == pice::CheckVerdict::Ok);
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("ICE: a USE-CANDIDATE from an address never validated does not take the path", "[ice]")
+{
+    Net net;
+    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
+    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    net.introduce();
+    REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 100));
+    // Replayed from elsewhere (an on-path copy of A's nomination): B must keep its pair.
+    const om_address spoof = addr("203.0.113.66:6666");
+    net.b.session->on_request(check_from(net.b, "aaaa", pice::Role::Controlling, 7, true), spoof, net.now);
+    net.pump();
+    CHECK(proto::same_address(net.b.session->selected()->remote.address, net.a.address));
+    CHECK(net.b.session->drops().at("requests_unexpected_source") == 1);
+    // Before connecting: the spoofed nomination only earns a triggered check to that address.
+    Net fresh;
+    fresh.make(fresh.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
+    fresh.make(fresh.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    fresh.b.session->set_remote_credentials("aaaa", "apassword-apassword-0001");
+    fresh.b.session->start(fresh.now);
+    fresh.b.session->on_request(check_from(fresh.b, "aaaa", pice::Role::Controlling, 7, true), spoof, fresh.now);
+    CHECK(fresh.b.session->state() == ice::SessionState::Checking);
+}
+
+TEST_CASE("ICE: two controlled sides resolve the conflict too (RFC 8445 7.3.1.1)", "[ice]")
+{
+    Net net;
+    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlled, "aaaa", "apassword-apassword-0001", 100);
+    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 5);
+    net.introduce();
+    REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 500));
+    CHECK(net.a.session->role() == pice::Role::Controlling);  // the larger tie-breaker takes control
+    CHECK(net.b.session->role() == pice::Role::Controlled);
+}
+
+TEST_CASE("ICE: a session that failed answers no more checks (its consent ends too)", "[ice]")
+{
+    Net net;
+    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7, 2);
+    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3, 2);
+    net.drop = [](const Packet&) { return true; };
+    net.introduce();
+    REQUIRE(net.run_until([&] { return net.a.session->state() == ice::SessionState::Failed; }, 1000));
+    net.wire.clear();
+    net.a.session->on_request(check_from(net.a, "bbbb", pice::Role::Controlled, 3, false), net.b.address, net.now);
+    CHECK(net.wire.empty());
+    CHECK(net.a.session->drops().at("requests_after_end") == 1);
+}
+
+TEST_CASE("ICE: checks are paced (Ta) however many candidates a peer signals", "[ice]")
+{
+    Net net;
+    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
+    net.a.session->set_remote_credentials("bbbb", "bpassword-bpassword-0002");
+    for (int port = 3000; port < 3040; ++port)
+        net.a.session->add_remote_candidate(pice::make_host(addr(("198.51.100.9:" + std::to_string(port)).c_str())), net.now);
+    CHECK(net.a.session->pairs().size() == 32);  // the pair limit
+    net.a.session->start(net.now);
+    CHECK(net.wire.size() == 4);  // a burst of four now, the others one pace (2 ms) apart
+    net.wire.clear();
+    for (int ms = 0; ms < 10; ++ms) {
+        net.now += 1000;
+        net.a.session->tick(net.now);
+    }
+    CHECK(net.wire.size() == 5);
+    CHECK(net.a.session->next_wakeup_us() > net.now);  // no busy loop while paced
+}
+
+TEST_CASE("ICE: multicast, broadcast and IPv4-mapped candidates are never targets", "[ice]")
+{
+    Net net;
+    net.make(net.a, "[::]:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
+    for (const char* bad : {"224.0.0.1:5000", "255.255.255.255:5000", "0.1.2.3:5000", "[ff02::1]:5000",
+                            "[::ffff:127.0.0.1]:6379", "[::ffff:192.0.2.1]:5000"})
+        net.a.session->add_remote_candidate(pice::make_host(addr(bad)), net.now);
+    CHECK(net.a.session->pairs().empty());
+    net.a.session->add_remote_candidate(pice::make_host(addr("[2001:db8::7]:5000")), net.now);
+    net.a.session->add_remote_candidate(pice::make_host(addr("192.0.2.7:5000")), net.now);  // dual-stack
+    CHECK(net.a.session->pairs().size() == 2);
+}

@@ -40,6 +40,7 @@ const char* pair_state_name(PairState state)
 Session::Session(SessionConfig config, std::vector<Candidate> local_candidates, Send send, Count count)
     : config_(std::move(config)), local_(std::move(local_candidates)), send_(std::move(send)), count_(std::move(count))
 {
+    consent_jitter_state_ ^= config_.tie_breaker | 1;
     config_.checks_per_pair = std::max<uint32_t>(config_.checks_per_pair, 1);
     config_.check_interval_ms = std::max<uint32_t>(config_.check_interval_ms, 1);
 }
@@ -63,6 +64,16 @@ bool Session::reachable(const om_address& remote) const
 {
     if (remote.port == 0 || (remote.family != 4 && remote.family != 6)) return false;
     if (is_link_local(remote) || proto::is_unspecified(remote)) return false;
+    const uint8_t* b = remote.bytes;
+    if (remote.family == 4) {
+        // 0/8 "this network", 224/4 multicast, 240/4 reserved and broadcast: never a peer.
+        if (b[0] == 0 || b[0] >= 224) return false;
+    } else {
+        if (b[0] == 0xff) return false;  // multicast
+        // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms would dodge the IPv4 rules.
+        bool zero80 = std::all_of(b, b + 10, [](uint8_t x) { return x == 0; });
+        if (zero80) return false;
+    }
     const om_address& own = config_.socket_address;
     // A socket bound to loopback reaches loopback only, and a socket on a real interface never
     // targets loopback (it would talk to this host, not the peer).
@@ -70,6 +81,16 @@ bool Session::reachable(const om_address& remote) const
     if (own.family == 4 && remote.family == 6) return false;
     if (own.family == 6 && remote.family == 4 && !proto::is_unspecified(own)) return false;
     return true;
+}
+
+uint64_t Session::consent_delay_us()
+{
+    // xorshift: spread, not secrecy, is what RFC 7675 §5.1 asks of the jitter.
+    consent_jitter_state_ ^= consent_jitter_state_ << 13;
+    consent_jitter_state_ ^= consent_jitter_state_ >> 7;
+    consent_jitter_state_ ^= consent_jitter_state_ << 17;
+    const uint64_t base = uint64_t(config_.consent_interval_ms) * kUsPerMs;
+    return base * 8 / 10 + consent_jitter_state_ % (base * 4 / 10 + 1);
 }
 
 uint32_t Session::prflx_priority(uint16_t family) const
@@ -122,6 +143,7 @@ void Session::start(uint64_t now_us)
 {
     if (started_) return;
     started_ = true;
+    started_us_ = now_us;
     deadline_us_ = now_us + uint64_t(config_.budget_ms) * kUsPerMs;
     for (auto& p : pairs_) p.next_check_us = std::min(p.next_check_us, now_us);
     tick(now_us);
@@ -172,56 +194,63 @@ void Session::switch_role()
 void Session::on_request(const pice::ReceivedCheck& check, const om_address& from, uint64_t now_us)
 {
     ++checks_received_;
-    // §7.3.1.1 role conflicts: the larger tie-breaker keeps (or takes) the controlling role.
+    if (state_ == SessionState::Failed || state_ == SessionState::Expired) {
+        // A session that ended grants nothing: no answer, so the peer's consent runs out too.
+        drop("requests_after_end");
+        return;
+    }
+    // §7.3.1.1 role conflicts: the larger tie-breaker ends up controlling.
     if (check.sender_role && *check.sender_role == config_.role) {
-        bool we_control = config_.role == Role::Controlling;
-        bool keep = config_.tie_breaker >= check.tie_breaker;
-        if (we_control == keep) {
-            // We keep our role: the sender must switch.
-            if (we_control) {
-                answer(check.id, from, 487);
-                drop("role_conflicts_answered");
-                return;
-            }
-            switch_role();  // both controlled and ours is larger: we take control
-        } else {
-            switch_role();  // we yield
+        const bool ours_larger = config_.tie_breaker >= check.tie_breaker;
+        const bool controlling = config_.role == Role::Controlling;
+        if (controlling == ours_larger) {
+            // Controlling with the larger one, or controlled with the smaller: the sender switches.
+            answer(check.id, from, 487);
+            drop("role_conflicts_answered");
+            return;
         }
+        switch_role();  // controlling with the smaller one yields; controlled with the larger takes over
         drop("role_switches");
     }
-    answer(check.id, from, 0);
-    if (state_ == SessionState::Failed || state_ == SessionState::Expired) return;
 
     // §7.3.1.3: a source that is no known remote candidate is a peer-reflexive one.
     size_t index = SIZE_MAX;
     for (size_t i = 0; i < pairs_.size(); ++i)
         if (proto::same_address(pairs_[i].remote.address, from)) index = i;
-    if (index == SIZE_MAX) {
-        if (!reachable(from) || state_ == SessionState::Connected) {
-            drop("requests_unexpected_source");
-            return;
-        }
+    if (index == SIZE_MAX && state_ == SessionState::Checking && reachable(from)) {
         const Candidate* base = local_for_family(from.family);
         Candidate prflx = pice::make_peer_reflexive(from, base ? base->address : config_.socket_address, check.priority);
         index = find_or_add_pair(prflx, now_us);
-        if (index == SIZE_MAX) {
-            drop("candidates_over_limit");
+        if (index == SIZE_MAX) drop("candidates_over_limit");
+    }
+    if (index == SIZE_MAX) {
+        // Connected (no new paths now), unreachable by the rules above, or over the pair limit.
+        drop("requests_unexpected_source");
+        return;
+    }
+    answer(check.id, from, 0);
+    Pair& pair = pairs_[index];
+    pair.peer_checked = true;
+    if (check.use_candidate && config_.role == Role::Controlled) {
+        // §7.3.1.5: the controlling side nominated this pair. It becomes the path once it is
+        // valid, i.e. once a check of ours on it succeeded: a replayed or spoofed USE-CANDIDATE
+        // from another address cannot take the path over.
+        pair.nominated = true;
+        nominated_by_peer_ = index;
+        if (pair.state == PairState::Succeeded) {
+            if (state_ == SessionState::Connected && index != *selected_) {
+                // The controlling side nominates another pair only when its nomination of the
+                // selected one went unanswered: follow it, so both sides use the same pair.
+                pairs_[*selected_].nominated = false;
+                selected_ = index;
+                drop("renominations");
+            } else {
+                become_connected(index, now_us);
+            }
             return;
         }
     }
-    Pair& pair = pairs_[index];
-    if (state_ == SessionState::Connected) {
-        // Consent requests from the peer on the selected pair keep nothing else going.
-        return;
-    }
-    if (check.use_candidate && config_.role == Role::Controlled) {
-        // §7.3.1.5: the controlling side nominated this pair. It only nominates a pair its own
-        // check proved in both directions (regular nomination, §8.1.1), so it is the path.
-        nominated_by_peer_ = index;
-        pair.nominated = true;
-        become_connected(index, now_us);
-        return;
-    }
+    if (state_ == SessionState::Connected && !pair.nominated) return;
     // §7.3.1.4 triggered check: right now, with a fresh budget if the pair had given up.
     if (pair.state != PairState::Succeeded && started_ && !remote_pwd_.empty()) {
         if (pair.state == PairState::Failed) {
@@ -229,6 +258,8 @@ void Session::on_request(const pice::ReceivedCheck& check, const om_address& fro
             pair.checks_sent = 0;
             pair.why.clear();
         }
+        // The triggered check must not be the one that exhausts the pair's budget at once.
+        pair.checks_sent = std::min(pair.checks_sent, config_.checks_per_pair - 1);
         pair.next_check_us = now_us;
         tick(now_us);
     }
@@ -277,6 +308,10 @@ void Session::on_response(std::span<const uint8_t> bytes, const om_address& from
         if (flight.consent) return;  // consent: only silence counts (RFC 7675 §5.1)
         pair.state = PairState::Failed;
         pair.why = "the peer answered with STUN error " + std::to_string(response.error_code);
+        if (nominating_ && *nominating_ == flight.pair) {
+            nominating_.reset();
+            nominate(now_us);
+        }
         check_failure(now_us);
         return;
     }
@@ -317,7 +352,7 @@ void Session::on_success(size_t index, const InFlight& flight, const om_address&
             nominate(now_us);
         }
     } else if (nominated_by_peer_ && *nominated_by_peer_ == index) {
-        become_connected(index, now_us);
+        become_connected(index, now_us);  // the nominated pair just became valid (§7.3.1.5)
     }
 }
 
@@ -330,6 +365,7 @@ void Session::nominate(uint64_t now_us)
     for (size_t i = 0; i < pairs_.size(); ++i)
         if (pairs_[i].state == PairState::Succeeded) {
             nominating_ = i;
+            pairs_[i].nomination_checks = 1;
             send_check(i, now_us, true, false);
             pairs_[i].next_check_us = now_us + uint64_t(config_.check_interval_ms) * kUsPerMs;
             return;
@@ -343,7 +379,7 @@ void Session::become_connected(size_t index, uint64_t now_us)
     selected_ = index;
     pairs_[index].state = PairState::Succeeded;
     last_consent_us_ = now_us;
-    next_consent_us_ = now_us + uint64_t(config_.consent_interval_ms) * kUsPerMs;
+    next_consent_us_ = now_us + consent_delay_us();
     // Checks of other pairs stop; their transactions are forgotten (late answers are ignored).
     for (auto it = in_flight_.begin(); it != in_flight_.end();)
         it = it->second.pair == index ? std::next(it) : in_flight_.erase(it);
@@ -365,7 +401,7 @@ void Session::tick(uint64_t now_us)
                 it = now_us - it->second.sent_us > uint64_t(config_.consent_timeout_ms) * kUsPerMs ? in_flight_.erase(it)
                                                                                                  : std::next(it);
             send_check(*selected_, now_us, false, true);
-            next_consent_us_ = now_us + uint64_t(config_.consent_interval_ms) * kUsPerMs;
+            next_consent_us_ = now_us + consent_delay_us();
         }
         return;
     }
@@ -384,19 +420,28 @@ void Session::tick(uint64_t now_us)
     }
     if (remote_pwd_.empty()) return;  // no credentials yet: nothing can be checked
     const uint64_t interval = uint64_t(config_.check_interval_ms) * kUsPerMs;
-    for (size_t i = 0; i < pairs_.size(); ++i) {
+    // §6.1.4.2: triggered checks first, then by pair priority.
+    std::array<size_t, kMaxPairs> order{};
+    for (size_t i = 0; i < pairs_.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.begin() + pairs_.size(), [this](size_t x, size_t y) {
+        if (pairs_[x].peer_checked != pairs_[y].peer_checked) return pairs_[x].peer_checked;
+        return pairs_[x].priority > pairs_[y].priority;
+    });
+    for (size_t k = 0; k < pairs_.size(); ++k) {
+        const size_t i = order[k];
         Pair& p = pairs_[i];
         if (p.state == PairState::Failed || now_us < p.next_check_us) continue;
         if (p.state == PairState::Succeeded) {
             // Only a nomination check in flight is retransmitted.
             if (!nominating_ || *nominating_ != i) continue;
-            if (p.checks_sent >= config_.checks_per_pair + 1) {
+            if (p.nomination_checks >= config_.checks_per_pair) {
                 p.state = PairState::Failed;
                 p.why = "succeeded, but the nomination got no answer";
                 nominating_.reset();
                 nominate(now_us);
                 continue;
             }
+            ++p.nomination_checks;
             send_check(i, now_us, true, false);
             p.next_check_us = now_us + interval;
             continue;
@@ -406,22 +451,52 @@ void Session::tick(uint64_t now_us)
             p.state = PairState::Failed;
             p.why = "no answer to " + std::to_string(p.checks_sent) + " checks in " +
                     std::to_string(p.checks_sent * config_.check_interval_ms) + " ms";
+            if (nominating_ && *nominating_ == i) {
+                nominating_.reset();  // another pair that worked gets the nomination
+                nominate(now_us);
+            }
             continue;
         }
-        send_check(i, now_us, false, false);
+        // A pair the peer's own check already came through needs only our check to be valid: the
+        // controlling side nominates it with that very check, saving a round trip. One pair at a
+        // time carries USE-CANDIDATE, so both sides still settle on the same pair.
+        refill_pace(now_us);
+        if (pace_tokens_ == 0) continue;  // Ta: this check waits for the next token
+        bool nominate_now = config_.role == Role::Controlling && p.peer_checked &&
+                            (!nominating_ || *nominating_ == i);
+        if (nominate_now) nominating_ = i;
+        send_check(i, now_us, nominate_now, false);
         p.next_check_us = now_us + interval;
+        --pace_tokens_;
     }
     check_failure(now_us);
 }
 
-void Session::check_failure(uint64_t /*now_us*/)
+void Session::refill_pace(uint64_t now_us)
+{
+    if (!pace_refilled_us_ || pace_tokens_ >= kPaceBurst) {
+        pace_refilled_us_ = now_us;
+        return;
+    }
+    const uint64_t earned = (now_us - pace_refilled_us_) / kPaceUs;
+    if (!earned) return;
+    pace_tokens_ = static_cast<uint32_t>(std::min<uint64_t>(kPaceBurst, pace_tokens_ + earned));
+    pace_refilled_us_ += earned * kPaceUs;
+}
+
+uint64_t Session::no_pairs_deadline_us() const
+{
+    return started_us_ + uint64_t(config_.checks_per_pair) * config_.check_interval_ms * kUsPerMs;
+}
+
+void Session::check_failure(uint64_t now_us)
 {
     if (state_ != SessionState::Checking || !started_) return;
     if (pairs_.empty()) {
-        // Without candidates nothing can happen, unless the peer's checks reveal one; the budget
-        // still bounds the wait, but a session that never had a candidate fails at once.
-        if (!remote_pwd_.empty()) {
-            failure_ = "the peer offered no candidate this agent can reach";
+        // Without a candidate only the peer's own checks can reveal one (peer-reflexive): give
+        // them the time one pair would get, then give up.
+        if (!remote_pwd_.empty() && now_us >= no_pairs_deadline_us()) {
+            failure_ = "the peer offered no candidate this agent can reach, and no check of its arrived";
             state_ = SessionState::Failed;
         }
         return;
@@ -438,11 +513,23 @@ uint64_t Session::next_wakeup_us() const
         return std::min(next_consent_us_, last_consent_us_ + uint64_t(config_.consent_timeout_ms) * kUsPerMs + 1);
     if (state_ != SessionState::Checking || !started_) return 0;
     uint64_t next = deadline_us_;
-    if (!remote_pwd_.empty())
-        for (const auto& p : pairs_)
-            if (p.state != PairState::Failed && (p.state != PairState::Succeeded || (nominating_ && &p == &pairs_[*nominating_])))
-                next = std::min(next, p.next_check_us);
+    if (remote_pwd_.empty()) return next;
+    if (pairs_.empty()) return std::min(next, no_pairs_deadline_us());
+    for (const auto& p : pairs_) {
+        if (p.state == PairState::Waiting || p.state == PairState::InProgress)
+            next = std::min(next, std::max(p.next_check_us, next_pace_us()));
+        else if (p.state == PairState::Succeeded && nominating_ && &p == &pairs_[*nominating_])
+            next = std::min(next, p.next_check_us);
+    }
     return next;
+}
+
+void Session::end(const std::string& why)
+{
+    if (state_ == SessionState::Failed || state_ == SessionState::Expired) return;
+    state_ = state_ == SessionState::Connected ? SessionState::Expired : SessionState::Failed;
+    failure_ = why;
+    in_flight_.clear();
 }
 
 const Pair* Session::selected() const

@@ -51,6 +51,8 @@ struct Pair {
     uint64_t next_check_us = 0;  // when the next (re)transmission is due
     double rtt_ms = -1;
     bool nominated = false;
+    bool peer_checked = false;  // an authenticated check from the peer arrived on it
+    uint32_t nomination_checks = 0;  // USE-CANDIDATE checks sent after the pair succeeded
     std::string why;  // why it failed
 };
 
@@ -86,6 +88,11 @@ public:
     // A response to one of this session's checks (owns_transaction was true).
     void on_response(std::span<const uint8_t> bytes, const om_address& from, uint64_t now_us);
     void tick(uint64_t now_us);
+    // The agent gave up on this path (fallback, a new attempt, the peer left): no more checks,
+    // no more answers. The pairs stay for the diagnosis.
+    void end(const std::string& why);
+    // The controlled side was nominated on a pair it has not validated yet (its check is out).
+    bool awaiting_validation() const { return state_ == SessionState::Checking && nominated_by_peer_.has_value(); }
     // 0 when nothing is scheduled.
     uint64_t next_wakeup_us() const;
 
@@ -115,6 +122,11 @@ private:
         Role role;  // the role the check claimed
     };
     static constexpr size_t kMaxPairs = 32;
+    // RFC 8445 §14.2 Ta: checks on the whole session are paced, one per kPaceUs after a burst of
+    // kPaceBurst, so the first checks of the likeliest pairs leave at once while a peer that
+    // signals many candidates cannot turn this agent into a burst source.
+    static constexpr uint64_t kPaceUs = 2000;
+    static constexpr uint32_t kPaceBurst = 4;
 
     size_t find_or_add_pair(const Candidate& remote, uint64_t now_us);
     bool reachable(const om_address& remote) const;
@@ -125,6 +137,7 @@ private:
     void nominate(uint64_t now_us);
     void become_connected(size_t pair, uint64_t now_us);
     void check_failure(uint64_t now_us);
+    uint64_t no_pairs_deadline_us() const;
     void switch_role();
     void drop(const char* what)
     {
@@ -132,6 +145,7 @@ private:
         if (count_) count_(what);
     }
     uint32_t prflx_priority(uint16_t family) const;
+    uint64_t consent_delay_us();  // RFC 7675 §5.1: the interval randomised by ±20 %
 
     SessionConfig config_;
     std::vector<Candidate> local_;
@@ -143,10 +157,16 @@ private:
     SessionState state_ = SessionState::Checking;
     bool started_ = false;
     uint64_t deadline_us_ = 0;
+    uint64_t started_us_ = 0;
     std::optional<size_t> selected_;
     std::optional<size_t> nominating_;        // controlling: the pair whose USE-CANDIDATE check is out
     std::optional<size_t> nominated_by_peer_; // controlled: the pair the peer nominated
+    uint32_t pace_tokens_ = kPaceBurst;  // Ta pacing: a token bucket
+    uint64_t pace_refilled_us_ = 0;
+    void refill_pace(uint64_t now_us);
+    uint64_t next_pace_us() const { return pace_tokens_ ? 0 : pace_refilled_us_ + kPaceUs; }
     uint64_t next_consent_us_ = 0;
+    uint64_t consent_jitter_state_ = 0x9E3779B97F4A7C15ull;
     uint64_t last_consent_us_ = 0;
     double rtt_ms_ = 0;
     uint64_t checks_sent_ = 0, checks_received_ = 0;
