@@ -153,6 +153,8 @@ private:
     void trickle_srflx();
     int32_t decide_request(const std::string& peer_id, om_nat_type remote_nat, std::string& reason);
     int blocking_timeout_ms() const;
+    void refuse_blocking_on_loop(const char* function) const;
+    void disconnect_on_loop();
     void deliver(const om_event& event);
     void check_plugin_options_targets() const;
     void create_kind_instances();

@@ -261,12 +261,23 @@ void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
     switch (session->state()) {
         case ice::SessionState::Checking: break;
         case ice::SessionState::Connected:
-            if (peer.transport != OM_TRANSPORT_P2P || peer.status != OM_PEER_CONNECTED) p2p_connected(peer_id, peer);
+            if (peer.transport != OM_TRANSPORT_P2P || peer.status != OM_PEER_CONNECTED) {
+                p2p_connected(peer_id, peer);
+            } else if (!proto::same_address(session->selected()->remote.address, peer.p2p.remote)) {
+                // The peer nominated another pair (its first nomination went unanswered).
+                peer.p2p.remote = session->selected()->remote.address;
+                peer.local_candidate = pice::format(session->selected()->local);
+                peer.remote_candidate = pice::format(session->selected()->remote);
+                set_peer_status(peer_id, peer, OM_PEER_CONNECTED, "the peer moved to " + peer.remote_candidate);
+            }
             break;
         case ice::SessionState::Failed:
-            if (peer.status == OM_PEER_CONNECTING) {
-                next_step(peer_id, peer, "no direct path: " + session->diagnosis());
+            if (!peer.p2p.early.empty()) {
+                counters_.add("p2p.frames_discarded", peer.p2p.early.size());
+                peer.p2p.early.clear();
             }
+            if (peer.status == OM_PEER_CONNECTING && peer.transport == OM_TRANSPORT_NONE && !peer.pending_request)
+                next_step(peer_id, peer, "no direct path: " + session->diagnosis());
             return;
         case ice::SessionState::Expired: {
             if (peer.transport != OM_TRANSPORT_P2P) return;
@@ -311,7 +322,10 @@ void Agent::p2p_connected(const std::string& peer_id, PeerRecord& peer)
     emit_peer(OM_EVENT_PEER_CONNECTED, peer_id, peer, "P2P");
     std::vector<P2PLink::EarlyFrame> early;
     early.swap(peer.p2p.early);
-    for (const auto& f : early) deliver_frame(peer_id, peer, f.mode, f.seq, f.payload);
+    for (const auto& f : early) {
+        if (proto::same_address(f.from, peer.p2p.remote)) deliver_frame(peer_id, peer, f.mode, f.seq, f.payload);
+        else counters_.add("p2p.frames_unexpected_source", 1);
+    }
 }
 
 void Agent::next_step(const std::string& peer_id, PeerRecord& peer, const std::string& why)
@@ -351,7 +365,8 @@ bool Agent::route_ice(const om_datagram& datagram)
         std::string owner;
         auto lookup = [this](std::string_view ufrag) -> std::optional<std::string> {
             for (auto& [id, peer] : peers_.all())
-                if (peer.p2p.session && peer.p2p.session->local_ufrag() == ufrag) return peer.p2p.session->local_pwd();
+                if (peer.p2p.session && peer.p2p.session->live() && peer.p2p.session->local_ufrag() == ufrag)
+                    return peer.p2p.session->local_pwd();
             return std::nullopt;
         };
         auto verdict = pice::verify_check_request(bytes, lookup, check, &owner);
@@ -362,7 +377,7 @@ bool Agent::route_ice(const om_datagram& datagram)
         }
         counters_.add("ice.checks_received", 1);
         for (auto& [id, peer] : peers_.all()) {
-            if (!peer.p2p.session || peer.p2p.session->local_ufrag() != owner) continue;
+            if (!peer.p2p.session || !peer.p2p.session->live() || peer.p2p.session->local_ufrag() != owner) continue;
             peer.p2p.session->on_request(check, datagram.peer, now);
             ice_progress(id, peer);
             return true;
@@ -389,10 +404,15 @@ bool Agent::route_p2p_frame(const om_datagram& datagram)
     for (auto& [peer_id, peer] : peers_.all()) {
         P2PLink& link = peer.p2p;
         if (!link.session || link.recv_tag != frame->tag) continue;
-        if (link.session->awaiting_validation() && link.early.size() < kMaxEarlyFrames) {
+        if (link.session->awaiting_validation()) {
             // The peer already uses the pair it nominated; ours is a check away from agreeing.
-            link.early.push_back({frame->mode, frame->seq, {frame->payload.begin(), frame->payload.end()}});
-            counters_.add("p2p.frames_held_until_connected", 1);
+            auto nominated = link.session->nominated_remote();
+            if (link.early.size() < kMaxEarlyFrames && nominated && proto::same_address(*nominated, datagram.peer)) {
+                link.early.push_back({datagram.peer, frame->mode, frame->seq, {frame->payload.begin(), frame->payload.end()}});
+                counters_.add("p2p.frames_held_until_connected", 1);
+            } else {
+                counters_.add("p2p.frames_not_connected", 1);
+            }
             return true;
         }
         if (peer.status != OM_PEER_CONNECTED || peer.transport != OM_TRANSPORT_P2P) {

@@ -38,8 +38,17 @@ int Agent::blocking_timeout_ms() const
     return config_.raw.connection_timeout_ms;
 }
 
+void Agent::refuse_blocking_on_loop(const char* function) const
+{
+    // A callback on the loop thread cannot wait for work that needs this very thread.
+    if (loop_.in_loop_thread())
+        fail(OM_ERR_STATE, std::string(function) + " from the agent's own callback would block its thread: call it "
+                                                   "from another thread, or use OM_EVENTS_DISPATCH");
+}
+
 void Agent::connect()
 {
+    refuse_blocking_on_loop("om_agent_connect");
     if (config_.server_url.empty()) fail(OM_ERR_INVALID_ARGUMENT, "server_url is not set");
     std::string why;
     if (!sig::validate_agent_id(config_.agent_id, &why)) fail(OM_ERR_INVALID_ARGUMENT, "agent_id: " + why);
@@ -81,7 +90,17 @@ void Agent::connect()
 
 void Agent::disconnect()
 {
-    on_loop([&] {
+    if (loop_.in_loop_thread()) {
+        // From a callback: the signaling client may be on the stack; leave once it unwound.
+        loop_.post([this] { disconnect_on_loop(); });
+        return;
+    }
+    on_loop([&] { disconnect_on_loop(); });
+}
+
+void Agent::disconnect_on_loop()
+{
+    {
         if (!signaling_) return;
         signaling_->stop("disconnected by the application");
         signaling_.reset();
@@ -97,7 +116,7 @@ void Agent::disconnect()
             set_peer_status(id, peer, OM_PEER_DISCONNECTED, "left the server");
             emit_peer(OM_EVENT_PEER_DISCONNECTED, id, peer, "left the server");
         }
-    });
+    }
 }
 
 void Agent::on_registered(const sig::Registered& registered, bool reconnected)
@@ -157,6 +176,7 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
         fail(OM_ERR_NOT_SUPPORTED, "TURN connections are not yet supported; use the server relay or a direct path");
     if (via != OM_TRANSPORT_NONE && via != OM_TRANSPORT_SERVER_RELAY && via != OM_TRANSPORT_P2P)
         fail(OM_ERR_INVALID_ARGUMENT, "unknown transport " + std::to_string(via));
+    refuse_blocking_on_loop("om_agent_connect_peer");
     if (peer_id == config_.agent_id) fail(OM_ERR_INVALID_ARGUMENT, "an agent cannot connect to itself");
 
     auto done = std::make_shared<Completion>();
@@ -257,7 +277,7 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
         return refuse("simultaneous connect: " + config_.agent_id + "'s own request goes on", "peers.simultaneous_refused");
     // A peer that keeps asking would restart the checks (and their traffic) each time.
     const uint64_t now = EventLoop::now_us();
-    if (!request.candidates.empty() && peer.last_checks_started_us &&
+    if (!peer.pending_request && !request.candidates.empty() && peer.last_checks_started_us &&
         now - peer.last_checks_started_us < kMinRequestSpacingUs)
         return refuse("too many connect requests", "peers.requests_too_frequent");
     std::string reason;
@@ -306,7 +326,9 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     }
     response.ufrag = peer.p2p.local_ufrag;
     response.pwd = peer.p2p.local_pwd;
-    set_peer_status(from, peer, OM_PEER_CONNECTING, "accepted " + from + "'s connect_request");
+    // Status first (no event yet: an application callback must not run before the response is
+    // sent, since it may call back into the agent).
+    peer.status = OM_PEER_CONNECTING;
     if (direct) {
         // The first checks leave before the response: they reach the requester (already
         // listening on its ufrag) sooner than the response through the server, so its first
@@ -315,11 +337,11 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
         accept_remote(from, peer, request.ufrag, request.pwd, request.candidates);
     }
     if (signaling_->send(response) != OM_OK) {
-        stop_direct(peer);
         fail_connect(from, peer, OM_ERR_CLOSED, "the response could not be sent to the server");
         counters_.add("peers.response_send_failures", 1);
         return;
     }
+    set_peer_status(from, peer, peer.status, "accepted " + from + "'s connect_request");
     if (!direct) next_step(from, peer, request.candidates.empty() ? "the peer asked for the relay" : "the strategy chose the relay");
 }
 
@@ -374,6 +396,7 @@ void Agent::relay_connected(const std::string& peer_id, PeerRecord& peer, const 
 
 void Agent::fail_connect(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why)
 {
+    stop_direct(peer);  // an attempt that failed answers no more checks
     if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
     peer.timeout_timer = 0;
     peer.pending_request = 0;

@@ -47,6 +47,7 @@ struct P2PLink {
     // Frames that arrive while the nominated pair is still being validated, delivered once it is
     // (bounded: kMaxEarlyFrames).
     struct EarlyFrame {
+        om_address from;
         uint8_t mode;
         uint64_t seq;
         std::vector<uint8_t> payload;

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <thread>
+
 using namespace om::test;
 
 TEST_CASE("healthz, metrics and agents on an open server", "[http]") {
@@ -22,7 +25,13 @@ TEST_CASE("healthz, metrics and agents on an open server", "[http]") {
     CHECK(agents.status == 200);
     CHECK(agents.body == R"({"agents":["alpha","beta"],"details":[{"id":"alpha","nat":null},{"id":"beta","nat":null}]})");
 
+    // The server counts an outgoing frame once its write returned, which can be just after the
+    // client read it: poll briefly (bounded) for the counts to settle.
     HttpReply metrics = http_get(server.port(), "/metrics");
+    for (int i = 0; i < 50 && metric_value(metrics.body, "orbitmesh_frames_out_total{type=\"registered\"}") < 2; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        metrics = http_get(server.port(), "/metrics");
+    }
     CHECK(metrics.status == 200);
     CHECK(metric_value(metrics.body, "orbitmesh_agents_connected") == 2);
     CHECK(metric_value(metrics.body, "orbitmesh_frames_in_total{type=\"register\"}") == 2);

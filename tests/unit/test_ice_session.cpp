@@ -369,3 +369,34 @@ TEST_CASE("ICE: multicast, broadcast and IPv4-mapped candidates are never target
     net.a.session->add_remote_candidate(pice::make_host(addr("192.0.2.7:5000")), net.now);  // dual-stack
     CHECK(net.a.session->pairs().size() == 2);
 }
+
+TEST_CASE("ICE: the controlled side keeps validating the pair it was nominated on until it works", "[ice]")
+{
+    Net net;
+    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
+    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    // For 1.5 s nothing A sends reaches B except A's checks; B's checks reach A but A's answers
+    // are lost: A gets valid (and connects), B cannot validate the nominated pair yet.
+    bool lossy = true;
+    net.drop = [&](const Packet& p) {
+        if (!lossy || !proto::same_address(p.to, net.b.address)) return false;
+        return !(p.bytes[0] == 0 && p.bytes[1] == 1);  // only requests get through to B
+    };
+    net.introduce();
+    REQUIRE(net.run_until([&] { return connected(net.a); }, 200));
+    net.run_until([] { return false; }, 1500);  // far beyond 5 checks x 50 ms
+    CHECK(net.b.session->state() == ice::SessionState::Checking);  // still trying, not Failed
+    lossy = false;
+    REQUIRE(net.run_until([&] { return connected(net.b); }, 500));
+    CHECK(proto::same_address(net.b.session->selected()->remote.address, net.a.address));
+    CHECK(proto::same_address(net.a.session->selected()->remote.address, net.b.address));
+}
+
+TEST_CASE("ICE: sessions on ::1 pair with each other", "[ice]")
+{
+    Net net;
+    net.make(net.a, "[::1]:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
+    net.make(net.b, "[::1]:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    net.introduce();
+    REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 100));
+}

@@ -70,9 +70,12 @@ bool Session::reachable(const om_address& remote) const
         if (b[0] == 0 || b[0] >= 224) return false;
     } else {
         if (b[0] == 0xff) return false;  // multicast
-        // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible forms would dodge the IPv4 rules.
-        bool zero80 = std::all_of(b, b + 10, [](uint8_t x) { return x == 0; });
-        if (zero80) return false;
+        // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) forms would dodge the
+        // IPv4 rules; ::1 is loopback and the rule below decides about it.
+        const bool zero80 = std::all_of(b, b + 10, [](uint8_t x) { return x == 0; });
+        const bool mapped = zero80 && b[10] == 0xff && b[11] == 0xff;
+        const bool compatible = zero80 && b[10] == 0 && b[11] == 0 && !proto::is_loopback(remote);
+        if (mapped || compatible) return false;
     }
     const om_address& own = config_.socket_address;
     // A socket bound to loopback reaches loopback only, and a socket on a real interface never
@@ -189,6 +192,7 @@ void Session::switch_role()
         p.priority = config_.role == Role::Controlling ? pice::pair_priority(p.local.priority, p.remote.priority)
                                                        : pice::pair_priority(p.remote.priority, p.local.priority);
     nominating_.reset();
+    nominated_by_peer_.reset();
 }
 
 void Session::on_request(const pice::ReceivedCheck& check, const om_address& from, uint64_t now_us)
@@ -235,22 +239,21 @@ void Session::on_request(const pice::ReceivedCheck& check, const om_address& fro
         // §7.3.1.5: the controlling side nominated this pair. It becomes the path once it is
         // valid, i.e. once a check of ours on it succeeded: a replayed or spoofed USE-CANDIDATE
         // from another address cannot take the path over.
+        if (nominated_by_peer_ && *nominated_by_peer_ != index) pairs_[*nominated_by_peer_].nominated = false;
         pair.nominated = true;
         nominated_by_peer_ = index;
         if (pair.state == PairState::Succeeded) {
-            if (state_ == SessionState::Connected && index != *selected_) {
-                // The controlling side nominates another pair only when its nomination of the
-                // selected one went unanswered: follow it, so both sides use the same pair.
-                pairs_[*selected_].nominated = false;
-                selected_ = index;
-                drop("renominations");
-            } else {
-                become_connected(index, now_us);
-            }
+            if (state_ == SessionState::Connected) follow_nomination(index);
+            else become_connected(index, now_us);
+            return;
+        }
+        if (state_ == SessionState::Connected) {
+            // A new nomination while connected: validate it now (the tick only does consent).
+            send_check(index, now_us, false, false);
             return;
         }
     }
-    if (state_ == SessionState::Connected && !pair.nominated) return;
+    if (state_ == SessionState::Connected) return;
     // §7.3.1.4 triggered check: right now, with a fresh budget if the pair had given up.
     if (pair.state != PairState::Succeeded && started_ && !remote_pwd_.empty()) {
         if (pair.state == PairState::Failed) {
@@ -329,6 +332,11 @@ void Session::on_success(size_t index, const InFlight& flight, const om_address&
         last_consent_us_ = now_us;  // RFC 7675 §5.1: consent refreshed
         return;
     }
+    if (state_ == SessionState::Connected) {
+        pair.state = PairState::Succeeded;
+        if (config_.role == Role::Controlled && nominated_by_peer_ && *nominated_by_peer_ == index) follow_nomination(index);
+        return;
+    }
     if (state_ != SessionState::Checking) return;
     // §7.2.5.3.1: the mapped address names the local candidate the peer sees; a new one is a
     // local peer-reflexive candidate (this is how a Symmetric NAT's fresh mapping is learnt).
@@ -370,6 +378,16 @@ void Session::nominate(uint64_t now_us)
             pairs_[i].next_check_us = now_us + uint64_t(config_.check_interval_ms) * kUsPerMs;
             return;
         }
+}
+
+void Session::follow_nomination(size_t index)
+{
+    // The controlling side nominates another pair only when its nomination of the selected one
+    // went unanswered: follow it, so both sides use the same pair.
+    if (!selected_ || *selected_ == index) return;
+    pairs_[*selected_].nominated = false;
+    selected_ = index;
+    drop("renominations");
 }
 
 void Session::become_connected(size_t index, uint64_t now_us)
@@ -446,7 +464,10 @@ void Session::tick(uint64_t now_us)
             p.next_check_us = now_us + interval;
             continue;
         }
-        if (p.checks_sent >= config_.checks_per_pair) {
+        // A pair the peer nominated is the one both sides want: it keeps being checked until the
+        // deadline rather than giving up after NatPunchRetries (the budget still bounds it).
+        const bool peer_nominated = nominated_by_peer_ && *nominated_by_peer_ == i;
+        if (p.checks_sent >= config_.checks_per_pair && !peer_nominated) {
             // The last check had one more interval to be answered.
             p.state = PairState::Failed;
             p.why = "no answer to " + std::to_string(p.checks_sent) + " checks in " +

@@ -93,6 +93,12 @@ public:
     void end(const std::string& why);
     // The controlled side was nominated on a pair it has not validated yet (its check is out).
     bool awaiting_validation() const { return state_ == SessionState::Checking && nominated_by_peer_.has_value(); }
+    // The remote address of the pair the peer nominated, if any.
+    std::optional<om_address> nominated_remote() const
+    {
+        if (!nominated_by_peer_) return std::nullopt;
+        return pairs_[*nominated_by_peer_].remote.address;
+    }
     // 0 when nothing is scheduled.
     uint64_t next_wakeup_us() const;
 
@@ -104,6 +110,8 @@ public:
     const std::string& local_pwd() const { return config_.local_pwd; }
     const std::string& remote_pwd() const { return remote_pwd_; }
     const std::vector<Candidate>& local_candidates() const { return local_; }
+    // Still a session a check can reach (not ended).
+    bool live() const { return state_ == SessionState::Checking || state_ == SessionState::Connected; }
     // "why not direct": every pair tried and how it ended, or what prevented checking at all.
     std::string diagnosis() const;
     double rtt_ms() const { return rtt_ms_; }
@@ -136,6 +144,7 @@ private:
     void on_success(size_t pair, const InFlight& flight, const om_address& mapped, uint64_t now_us);
     void nominate(uint64_t now_us);
     void become_connected(size_t pair, uint64_t now_us);
+    void follow_nomination(size_t pair);
     void check_failure(uint64_t now_us);
     uint64_t no_pairs_deadline_us() const;
     void switch_role();
