@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <future>
 
 namespace {
@@ -254,4 +255,30 @@ TEST_CASE("p2p: two agents that connect to each other at the same moment end on 
     CHECK(a.agent->counter("peers.simultaneous_yielded") == 0);
     a.agent->send("bob", "hi", OM_DELIVERY_UNRELIABLE);
     REQUIRE(wait_messages(b, "alice", 1));
+}
+
+TEST_CASE("p2p: blocking calls from the agent's own callback are refused, not deadlocked", "[p2p]")
+{
+    auto server = start_server_with_stun();
+    std::atomic<om_status> from_callback{OM_OK};
+    std::atomic<bool> called{false};
+    orbitmesh::Agent* self = nullptr;
+    RecordingAgent b(url_of(*server), "bob");
+    orbitmesh::AgentOptions o;
+    o.server_url(url_of(*server)).agent_id("alice").bind_address("127.0.0.1");
+    o.raw().connection_timeout_ms = 5000;
+    orbitmesh::Agent a(o, [&](const om_event& e) {
+        if (e.type != OM_EVENT_PEER_CONNECTED || called.exchange(true)) return;
+        // On the loop thread: waiting here for the loop would stall it for the whole timeout.
+        from_callback = test::status_of([&] { self->connect_peer("carol"); });
+    });
+    self = &a;
+    a.connect();
+    b.agent->connect();
+    auto started = std::chrono::steady_clock::now();
+    a.connect_peer("bob");
+    for (int i = 0; i < 200 && !called; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    CHECK(called);
+    CHECK(from_callback == OM_ERR_STATE);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
 }

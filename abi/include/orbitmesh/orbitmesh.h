@@ -389,9 +389,11 @@ OM_API om_status om_plugin_call(om_agent* agent, const char* plugin, const char*
  * registered, at most connection_timeout_ms. Afterwards the agent keeps the connection alive
  * (ping every keep-alive interval, silence beyond disconnect_timeout_ms ends it) and reconnects
  * with exponential backoff and jitter, firing OM_EVENT_DISCONNECTED, OM_EVENT_RECONNECTING and
- * OM_EVENT_CONNECTED. OM_ERR_AUTH when the server refuses the token or the id. */
+ * OM_EVENT_CONNECTED. OM_ERR_AUTH when the server refuses the token or the id. From the agent's
+ * own callback (OM_EVENTS_ON_LOOP_THREAD) it would wait for its own thread: OM_ERR_STATE. */
 OM_API om_status om_agent_connect(om_agent* agent);
-/* Leaves the server and stops reconnecting. Idempotent. */
+/* Leaves the server and stops reconnecting. Idempotent. From the agent's own callback it takes
+ * effect right after the callback returns. */
 OM_API om_status om_agent_disconnect(om_agent* agent);
 
 #define OM_CANDIDATE_STRLEN 256
@@ -432,7 +434,8 @@ typedef struct om_peer_state {
  * OM_TRANSPORT_SERVER_RELAY = the server relay only. Blocks at most connection_timeout_ms (plus
  * the relay fallback); *out_state (may be NULL) receives the state reached. OM_ERR_NOT_FOUND: no
  * such peer; OM_ERR_REFUSED: it declined; OM_ERR_UNREACHABLE: no direct path and no fallback;
- * OM_ERR_NOT_SUPPORTED: a path this build cannot make yet (TURN). */
+ * OM_ERR_NOT_SUPPORTED: a path this build cannot make yet (TURN); OM_ERR_STATE from the agent's
+ * own callback (OM_EVENTS_ON_LOOP_THREAD), which must not wait for its own thread. */
 OM_API om_status om_agent_connect_peer(om_agent* agent, const char* peer_id, om_transport_type via,
                                        om_peer_state* out_state);
 #define OM_ADDRESS_TEXT_LEN 64
