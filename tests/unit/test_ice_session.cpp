@@ -67,6 +67,13 @@ struct Net {
                                                       sender(side.address));
     }
 
+    // A at 192.0.2.1:1000 and B at 198.51.100.2:2000 with fixed credentials.
+    void make_pair(pice::Role role_a, pice::Role role_b, uint64_t tie_a, uint64_t tie_b, uint32_t checks = 5)
+    {
+        make(a, "192.0.2.1:1000", role_a, "aaaa", "apassword-apassword-0001", tie_a, checks);
+        make(b, "198.51.100.2:2000", role_b, "bbbb", "bpassword-bpassword-0002", tie_b, checks);
+    }
+
     void deliver(const Packet& p)
     {
         Side* to = proto::same_address(p.to, a.address) ? &a : proto::same_address(p.to, b.address) ? &b : nullptr;
@@ -133,8 +140,7 @@ bool connected(const Side& s)
 TEST_CASE("ICE: two sessions connect and agree on one nominated pair", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3);
     net.introduce();
     REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 100));
     const ice::Pair* pa = net.a.session->selected();
@@ -153,8 +159,7 @@ TEST_CASE("ICE: two sessions connect and agree on one nominated pair", "[ice]")
 TEST_CASE("ICE: a peer-reflexive candidate is learnt from the peer's check (RFC 8445 7.3.1.3)", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3);
     // A only knows a stale address of B (as behind a Symmetric NAT): B's own check reveals it.
     net.a.session->set_remote_credentials("bbbb", "bpassword-bpassword-0002");
     net.b.session->set_remote_credentials("aaaa", "apassword-apassword-0001");
@@ -171,8 +176,7 @@ TEST_CASE("ICE: a peer-reflexive candidate is learnt from the peer's check (RFC 
 TEST_CASE("ICE: a role conflict ends with exactly one controlling side (RFC 8445 7.3.1.1)", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 100);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlling, "bbbb", "bpassword-bpassword-0002", 5);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlling, 100, 5);
     net.introduce();
     REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 300));
     CHECK(net.a.session->role() == pice::Role::Controlling);  // the larger tie-breaker keeps it
@@ -183,8 +187,7 @@ TEST_CASE("ICE: a role conflict ends with exactly one controlling side (RFC 8445
 TEST_CASE("ICE: forged and misdirected responses are dropped, counted, and do not connect", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3);
     // B never answers: only the attacker's packets reach A.
     net.drop = [&](const Packet& p) { return proto::same_address(p.to, net.b.address); };
     net.introduce(true, false);
@@ -219,8 +222,7 @@ TEST_CASE("ICE: forged and misdirected responses are dropped, counted, and do no
 TEST_CASE("ICE: a silent peer fails after NatPunchRetries checks per pair, with a diagnosis", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7, 3);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3, 3);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3, 3);
     net.drop = [](const Packet&) { return true; };
     net.introduce();
     REQUIRE(net.run_until([&] { return net.a.session->state() == ice::SessionState::Failed; }, 1000));
@@ -233,8 +235,7 @@ TEST_CASE("ICE: a silent peer fails after NatPunchRetries checks per pair, with 
 TEST_CASE("ICE: consent is refreshed while answered and expires in silence (RFC 7675)", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3);
     net.introduce();
     REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 100));
     uint64_t before = net.a.session->checks_sent();
@@ -293,8 +294,7 @@ pice::ReceivedCheck check_from(const Side& receiver, const char* sender_ufrag, p
 TEST_CASE("ICE: a USE-CANDIDATE from an address never validated does not take the path", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3);
     net.introduce();
     REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 100));
     // Replayed from elsewhere (an on-path copy of A's nomination): B must keep its pair.
@@ -305,8 +305,7 @@ TEST_CASE("ICE: a USE-CANDIDATE from an address never validated does not take th
     CHECK(net.b.session->drops().at("requests_unexpected_source") == 1);
     // Before connecting: the spoofed nomination only earns a triggered check to that address.
     Net fresh;
-    fresh.make(fresh.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
-    fresh.make(fresh.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    fresh.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3);
     fresh.b.session->set_remote_credentials("aaaa", "apassword-apassword-0001");
     fresh.b.session->start(fresh.now);
     fresh.b.session->on_request(check_from(fresh.b, "aaaa", pice::Role::Controlling, 7, true), spoof, fresh.now);
@@ -316,8 +315,7 @@ TEST_CASE("ICE: a USE-CANDIDATE from an address never validated does not take th
 TEST_CASE("ICE: two controlled sides resolve the conflict too (RFC 8445 7.3.1.1)", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlled, "aaaa", "apassword-apassword-0001", 100);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 5);
+    net.make_pair(pice::Role::Controlled, pice::Role::Controlled, 100, 5);
     net.introduce();
     REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 500));
     CHECK(net.a.session->role() == pice::Role::Controlling);  // the larger tie-breaker takes control
@@ -327,8 +325,7 @@ TEST_CASE("ICE: two controlled sides resolve the conflict too (RFC 8445 7.3.1.1)
 TEST_CASE("ICE: a session that failed answers no more checks (its consent ends too)", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7, 2);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3, 2);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3, 2);
     net.drop = [](const Packet&) { return true; };
     net.introduce();
     REQUIRE(net.run_until([&] { return net.a.session->state() == ice::SessionState::Failed; }, 1000));
@@ -373,8 +370,7 @@ TEST_CASE("ICE: multicast, broadcast and IPv4-mapped candidates are never target
 TEST_CASE("ICE: the controlled side keeps validating the pair it was nominated on until it works", "[ice]")
 {
     Net net;
-    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
-    net.make(net.b, "198.51.100.2:2000", pice::Role::Controlled, "bbbb", "bpassword-bpassword-0002", 3);
+    net.make_pair(pice::Role::Controlling, pice::Role::Controlled, 7, 3);
     // For 1.5 s nothing A sends reaches B except A's checks; B's checks reach A but A's answers
     // are lost: A gets valid (and connects), B cannot validate the nominated pair yet.
     bool lossy = true;
