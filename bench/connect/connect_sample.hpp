@@ -82,11 +82,12 @@ inline Connect connect_once(BenchAgent& from, const std::string& to_id, om_trans
 }
 
 // Where one connect's time went, on one monotonic clock. Each side's start is its Connected event
-// minus its own connect_ms: the initiator's is just before connect_request leaves, the
-// responder's when the request arrived. On 2 busy cores a thread can be preempted between a send
+// minus its own connect_ms: the initiator's is when it began connecting (its candidate gathering,
+// planning and ICE session set-up come before the request leaves), the responder's when the
+// request arrived. On 2 busy cores a thread can be preempted between a send
 // and the event that follows it: single values can be off by a context switch.
 struct Phases {
-    double request_leg_ms;     // initiator start -> request at the responder
+    double request_leg_ms;     // initiator start (set-up included) -> request at the responder
     double responder_work_ms;  // request arrived -> response sent (responder)
     double after_answer_ms;    // response sent -> initiator Connected
     double responder_lag_ms;   // initiator Connected -> responder Connected
