@@ -194,6 +194,7 @@ private:
     std::optional<om_address> configured_stun_;  // stun_server:stun_port, resolved off the loop
     std::vector<ice::InterfaceAddress> interfaces_;  // for host candidates on a wildcard socket
     uint64_t interfaces_listed_us_ = 0;
+    bool interfaces_refresh_posted_ = false;
 
     // Hot-path counters, looked up once.
     std::atomic<uint64_t>& datagrams_received_;

@@ -129,9 +129,21 @@ const std::vector<ice::InterfaceAddress>& Agent::interface_addresses()
     // younger than kInterfacesTtlUs serves the next connection too. The transport's opening
     // takes the first one, off the connection's clock.
     const uint64_t now = EventLoop::now_us();
-    if (!interfaces_listed_us_ || now - interfaces_listed_us_ > kInterfacesTtlUs) {
+    if (!interfaces_listed_us_) {
         interfaces_ = ice::list_interface_addresses();
         interfaces_listed_us_ = now;
+    } else if (now - interfaces_listed_us_ > kInterfacesTtlUs && !interfaces_refresh_posted_) {
+        // Stale: this connection uses the last listing, a fresh one follows right after it.
+        interfaces_refresh_posted_ = true;
+        loop_.post([this] {
+            interfaces_refresh_posted_ = false;
+            try {
+                interfaces_ = ice::list_interface_addresses();
+                interfaces_listed_us_ = EventLoop::now_us();
+            } catch (const Error& e) {
+                log_message(OM_LOG_DEBUG, std::string("interfaces: ") + e.what());
+            }
+        });
     }
     return interfaces_;
 }
@@ -191,6 +203,12 @@ std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRec
     config.local_pwd = random_ice_string(24);
     config.checks_per_pair = static_cast<uint32_t>(std::max(config_.raw.nat_punch_retries, 1));
     config.check_interval_ms = static_cast<uint32_t>(config_.raw.nat_punch_interval_ms);
+    if (role == pice::Role::Controlled) {
+        // The requester opens its NAT when the response reaches it, half a signaling round trip
+        // from now: retry a little after a whole one (the keep-alive pings measure it), 1-20 ms.
+        double rtt = signaling_ ? signaling_->last_rtt_ms() : 0;
+        config.first_retry_ms = static_cast<uint32_t>(std::clamp(1.5 * rtt + 0.5, 1.0, 20.0));
+    }
     // The whole attempt, from the request on, fits in ConnectionTimeoutMs.
     uint64_t elapsed_ms = (EventLoop::now_us() - peer.connect_started_us) / 1000;
     uint64_t timeout_ms = uint64_t(config_.raw.connection_timeout_ms);

@@ -366,10 +366,11 @@ void Session::on_success(size_t index, const InFlight& flight, const om_address&
 
 void Session::nominate(uint64_t now_us)
 {
-    // §8.1.1 regular nomination: the first pair that succeeds is nominated at once (a
-    // higher-priority one that succeeds while this is in flight does not replace it: both
-    // sides must settle on one pair).
-    if (nominating_ || state_ != SessionState::Checking) return;
+    // §8.1.1: the first pair that succeeds is nominated at once. A nomination that already
+    // proved its pair is left to finish (a higher-priority pair does not replace it: both sides
+    // must settle on one pair); one still unanswered gives way to the pair that just worked.
+    if (state_ != SessionState::Checking) return;
+    if (nominating_ && pairs_[*nominating_].state == PairState::Succeeded) return;
     for (size_t i = 0; i < pairs_.size(); ++i)
         if (pairs_[i].state == PairState::Succeeded) {
             nominating_ = i;
@@ -478,16 +479,24 @@ void Session::tick(uint64_t now_us)
             }
             continue;
         }
-        // A pair the peer's own check already came through needs only our check to be valid: the
-        // controlling side nominates it with that very check, saving a round trip. One pair at a
-        // time carries USE-CANDIDATE, so both sides still settle on the same pair.
         refill_pace(now_us);
         if (pace_tokens_ == 0) continue;  // Ta: this check waits for the next token
-        bool nominate_now = config_.role == Role::Controlling && p.peer_checked &&
-                            (!nominating_ || *nominating_ == i);
+        // The controlling side nominates with its very first check on the pair most likely to
+        // work, saving a round trip: one the peer's own check already came through, else the
+        // peer's server-reflexive address (its host addresses sit behind its NAT), else the only
+        // pair there is. Only one pair at a time carries USE-CANDIDATE, and the controlled side
+        // selects it only once its own check validated it, so both sides still settle on the
+        // same pair; a pair that succeeds while the nomination is unanswered takes it over
+        // (nominate()).
+        const bool any_checked = std::any_of(pairs_.begin(), pairs_.end(), [](const Pair& q) { return q.peer_checked; });
+        const bool likely = p.peer_checked || pairs_.size() == 1 ||
+                            (!any_checked && p.remote.type == CandidateType::ServerReflexive);
+        bool nominate_now = config_.role == Role::Controlling && likely && (!nominating_ || *nominating_ == i);
         if (nominate_now) nominating_ = i;
         send_check(i, now_us, nominate_now, false);
-        p.next_check_us = now_us + interval;
+        const bool early_retry = p.checks_sent == 1 && config_.first_retry_ms &&
+                                 config_.first_retry_ms < config_.check_interval_ms;
+        p.next_check_us = now_us + (early_retry ? uint64_t(config_.first_retry_ms) * kUsPerMs : interval);
         --pace_tokens_;
     }
     check_failure(now_us);

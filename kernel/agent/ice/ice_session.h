@@ -31,6 +31,11 @@ struct SessionConfig {
     std::string local_ufrag, local_pwd;
     uint32_t checks_per_pair = 10;     // NatPunchRetries (at least 1)
     uint32_t check_interval_ms = 100;  // NatPunchIntervalMs: between two checks of one pair
+    // When set (and shorter than the interval), a pair's second check follows its first after
+    // this long. The responder's first checks usually meet a NAT the initiator has not opened
+    // yet; a retry about one signaling round trip later gets through without waiting a whole
+    // interval. It counts against checks_per_pair like any check.
+    uint32_t first_retry_ms = 0;
     uint32_t budget_ms = 10000;        // ConnectionTimeoutMs: the whole check phase
     uint32_t consent_interval_ms = 5000;   // RFC 7675 §5.1 (the agent derives it from KeepAliveIntervalMs)
     uint32_t consent_timeout_ms = 30000;   // DisconnectTimeoutMs (RFC 7675 §5.1: 30 s)
