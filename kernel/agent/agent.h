@@ -141,6 +141,7 @@ private:
     void accept_remote(const std::string& peer_id, PeerRecord& peer, const std::string& ufrag, const std::string& pwd,
                        const std::vector<std::string>& candidates);
     void stop_direct(PeerRecord& peer);
+    void order_pairs(PeerRecord& peer);
     void ice_progress(const std::string& peer_id, PeerRecord& peer);
     void next_step(const std::string& peer_id, PeerRecord& peer, const std::string& why);
     void p2p_connected(const std::string& peer_id, PeerRecord& peer);

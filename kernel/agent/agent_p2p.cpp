@@ -256,8 +256,38 @@ void Agent::accept_remote(const std::string& peer_id, PeerRecord& peer, const st
         }
         session->add_remote_candidate(c, now);
     }
+    order_pairs(peer);
     session->start(now);
     ice_progress(peer_id, peer);
+}
+
+void Agent::order_pairs(PeerRecord& peer)
+{
+    // The strategy plugin's candidate-pair order (optional slot): the session checks in it.
+    PluginInstance* plugin = strategy_plugin();
+    ice::Session* session = peer.p2p.session.get();
+    if (!plugin || !session || session->pairs().empty()) return;
+    auto vtbl = plugin->library->vtable<om_strategy_vtbl>();
+    if (!vtbl->order_pairs) return;
+    std::vector<om_candidate_pair_info> pairs;
+    for (const auto& p : session->pairs())
+        pairs.push_back({p.local.address, p.remote.address, static_cast<int32_t>(p.local.type),
+                         static_cast<int32_t>(p.remote.type), p.priority});
+    om_strategy_input input{};
+    input.struct_size = sizeof input;
+    input.local_nat = local_nat_type();
+    input.remote_nat = peer.remote_nat;
+    input.prefer_p2p = 1;
+    input.fallback_to_relay = config_.raw.fallback_to_relay;
+    input.initiator = peer.initiator ? 1 : 0;
+    int32_t status = guarded_call(*plugin->ctx, "order_pairs",
+                                  [&] { return vtbl->order_pairs(plugin->instance, &input, pairs.data(), pairs.size()); });
+    if (status != OM_OK) {
+        counters_.add("strategy.failures", 1);
+        return;  // RFC 8445 priority order stays
+    }
+    for (size_t i = 0; i < pairs.size(); ++i) session->set_rank(pairs[i].remote, static_cast<uint32_t>(i));
+    counters_.add("strategy.pairs_ordered", pairs.size());
 }
 
 void Agent::stop_direct(PeerRecord& peer)

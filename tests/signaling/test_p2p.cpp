@@ -87,6 +87,7 @@ TEST_CASE("p2p: two agents on loopback connect directly and exchange datagrams",
     REQUIRE(wait_messages(b, "alice", 20));
     CHECK(server->counter("frames.in.relay") == relayed_before);
     CHECK(a.agent->counter("p2p.messages_sent") == 20);
+    CHECK(a.agent->counter("strategy.pairs_ordered") >= 1);  // the strategy plugin ordered the pairs
     om_peer_state after = a.agent->peer_state("bob");
     CHECK(after.bytes_sent > 0);
     CHECK(after.messages_sent == 20);

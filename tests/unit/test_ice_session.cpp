@@ -396,3 +396,19 @@ TEST_CASE("ICE: sessions on ::1 pair with each other", "[ice]")
     net.introduce();
     REQUIRE(net.run_until([&] { return connected(net.a) && connected(net.b); }, 100));
 }
+
+TEST_CASE("ICE: the strategy plugin's pair order decides which pair is checked first", "[ice]")
+{
+    Net net;
+    net.make(net.a, "192.0.2.1:1000", pice::Role::Controlling, "aaaa", "apassword-apassword-0001", 7);
+    net.a.session->set_remote_credentials("bbbb", "bpassword-bpassword-0002");
+    net.a.session->add_remote_candidate(pice::make_host(addr("198.51.100.9:3000")), net.now);
+    net.a.session->add_remote_candidate(pice::make_server_reflexive(addr("203.0.113.9:4000"), addr("198.51.100.9:3000")),
+                                        net.now);
+    // By RFC 8445 priority the host pair goes first; the plugin puts the server-reflexive one first.
+    net.a.session->set_rank(addr("203.0.113.9:4000"), 0);
+    net.a.session->set_rank(addr("198.51.100.9:3000"), 1);
+    net.a.session->start(net.now);
+    REQUIRE(net.wire.size() == 2);
+    CHECK(proto::same_address(net.wire.front().to, addr("203.0.113.9:4000")));
+}

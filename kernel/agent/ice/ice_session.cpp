@@ -152,6 +152,12 @@ void Session::start(uint64_t now_us)
     tick(now_us);
 }
 
+void Session::set_rank(const om_address& remote, uint32_t rank)
+{
+    for (auto& p : pairs_)
+        if (proto::same_address(p.remote.address, remote)) p.rank = rank;
+}
+
 void Session::send_check(size_t index, uint64_t now_us, bool use_candidate, bool consent)
 {
     Pair& pair = pairs_[index];
@@ -444,6 +450,7 @@ void Session::tick(uint64_t now_us)
     for (size_t i = 0; i < pairs_.size(); ++i) order[i] = i;
     std::stable_sort(order.begin(), order.begin() + pairs_.size(), [this](size_t x, size_t y) {
         if (pairs_[x].peer_checked != pairs_[y].peer_checked) return pairs_[x].peer_checked;
+        if (pairs_[x].rank != pairs_[y].rank) return pairs_[x].rank < pairs_[y].rank;
         return pairs_[x].priority > pairs_[y].priority;
     });
     for (size_t k = 0; k < pairs_.size(); ++k) {

@@ -58,6 +58,7 @@ struct Pair {
     bool nominated = false;
     bool peer_checked = false;  // an authenticated check from the peer arrived on it
     uint32_t nomination_checks = 0;  // USE-CANDIDATE checks sent after the pair succeeded
+    uint32_t rank = UINT32_MAX;      // the strategy plugin's order (order_pairs); unranked last
     std::string why;  // why it failed
 };
 
@@ -83,6 +84,9 @@ public:
     void add_remote_candidate(const Candidate& candidate, uint64_t now_us);
     // Starts checking (§6.1.4): from now on the session sends and its budget runs.
     void start(uint64_t now_us);
+    // The strategy plugin's order: the pair to `remote` is checked as the rank-th (0 first).
+    // Triggered checks still go first; unranked pairs follow the ranked ones by priority.
+    void set_rank(const om_address& remote, uint32_t rank);
 
     // A Binding request already authenticated for this session (§7.3): answers it, learns a
     // peer-reflexive candidate (§7.3.1.3), sends a triggered check (§7.3.1.4), resolves role
