@@ -38,6 +38,8 @@ const char* strategy_label(om_strategy s)
 
 // How long a listing of the machine's interfaces serves for host candidates.
 constexpr uint64_t kInterfacesTtlUs = 2'000'000;
+// Older than this, a listing is not used even once more: it is taken again first.
+constexpr uint64_t kInterfacesMaxAgeUs = 30'000'000;
 
 // Frames held while the nominated pair is being validated (a round trip at most).
 constexpr size_t kMaxEarlyFrames = 64;
@@ -129,7 +131,7 @@ const std::vector<ice::InterfaceAddress>& Agent::interface_addresses()
     // younger than kInterfacesTtlUs serves the next connection too. The transport's opening
     // takes the first one, off the connection's clock.
     const uint64_t now = EventLoop::now_us();
-    if (!interfaces_listed_us_) {
+    if (!interfaces_listed_us_ || now - interfaces_listed_us_ > kInterfacesMaxAgeUs) {
         interfaces_ = ice::list_interface_addresses();
         interfaces_listed_us_ = now;
     } else if (now - interfaces_listed_us_ > kInterfacesTtlUs && !interfaces_refresh_posted_) {

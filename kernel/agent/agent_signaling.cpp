@@ -329,17 +329,17 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     // Status first (no event yet: an application callback must not run before the response is
     // sent, since it may call back into the agent).
     peer.status = OM_PEER_CONNECTING;
+    if (direct) {
+        // The first checks leave just before the response: over the direct path they reach the
+        // requester (already listening on its ufrag) before the response has crossed the server,
+        // so its first check can carry the nomination (one check round trip after the response).
+        peer.last_checks_started_us = EventLoop::now_us();
+        accept_remote(from, peer, request.ufrag, request.pwd, request.candidates);
+    }
     if (signaling_->send(response) != OM_OK) {
         fail_connect(from, peer, OM_ERR_CLOSED, "the response could not be sent to the server");
         counters_.add("peers.response_send_failures", 1);
         return;
-    }
-    if (direct) {
-        // The first checks leave right behind the response and take the direct path: they
-        // reach the requester (already listening on its ufrag) before the response has crossed
-        // the server, so its first check can carry the nomination (one check round trip).
-        peer.last_checks_started_us = EventLoop::now_us();
-        accept_remote(from, peer, request.ufrag, request.pwd, request.candidates);
     }
     set_peer_status(from, peer, peer.status, "accepted " + from + "'s connect_request");
     if (!direct) next_step(from, peer, request.candidates.empty() ? "the peer asked for the relay" : "the strategy chose the relay");

@@ -254,8 +254,10 @@ void Session::on_request(const pice::ReceivedCheck& check, const om_address& fro
             return;
         }
         if (state_ == SessionState::Connected) {
-            // A new nomination while connected: validate it now (the tick only does consent).
+            // A new nomination while connected: validate it now, then from tick() until it works.
+            pair.nomination_checks = 1;
             send_check(index, now_us, false, false);
+            pair.next_check_us = now_us + uint64_t(config_.check_interval_ms) * kUsPerMs;
             return;
         }
     }
@@ -359,7 +361,9 @@ void Session::on_success(size_t index, const InFlight& flight, const om_address&
     pair.state = PairState::Succeeded;
     pair.why.clear();
     if (config_.role == Role::Controlling) {
-        if (flight.use_candidate) {
+        // Only the answer to the nomination in force connects (an older one that gave way is
+        // just a valid pair now): both sides must end on the pair the controlled side follows.
+        if (flight.use_candidate && nominating_ && *nominating_ == index) {
             pair.nominated = true;
             become_connected(index, now_us);
         } else {
@@ -372,11 +376,11 @@ void Session::on_success(size_t index, const InFlight& flight, const om_address&
 
 void Session::nominate(uint64_t now_us)
 {
-    // §8.1.1: the first pair that succeeds is nominated at once. A nomination that already
-    // proved its pair is left to finish (a higher-priority pair does not replace it: both sides
-    // must settle on one pair); one still unanswered gives way to the pair that just worked.
-    if (state_ != SessionState::Checking) return;
-    if (nominating_ && pairs_[*nominating_].state == PairState::Succeeded) return;
+    // §8.1.1: the first pair that succeeds is nominated at once. One nomination is in force at a
+    // time, until it is answered or definitely fails (its checks run out, or an error): were it
+    // to give way early, its late answer and the new one could leave the two sides on different
+    // pairs.
+    if (state_ != SessionState::Checking || nominating_) return;
     for (size_t i = 0; i < pairs_.size(); ++i)
         if (pairs_[i].state == PairState::Succeeded) {
             nominating_ = i;
@@ -427,6 +431,16 @@ void Session::tick(uint64_t now_us)
                                                                                                  : std::next(it);
             send_check(*selected_, now_us, false, true);
             next_consent_us_ = now_us + consent_delay_us();
+        }
+        // The peer nominated another pair: validate it (bounded) until it succeeds and we follow.
+        if (config_.role == Role::Controlled && nominated_by_peer_ && *nominated_by_peer_ != *selected_) {
+            Pair& next = pairs_[*nominated_by_peer_];
+            if (next.state != PairState::Succeeded && now_us >= next.next_check_us &&
+                next.nomination_checks < config_.checks_per_pair) {
+                ++next.nomination_checks;
+                send_check(*nominated_by_peer_, now_us, false, false);
+                next.next_check_us = now_us + uint64_t(config_.check_interval_ms) * kUsPerMs;
+            }
         }
         return;
     }
@@ -488,21 +502,18 @@ void Session::tick(uint64_t now_us)
         }
         refill_pace(now_us);
         if (pace_tokens_ == 0) continue;  // Ta: this check waits for the next token
-        // The controlling side nominates with its very first check on the pair most likely to
-        // work, saving a round trip: one the peer's own check already came through, else the
-        // peer's server-reflexive address (its host addresses sit behind its NAT), else the only
-        // pair there is. Only one pair at a time carries USE-CANDIDATE, and the controlled side
-        // selects it only once its own check validated it, so both sides still settle on the
-        // same pair; a pair that succeeds while the nomination is unanswered takes it over
-        // (nominate()).
-        const bool any_checked = std::any_of(pairs_.begin(), pairs_.end(), [](const Pair& q) { return q.peer_checked; });
-        const bool likely = p.peer_checked || pairs_.size() == 1 ||
-                            (!any_checked && p.remote.type == CandidateType::ServerReflexive);
+        // The controlling side nominates with its very first check on a pair the peer's own check
+        // already came through (evidence that the path works), saving a round trip. Only one pair
+        // at a time carries USE-CANDIDATE, until it is answered or definitely fails, and the
+        // controlled side selects it only once its own check validated it: both sides end on the
+        // same pair. (Guessing a pair without evidence was tried: an unanswered guess either
+        // blocks the pair that works, or, if it gives way, its late answer can split the sides.)
+        const bool likely = p.peer_checked;
         bool nominate_now = config_.role == Role::Controlling && likely && (!nominating_ || *nominating_ == i);
         if (nominate_now) nominating_ = i;
         send_check(i, now_us, nominate_now, false);
-        const bool early_retry = p.checks_sent == 1 && config_.first_retry_ms &&
-                                 config_.first_retry_ms < config_.check_interval_ms;
+        const bool early_retry = p.checks_sent == 1 && p.checks_sent < config_.checks_per_pair &&
+                                 config_.first_retry_ms && config_.first_retry_ms < config_.check_interval_ms;
         p.next_check_us = now_us + (early_retry ? uint64_t(config_.first_retry_ms) * kUsPerMs : interval);
         --pace_tokens_;
     }
@@ -546,8 +557,15 @@ void Session::check_failure(uint64_t now_us)
 
 uint64_t Session::next_wakeup_us() const
 {
-    if (state_ == SessionState::Connected)
-        return std::min(next_consent_us_, last_consent_us_ + uint64_t(config_.consent_timeout_ms) * kUsPerMs + 1);
+    if (state_ == SessionState::Connected) {
+        uint64_t next = std::min(next_consent_us_, last_consent_us_ + uint64_t(config_.consent_timeout_ms) * kUsPerMs + 1);
+        if (config_.role == Role::Controlled && nominated_by_peer_ && *nominated_by_peer_ != *selected_) {
+            const Pair& p = pairs_[*nominated_by_peer_];
+            if (p.state != PairState::Succeeded && p.nomination_checks < config_.checks_per_pair)
+                next = std::min(next, p.next_check_us);
+        }
+        return next;
+    }
     if (state_ != SessionState::Checking || !started_) return 0;
     uint64_t next = deadline_us_;
     if (remote_pwd_.empty()) return next;
