@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "plugin_host/guarded_call.h"
 #include "proto/address.h"
+#include "proto/nat_names.h"
 #include "proto/random.h"
 #include "proto/stun.h"
 
@@ -24,17 +25,6 @@ namespace {
 namespace sig = proto::signaling;
 namespace pice = proto::ice;
 namespace stun = proto::stun;
-
-const char* strategy_label(om_strategy s)
-{
-    switch (s) {
-        case OM_STRATEGY_DIRECT_CONNECT: return "DirectConnect";
-        case OM_STRATEGY_UDP_HOLE_PUNCH: return "UdpHolePunch";
-        case OM_STRATEGY_TURN_RELAY: return "TurnRelay";
-        case OM_STRATEGY_SERVER_RELAY: return "ServerRelay";
-        default: return "None";
-    }
-}
 
 // How long a listing of the machine's interfaces serves for host candidates.
 constexpr uint64_t kInterfacesTtlUs = 2'000'000;
@@ -367,7 +357,7 @@ void Agent::p2p_connected(const std::string& peer_id, PeerRecord& peer)
     peer.diagnosis.clear();
     counters_.add("peers.p2p_connected", 1);
     log_message(OM_LOG_INFO, "p2p: " + peer_id + " connected over " + peer.local_candidate + " -> " + peer.remote_candidate);
-    set_peer_status(peer_id, peer, OM_PEER_CONNECTED, std::string("direct path (") + strategy_label(peer.strategy) + ")");
+    set_peer_status(peer_id, peer, OM_PEER_CONNECTED, std::string("direct path (") + proto::strategy_name(peer.strategy) + ")");
     peer.finish_waiters(OM_OK, {});
     emit_peer(OM_EVENT_PEER_CONNECTED, peer_id, peer, "P2P");
     std::vector<P2PLink::EarlyFrame> early;

@@ -106,7 +106,6 @@ void Agent::disconnect_on_loop()
         signaling_.reset();
         for (auto& [id, peer] : peers_.all()) {
             if (peer.pending_request) {
-                stop_direct(peer);
                 fail_connect(id, peer, OM_ERR_CLOSED, "disconnected from the server");
                 continue;
             }
@@ -143,7 +142,6 @@ void Agent::on_connection_lost(om_status status, const std::string& reason, uint
     }
     for (auto& [id, peer] : peers_.all()) {
         if (peer.pending_request) {
-            stop_direct(peer);
             fail_connect(id, peer, OM_ERR_CLOSED, "lost the server: " + reason);
         } else if (peer.transport == OM_TRANSPORT_SERVER_RELAY && peer.status == OM_PEER_CONNECTED) {
             // Only the relay rides on the server connection: direct paths carry on without it.
@@ -290,14 +288,13 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
         peer.pending_request = 0;
         counters_.add("peers.simultaneous_yielded", 1);
     }
+    stop_direct(peer);  // a new request replaces whatever ran before
     if (peer.status == OM_PEER_CONNECTED) {
         // The peer starts over (it restarted, or lost its state): the old path is gone for it.
-        stop_direct(peer);
         peer.transport = OM_TRANSPORT_NONE;
         set_peer_status(from, peer, OM_PEER_DISCONNECTED, "the peer started a new connection");
         emit_peer(OM_EVENT_PEER_DISCONNECTED, from, peer, "the peer started a new connection");
     }
-    stop_direct(peer);  // a new request replaces whatever ran before
     peer.remote_nat = remote_nat;
     peer.initiator = false;
     peer.connect_started_us = EventLoop::now_us();
@@ -418,7 +415,6 @@ void Agent::on_server_error(const sig::Error& error)
     if (error.ref && *error.ref == "connect_request" && error.code == static_cast<uint16_t>(sig::ErrorCode::UnknownPeer)) {
         for (auto& [id, peer] : peers_.all())
             if (peer.pending_request && error.reason.find(id) != std::string::npos) {
-                stop_direct(peer);
                 fail_connect(id, peer, OM_ERR_NOT_FOUND, "the server does not know " + id + " (" + text + ")");
                 return;
             }

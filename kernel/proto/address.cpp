@@ -117,6 +117,24 @@ bool is_loopback(const om_address& address)
     return false;
 }
 
+bool same_ip(const om_address& a, const om_address& b)
+{
+    if (a.family != b.family || (a.family != 4 && a.family != 6)) return false;
+    return std::memcmp(a.bytes, b.bytes, a.family == 4 ? 4 : 16) == 0;
+}
+
+bool is_link_local(const om_address& address)
+{
+    if (address.family == 4) return address.bytes[0] == 169 && address.bytes[1] == 254;
+    return address.family == 6 && address.bytes[0] == 0xfe && (address.bytes[1] & 0xc0) == 0x80;
+}
+
+bool is_ipv4_mapped(const om_address& address)
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return address.family == 6 && std::memcmp(address.bytes, prefix, sizeof prefix) == 0;
+}
+
 bool is_unspecified(const om_address& address)
 {
     size_t n = address.family == 4 ? 4 : address.family == 6 ? 16 : 0;

@@ -19,5 +19,11 @@ std::string format_address(const om_address& address);
 bool same_address(const om_address& a, const om_address& b);
 bool is_loopback(const om_address& address);
 bool is_unspecified(const om_address& address);
+// Same family and IP, ignoring port and IPv6 scope (STUN and candidates carry no scope).
+bool same_ip(const om_address& a, const om_address& b);
+// 169.254.0.0/16 (RFC 3927) and fe80::/10.
+bool is_link_local(const om_address& address);
+// ::ffff:0:0/96, an IPv4 address in IPv6 clothing.
+bool is_ipv4_mapped(const om_address& address);
 
 } // namespace om::proto

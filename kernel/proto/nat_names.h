@@ -1,5 +1,6 @@
-// The seed's names of NAT types ("FullCone") and the RFC 4787 behaviours ("EndpointIndependent"),
-// one table for the kernel, the nat-stun plugin and om_nat_type_name / om_nat_behavior_name.
+// The seed's names of NAT types ("FullCone"), the RFC 4787 behaviours ("EndpointIndependent") and
+// the strategies ("UdpHolePunch"): one table for the kernel, the nat-stun and strategy-matrix
+// plugins and om_nat_type_name / om_nat_behavior_name. Header-only.
 #pragma once
 
 #include <orbitmesh/plugin.h>
@@ -27,6 +28,17 @@ constexpr const char* nat_behavior_name(om_nat_behavior behavior) noexcept
     case OM_NAT_BEHAVIOR_ADDRESS_DEPENDENT: return "AddressDependent";
     case OM_NAT_BEHAVIOR_ADDRESS_AND_PORT_DEPENDENT: return "AddressAndPortDependent";
     default: return "Unknown";
+    }
+}
+
+constexpr const char* strategy_name(om_strategy strategy) noexcept
+{
+    switch (strategy) {
+    case OM_STRATEGY_DIRECT_CONNECT: return "DirectConnect";
+    case OM_STRATEGY_UDP_HOLE_PUNCH: return "UdpHolePunch";
+    case OM_STRATEGY_TURN_RELAY: return "TurnRelay";
+    case OM_STRATEGY_SERVER_RELAY: return "ServerRelay";
+    default: return "None";
     }
 }
 

@@ -59,12 +59,6 @@ om_address with_port(om_address address, uint16_t port)
 
 }  // namespace
 
-bool same_ip(const om_address& a, const om_address& b) noexcept
-{
-    if (a.family != b.family || (a.family != 4 && a.family != 6)) return false;
-    return std::memcmp(a.bytes, b.bytes, a.family == 4 ? 4 : 16) == 0;
-}
-
 bool same_endpoint(const om_address& a, const om_address& b) noexcept { return same_ip(a, b) && a.port == b.port; }
 
 Discovery::Discovery(const Settings& settings, const DiscoveryRequest& request, Io io, DiscoveryCounters& counters)

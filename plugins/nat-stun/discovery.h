@@ -9,6 +9,7 @@
 #pragma once
 
 #include "settings.h"
+#include "proto/address.h"
 #include "proto/stun.h"
 #include "transaction.h"
 
@@ -147,8 +148,9 @@ private:
     DiscoveryOutcome outcome_;
 };
 
-// Same IP (and for same_endpoint, port), ignoring the IPv6 scope (STUN addresses carry none).
-bool same_ip(const om_address& a, const om_address& b) noexcept;
+// Same IP (proto::same_ip) and, for same_endpoint, port, ignoring the IPv6 scope (STUN
+// addresses carry none).
+using proto::same_ip;
 bool same_endpoint(const om_address& a, const om_address& b) noexcept;
 
 }  // namespace om::natstun

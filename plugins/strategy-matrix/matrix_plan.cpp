@@ -62,15 +62,4 @@ Plan plan(om_nat_type local, om_nat_type remote, const PlanOptions& options)
     return p;
 }
 
-const char* strategy_name(om_strategy strategy) noexcept
-{
-    switch (strategy) {
-    case OM_STRATEGY_DIRECT_CONNECT: return "DirectConnect";
-    case OM_STRATEGY_UDP_HOLE_PUNCH: return "UdpHolePunch";
-    case OM_STRATEGY_TURN_RELAY: return "TurnRelay";
-    case OM_STRATEGY_SERVER_RELAY: return "ServerRelay";
-    default: return "None";
-    }
-}
-
 }  // namespace om::strategymatrix

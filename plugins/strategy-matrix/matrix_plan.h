@@ -45,7 +45,4 @@ om_strategy direct_step(om_nat_type local, om_nat_type remote, const PlanOptions
 // prefer_p2p and fallback_to_relay are both off.
 Plan plan(om_nat_type local, om_nat_type remote, const PlanOptions& options);
 
-// The seed's names, as the state, the CLI and the counters spell them ("UdpHolePunch").
-const char* strategy_name(om_strategy strategy) noexcept;
-
 }  // namespace om::strategymatrix

@@ -2,6 +2,7 @@
 
 #include "matrix_plan.h"
 #include "matrix_pairs.h"
+#include "proto/nat_names.h"
 
 #include <orbitmesh_plugin_support/plugin_error.h>
 
@@ -74,7 +75,7 @@ int32_t StrategyInstance::choose(const om_strategy_input* input, om_strategy_out
     output->strategy = p.strategy;
     output->step_count = p.step_count;
     for (int32_t i = 0; i < OM_STRATEGY_MAX_STEPS; ++i) output->steps[i] = i < p.step_count ? p.steps[i] : OM_STRATEGY_NONE;
-    host_.counter_add((std::string("choices.") + strategy_name(p.strategy)).c_str(), 1);
+    host_.counter_add((std::string("choices.") + proto::strategy_name(p.strategy)).c_str(), 1);
     return OM_OK;
 }
 

@@ -21,10 +21,6 @@ om_address parse_ip(const std::string& ip, uint16_t port) {
     return out;
 }
 
-bool same_ip(const om_address& a, const om_address& b) {
-    return a.family == b.family && std::memcmp(a.bytes, b.bytes, a.family == 4 ? 4 : 16) == 0;
-}
-
 bool is_wildcard(const om_address& a) {
     static const uint8_t zeros[16] = {};
     return std::memcmp(a.bytes, zeros, a.family == 4 ? 4 : 16) == 0;

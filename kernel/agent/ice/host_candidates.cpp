@@ -23,20 +23,6 @@ std::string_view trim(std::string_view text)
     return text;
 }
 
-// 169.254.0.0/16 (RFC 3927) and fe80::/10: link-local addresses need a scope and rarely reach
-// a peer; IPv4-mapped IPv6 (::ffff:0:0/96) would duplicate an IPv4 candidate.
-bool link_local_or_mapped(const om_address& a)
-{
-    if (a.family == 4) return a.bytes[0] == 169 && a.bytes[1] == 254;
-    static const uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return (a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80) || std::memcmp(a.bytes, mapped_prefix, 12) == 0;
-}
-
-bool same_ip(const om_address& a, const om_address& b)
-{
-    return a.family == b.family && std::memcmp(a.bytes, b.bytes, a.family == 4 ? 4 : 16) == 0;
-}
-
 }  // namespace
 
 std::vector<InterfaceAddress> list_interface_addresses()
@@ -95,9 +81,11 @@ std::vector<proto::ice::Candidate> host_candidates(const om_address& bound, cons
         for (const InterfaceAddress& i : interfaces) {
             const om_address& a = i.address;
             if (a.family != family || !i.up || i.loopback || proto::is_loopback(a) || proto::is_unspecified(a)) continue;
-            if (link_local_or_mapped(a) || interface_excluded(i.name, exclude_spec)) continue;
+            // Link-local addresses need a scope and rarely reach a peer; an IPv4-mapped one would
+            // duplicate an IPv4 candidate.
+            if (proto::is_link_local(a) || proto::is_ipv4_mapped(a) || interface_excluded(i.name, exclude_spec)) continue;
             bool seen = false;
-            for (const om_address& c : chosen) seen = seen || same_ip(c, a);
+            for (const om_address& c : chosen) seen = seen || proto::same_ip(c, a);
             if (!seen) chosen.push_back(a);
         }
     };

@@ -13,12 +13,6 @@ namespace stun = proto::stun;
 
 constexpr uint64_t kUsPerMs = 1000;
 
-bool is_link_local(const om_address& a)
-{
-    if (a.family == 4) return a.bytes[0] == 169 && a.bytes[1] == 254;
-    return a.family == 6 && a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80;
-}
-
 std::string describe(const Candidate& c)
 {
     return proto::format_address(c.address) + " (" + pice::type_name(c.type) + ")";
@@ -63,7 +57,7 @@ const Candidate* Session::local_for_family(uint16_t family) const
 bool Session::reachable(const om_address& remote) const
 {
     if (remote.port == 0 || (remote.family != 4 && remote.family != 6)) return false;
-    if (is_link_local(remote) || proto::is_unspecified(remote)) return false;
+    if (proto::is_link_local(remote) || proto::is_unspecified(remote)) return false;
     const uint8_t* b = remote.bytes;
     if (remote.family == 4) {
         // 0/8 "this network", 224/4 multicast, 240/4 reserved and broadcast: never a peer.
@@ -72,10 +66,8 @@ bool Session::reachable(const om_address& remote) const
         if (b[0] == 0xff) return false;  // multicast
         // IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d) forms would dodge the
         // IPv4 rules; ::1 is loopback and the rule below decides about it.
-        const bool zero80 = std::all_of(b, b + 10, [](uint8_t x) { return x == 0; });
-        const bool mapped = zero80 && b[10] == 0xff && b[11] == 0xff;
-        const bool compatible = zero80 && b[10] == 0 && b[11] == 0 && !proto::is_loopback(remote);
-        if (mapped || compatible) return false;
+        const bool compatible = std::all_of(b, b + 12, [](uint8_t x) { return x == 0; }) && !proto::is_loopback(remote);
+        if (proto::is_ipv4_mapped(remote) || compatible) return false;
     }
     const om_address& own = config_.socket_address;
     // A socket bound to loopback reaches loopback only, and a socket on a real interface never
