@@ -27,6 +27,16 @@ uint32_t read_bytes(const HostServices& host, const char* key, uint32_t fallback
     return value;
 }
 
+bool read_switch(const HostServices& host, const char* key, bool fallback)
+{
+    const char* text = host.config(key);
+    if (text == nullptr) return fallback;
+    if (std::strcmp(text, "1") == 0) return true;
+    if (std::strcmp(text, "0") == 0) return false;
+    throw PluginError(OM_ERR_INVALID_ARGUMENT,
+                      std::string("transport-udp.") + key + " = '" + text + "': expected 0 (off) or 1 (on)");
+}
+
 }  // namespace
 
 UdpOptions read_options(const HostServices& host)
@@ -34,6 +44,8 @@ UdpOptions read_options(const HostServices& host)
     UdpOptions options;
     options.buffers.receive = read_bytes(host, "rcvbuf", options.buffers.receive);
     options.buffers.send = read_bytes(host, "sndbuf", options.buffers.send);
+    options.gso = read_switch(host, "gso", options.gso);
+    options.gro = read_switch(host, "gro", options.gro);
     return options;
 }
 

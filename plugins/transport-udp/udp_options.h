@@ -12,9 +12,12 @@ inline constexpr uint32_t kDefaultSocketBuffer = 4u << 20;
 
 struct UdpOptions {
     SocketBuffers buffers{kDefaultSocketBuffer, kDefaultSocketBuffer};
+    bool gso = true;  // UDP_SEGMENT: a run of equal-size datagrams to one peer in one message
+    bool gro = true;  // UDP_GRO: coalesced reads, split again before the sink
 };
 
-// Reads rcvbuf and sndbuf (bytes, 1..2147483647). Throws PluginError naming the key of a bad value.
+// Reads rcvbuf and sndbuf (bytes, 1..2147483647), gso and gro (0 or 1). Throws PluginError
+// naming the key of a bad value.
 UdpOptions read_options(const plugin::HostServices& host);
 
 }  // namespace om::udp

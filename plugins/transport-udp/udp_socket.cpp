@@ -3,11 +3,22 @@
 #include "proto/address.h"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <orbitmesh_plugin_support/plugin_error.h>
 
 #include <cerrno>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP IPPROTO_UDP
+#endif
 
 namespace om::udp {
 
@@ -87,6 +98,21 @@ proto::SocketAddress UdpSocket::local_address() const
     if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&out.storage), &out.length) != 0)
         throw PluginError(status_for_errno(errno), describe_errno("getsockname", errno));
     return out;
+}
+
+bool UdpSocket::supports_gso() const noexcept
+{
+    if (!is_open()) return false;
+    int segment = 0;
+    socklen_t length = sizeof segment;
+    return getsockopt(fd_, SOL_UDP, UDP_SEGMENT, &segment, &length) == 0;
+}
+
+bool UdpSocket::enable_gro() noexcept
+{
+    if (!is_open()) return false;
+    const int on = 1;
+    return setsockopt(fd_, SOL_UDP, UDP_GRO, &on, sizeof on) == 0;
 }
 
 }  // namespace om::udp

@@ -40,6 +40,11 @@ public:
     // getsockname. Throws PluginError.
     proto::SocketAddress local_address() const;
 
+    // Whether the kernel knows UDP_SEGMENT (GSO) on this socket (getsockopt answers).
+    bool supports_gso() const noexcept;
+    // Turns UDP_GRO on; false when the kernel refuses it (reads then return single datagrams).
+    bool enable_gro() noexcept;
+
 private:
     int fd_ = -1;
     int family_ = 0;

@@ -31,6 +31,10 @@ constexpr plugin::CounterName<UdpCounters> kCounterNames[] = {
     {"icmp_refused", &UdpCounters::icmp_refused},
     {"truncated", &UdpCounters::truncated},
     {"batches", &UdpCounters::batches},
+    {"gso_sends", &UdpCounters::gso_sends},
+    {"gso_segments", &UdpCounters::gso_segments},
+    {"gro_segments", &UdpCounters::gro_segments},
+    {"gso_disabled", &UdpCounters::gso_disabled},
 };
 
 bool is_would_block(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
@@ -68,6 +72,11 @@ void UdpTransport::open(const char* bind_address)
         socket_.close();
         throw;
     }
+    // Per socket: a kernel that refused GSO on the last socket may take it on this one.
+    const bool gso = options_.gso && socket_.supports_gso();
+    if (options_.gso && !gso) ++counters_.gso_disabled;
+    sender_.set_gso(gso);
+    receiver_.set_gro(options_.gro && socket_.enable_gro());
 }
 
 void UdpTransport::close() noexcept
@@ -92,9 +101,14 @@ void UdpTransport::send(const om_datagram* batch, size_t count, size_t& sent)
 {
     sent = 0;
     if (!socket_.is_open()) throw PluginError(OM_ERR_CLOSED, "not open");
-    const SendOutcome outcome = sender_.send(socket_.fd(), socket_.family(), batch, count);
+    // GSO segments no larger than the measured MTU: a larger segment fails the whole message
+    // (EINVAL) where a single datagram would still be fragmented and sent.
+    const SendOutcome outcome = sender_.send(socket_.fd(), socket_.family(), batch, count, mtu_);
     sent = outcome.sent;
     counters_.datagrams_sent += outcome.sent;
+    counters_.gso_sends += outcome.gso_messages;
+    counters_.gso_segments += outcome.gso_segments;
+    if (outcome.gso_refused) ++counters_.gso_disabled;
     for (size_t i = 0; i < outcome.sent; ++i) counters_.bytes_sent += batch[i].len;
     if (outcome.error == 0 || is_would_block(outcome.error)) return;  // a full buffer is no error
     fail_send(outcome, batch[outcome.sent]);
@@ -110,30 +124,44 @@ void UdpTransport::fail_send(const SendOutcome& outcome, const om_datagram& data
                       describe_errno(std::string(outcome.call) + " to " + peer, outcome.error));
 }
 
-bool UdpTransport::deliver(size_t slot)
+size_t UdpTransport::deliver(size_t slot)
 {
     if (receiver_.truncated(slot)) {
         ++counters_.truncated;
-        return false;
+        return 0;
     }
+    const uint8_t* data = receiver_.data(slot);
     const size_t length = receiver_.length(slot);
-    ++counters_.datagrams_received;
-    counters_.bytes_received += length;
-    if (sink_ != nullptr) {
-        const om_datagram datagram{receiver_.data(slot), length, proto::from_socket_address(receiver_.source(slot))};
-        sink_(sink_user_data_, &datagram);
-    }
-    return true;
+    // After a GRO read the slot holds segment-size datagrams, the last one possibly shorter.
+    const size_t segment = receiver_.segment_size(slot);
+    const om_address source = proto::from_socket_address(receiver_.source(slot));
+    size_t count = 0;
+    size_t offset = 0;
+    do {
+        const size_t part = segment == 0 ? 0 : std::min(segment, length - offset);
+        ++count;
+        ++counters_.datagrams_received;
+        counters_.bytes_received += part;
+        if (sink_ != nullptr) {
+            const om_datagram datagram{data + offset, part, source};
+            sink_(sink_user_data_, &datagram);
+        }
+        offset += part;
+    } while (offset < length);
+    if (count > 1) counters_.gro_segments += count;
+    return count;
 }
 
 size_t UdpTransport::drain(size_t max)
 {
     if (!socket_.is_open()) throw PluginError(OM_ERR_CLOSED, "not open");
     size_t delivered = 0;
-    size_t reads = 0;
+    size_t reads = 0;  // datagrams read, truncated ones included
     // Each ECONNREFUSED consumes one pending ICMP report; a bound keeps a flood from looping here.
     size_t refusals_left = kMaxBatch;
     while (reads < max && socket_.is_open()) {  // the sink may close the transport
+        // Messages, not datagrams: a GRO read may carry more than one, so the last read of a
+        // drain can pass max by what its coalesced messages hold.
         const size_t wanted = std::min(max - reads, kMaxBatch);
         const ReceiveOutcome outcome = receiver_.receive(socket_.fd(), wanted);
         if (outcome.error != 0) {
@@ -149,9 +177,11 @@ size_t UdpTransport::drain(size_t max)
                               describe_errno("recvmmsg on " + bound_text_, outcome.error));
         }
         ++counters_.batches;
-        reads += outcome.count;
-        for (size_t slot = 0; slot < outcome.count; ++slot)
-            if (deliver(slot)) ++delivered;
+        for (size_t slot = 0; slot < outcome.count; ++slot) {
+            const size_t count = deliver(slot);
+            delivered += count;
+            reads += std::max<size_t>(count, 1);
+        }
         if (outcome.count < wanted) break;  // the socket is empty: skip the EAGAIN round trip
     }
     return delivered;

@@ -24,6 +24,10 @@ struct UdpCounters {
     uint64_t icmp_refused = 0;  // ECONNREFUSED reported by a receive (an earlier ICMP error)
     uint64_t truncated = 0;     // datagrams larger than a receive slot, dropped
     uint64_t batches = 0;       // receive calls that returned at least one datagram
+    uint64_t gso_sends = 0;     // GSO messages (two or more datagrams in one) the kernel took
+    uint64_t gso_segments = 0;  // datagrams sent inside them
+    uint64_t gro_segments = 0;  // datagrams split out of coalesced (GRO) reads
+    uint64_t gso_disabled = 0;  // sockets on which the kernel refused GSO, which was then turned off
 };
 
 class UdpTransport {
@@ -53,8 +57,9 @@ public:
 
 private:
     [[noreturn]] void fail_send(const SendOutcome& outcome, const om_datagram& datagram);
-    // Counts the datagram in `slot` and hands it to the sink; false when it was truncated.
-    bool deliver(size_t slot);
+    // Counts the datagrams in `slot` (several after a GRO read) and hands each to the sink;
+    // returns how many, 0 when the slot was truncated.
+    size_t deliver(size_t slot);
 
     plugin::HostServices host_;
     om_datagram_sink_fn sink_;
