@@ -35,7 +35,7 @@ inline std::vector<std::string_view> json_objects(std::string_view array)
 // The number after "key": in a flat object; nullopt when absent or null.
 inline std::optional<double> json_number(std::string_view object, std::string_view key)
 {
-    std::string needle = "\"" + std::string(key) + "\":";
+    std::string needle = std::string("\"").append(key).append("\":");  // GCC 12 -O3 -Wrestrict
     size_t at = object.find(needle);
     if (at == std::string_view::npos) return std::nullopt;
     std::string rest(object.substr(at + needle.size(), 32));

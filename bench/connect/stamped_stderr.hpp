@@ -45,7 +45,8 @@ private:
                                  std::chrono::steady_clock::now().time_since_epoch()).count();
             pending.append(buf, size_t(n));
             for (size_t eol; (eol = pending.find('\n')) != std::string::npos; pending.erase(0, eol + 1)) {
-                const std::string line = "[" + std::to_string(now) + "] " + pending.substr(0, eol + 1);
+                std::string line = "[";  // appended, not "[" + ...: GCC 12 -O3 -Wrestrict
+                line.append(std::to_string(now)).append("] ").append(pending, 0, eol + 1);
                 if (write(original_, line.data(), line.size()) < 0) break;
             }
         }

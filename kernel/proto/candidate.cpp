@@ -157,7 +157,7 @@ bool parse_tail(std::span<const std::string_view> tail, Candidate& out, std::str
     for (; i < tail.size(); i += 2) {
         const std::string_view name = tail[i];
         if (iequals(name, "raddr") || iequals(name, "rport") || iequals(name, "typ"))
-            return fail(why, "'" + std::string(name) + "' out of place");
+            return fail(why, std::string("'").append(name).append("' out of place"));
         if (!std::all_of(name.begin(), name.end(), is_token_char))
             return fail(why, "extension attribute name '" + std::string(name) + "' is not a token");
         if (i + 1 == tail.size()) return fail(why, "extension attribute '" + std::string(name) + "' has no value");
@@ -197,7 +197,7 @@ bool parse_c_address(std::string_view text, const char* what, om_address& out, s
 // RFC 8839 §5.1 connection-address, restricted to IP literals (no DNS or mDNS names).
 bool parse_ip_literal(std::string_view token, uint16_t port, om_address& out, std::string* why)
 {
-    const std::string quoted = "'" + std::string(token) + "'";
+    const std::string quoted = std::string("'").append(token).append("'");  // not "'" + ...: GCC 12 -O3 -Wrestrict
     if (token.find_first_of("[]%") != std::string_view::npos)
         return fail(why, "address " + quoted + " is not a bare IP literal (no brackets or zone id)");
     if (std::count(token.begin(), token.end(), ':') == 1) return fail(why, "address " + quoted + " carries a port");

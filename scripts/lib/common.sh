@@ -41,7 +41,7 @@ om_install_packages() {
 om_configure() {
     om_say "configuring $OM_BUILD_DIR"
     cmake -S "$OM_ROOT" -B "$OM_BUILD_DIR" -G Ninja -DPython3_EXECUTABLE="$OM_PYTHON" \
-        -DOM_BUILD_TESTS=ON -DOM_BUILD_PYTHON=ON >/dev/null
+        -DOM_BUILD_TESTS=ON -DOM_BUILD_PYTHON=ON -DOM_WERROR=ON >/dev/null
 }
 
 om_build() {
