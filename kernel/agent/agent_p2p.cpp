@@ -399,6 +399,10 @@ bool Agent::route_ice(const om_datagram& datagram)
     // starts with 0..3 stays the application's datagram.
     if (!stun::looks_like_stun(bytes)) return false;
     const uint16_t type = uint16_t(bytes[0] << 8 | bytes[1]);
+    if (type == 0x0011) {  // Binding indication: a keep-alive (RFC 8445 §11, RFC 7675), never answered
+        counters_.add("ice.indications_received", 1);
+        return true;
+    }
     const uint64_t now = EventLoop::now_us();
     if (type == 0x0001) {  // Binding request: only connectivity checks are answered here
         pice::ReceivedCheck check;

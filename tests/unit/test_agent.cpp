@@ -158,6 +158,24 @@ TEST_CASE("datagrams that look like STUN or ChannelData reach the application wh
     CHECK(a.agent->counters().get("demux.unclaimed") == 2);
 }
 
+TEST_CASE("STUN Binding indications (keep-alives) are counted, never the application's datagram", "[agent][demux]")
+{
+    auto reg = test::registry_of({});
+    TestAgent a(reg), b(reg);
+    a.agent->open_transport();
+    b.agent->open_transport();
+    // RFC 8445 §11 / RFC 7675: type 0x0011, length 0, the magic cookie, a transaction id.
+    const std::string indication("\x00\x11\x00\x00\x21\x12\xa4\x42" "keepalive-id", 20);
+    a.send(b.agent->local_address(), indication);
+    a.send(b.agent->local_address(), "after the keep-alive");  // loopback keeps order
+    auto got = b.datagrams(2, 1000);
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].data == "after the keep-alive");
+    CHECK(b.agent->counters().get("ice.indications_received") == 1);
+    CHECK(b.agent->counters().get("demux.stun") == 1);
+    CHECK(b.agent->counters().get("demux.unclaimed") == 0);
+}
+
 TEST_CASE("bad sends fail with a clear status and leave the agent working", "[agent]")
 {
     auto reg = test::registry_of({});
