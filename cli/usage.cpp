@@ -11,7 +11,8 @@ Agent options (before or after COMMAND):
   --id NAME                 this agent's id
   --token T                 agent token signed by the server's --secret
   --bind ADDR               local address of the agent's UDP socket (use 127.0.0.1 in tests)
-  --turn-server HOST        TURN server, for Symmetric NATs
+  --turn-server HOST        TURN server, for Symmetric NATs (not yet supported, as every
+                            --turn-* option)
   --turn-port PORT          TURN port (default 3478)
   --turn-user U             TURN user name
   --turn-pass P             TURN password

@@ -21,8 +21,8 @@ e.g. ORBITMESH_HTTP_PORT; the command line wins over the variables, which win ov
   --stun-rate-limit N           STUN requests per second per source IP, burst 2N (default 100;
                                 0 = no limit)
   --stun-threads N              STUN receive threads (default 0 = one per core)
-  --enable-turn-relay           run the embedded TURN relay (default off)
-  --turn-realm REALM            TURN realm
+  --enable-turn-relay           run the embedded TURN relay (not yet supported)
+  --turn-realm REALM            TURN realm (not yet supported, as every --turn-* option)
   --turn-user NAME:PASS         a TURN user, repeatable (ORBITMESH_TURN_USER: comma-separated)
   --turn-secret SECRET          TURN REST-API shared secret (time-limited credentials)
   --turn-min-port N             lowest relay port (default 49152)
@@ -30,7 +30,7 @@ e.g. ORBITMESH_HTTP_PORT; the command line wins over the variables, which win ov
   --turn-allow-loopback-peers   let TURN relay to loopback peers (tests only)
   --secret SECRET               accept agents whose token is signed with SECRET
   --open                        accept agents without a token (logs a warning); excludes --secret
-  --redis URL                   redis://HOST[:PORT] for shared state
+  --redis URL                   redis://HOST[:PORT] for shared state (not yet supported)
   --replace-existing-id         a registration of a live id replaces it (default: refused, 409)
   --max-frame-bytes N           largest signaling message (default 65536; larger: 413 or close 1009)
   --relay-bytes-per-s N         relay budget per agent (default 16777216; 0 = unlimited; over: 429)

@@ -100,6 +100,13 @@ AgentConfig AgentConfig::from(const om_agent_options& options)
     require(r.max_mtu >= 68 && r.max_mtu <= 65507, "max_mtu must be 68..65507");
     require(r.event_mode == OM_EVENTS_ON_LOOP_THREAD || r.event_mode == OM_EVENTS_DISPATCH,
             "event_mode must be OM_EVENTS_ON_LOOP_THREAD or OM_EVENTS_DISPATCH");
+    // TURN is not built yet: its options answer OM_ERR_NOT_SUPPORTED rather than being ignored.
+    const std::pair<const char*, const std::string*> turn_options[] = {
+        {"turn_server", &c.turn_server}, {"turn_username", &c.turn_username}, {"turn_password", &c.turn_password}};
+    for (const auto& [name, value] : turn_options)
+        if (!value->empty()) fail(OM_ERR_NOT_SUPPORTED, std::string(name) + ": TURN is not yet supported");
+    if (r.turn_port != default_agent_options().turn_port)
+        fail(OM_ERR_NOT_SUPPORTED, "turn_port: TURN is not yet supported");
     c.plugin_options = parse_plugin_options(c.plugin_options_text);
     c.resolved_bind = resolve_bind_address(r.bind_address, r.server_url);
     return c;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
 namespace om::server {
 namespace {
@@ -56,8 +57,22 @@ ServerConfig config_from_options(const om_server_options& raw) {
     c.send_queue_bytes = static_cast<size_t>(o.send_queue_bytes);
     require(o.reactor_threads >= 0 && o.reactor_threads <= 64, "reactor_threads must be 0..64");
     c.reactor_threads = o.reactor_threads;
-    // TURN and Redis fields are accepted and validated by their own issues; the signaling hub
-    // does not use them.
+    // TURN and Redis are later issues: until they work, setting any of their fields answers
+    // OM_ERR_NOT_SUPPORTED naming it rather than being silently ignored.
+    const om_server_options defaults = OM_SERVER_OPTIONS_INIT;
+    auto set = [](const char* text) { return text && *text; };
+    const std::pair<const char*, bool> unbuilt[] = {
+        {"enable_turn_relay", o.enable_turn_relay != 0},
+        {"turn_realm", set(o.turn_realm)},
+        {"turn_users", set(o.turn_users)},
+        {"turn_secret", set(o.turn_secret)},
+        {"turn_min_port", o.turn_min_port != defaults.turn_min_port},
+        {"turn_max_port", o.turn_max_port != defaults.turn_max_port},
+        {"turn_allow_loopback_peers", o.turn_allow_loopback_peers != 0},
+    };
+    for (const auto& [name, given] : unbuilt)
+        if (given) om::fail(OM_ERR_NOT_SUPPORTED, std::string(name) + ": the TURN relay is not yet supported");
+    if (set(o.redis_url)) om::fail(OM_ERR_NOT_SUPPORTED, "redis_url: Redis is not yet supported");
     return c;
 }
 

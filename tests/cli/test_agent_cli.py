@@ -69,6 +69,26 @@ class NotYetSupported(unittest.TestCase):
         self.assertIn("not yet supported", r.stderr)
 
 
+class TurnOptionsNotYetSupported(unittest.TestCase):
+    """TURN is not built: its options reach om_agent_create, which refuses them naming the option
+    (OM_ERR_NOT_SUPPORTED), instead of being silently ignored."""
+    CASES = {
+        "turn_server": ["--turn-server", "127.0.0.1"],
+        "turn_username": ["--turn-user", "u"],
+        "turn_password": ["--turn-pass", "p"],
+        "turn_port": ["--turn-port", "3479"],
+    }
+
+    def test_turn_options_exit_2_naming_the_option(self):
+        for field, args in self.CASES.items():
+            for command in ("netcheck", "listen"):
+                with self.subTest(field=field, command=command):
+                    r = agent(*SERVER_ARGS, *args, command)
+                    self.assertEqual(r.returncode, 2, describe(r))
+                    self.assertIn(f"orbitmesh-agent: {command}: {field}: TURN is not yet supported", r.stderr)
+                    self.assertEqual(r.stdout, "")
+
+
 class UsageErrors(unittest.TestCase):
     CASES = [
         [],

@@ -75,3 +75,24 @@ def test_invalid_agent_arguments(kwargs, error):
 def test_agent_arguments_are_keyword_only():
     with pytest.raises(TypeError):
         orbitmesh.Agent("ws://127.0.0.1:1")
+
+
+@pytest.mark.parametrize("field, value", [("turn_server", "127.0.0.1"), ("turn_username", "u"),
+                                          ("turn_password", "p"), ("turn_port", 3479)])
+def test_turn_options_are_not_yet_supported(field, value):
+    # TURN is not built yet: its options are refused, naming the option, not silently ignored.
+    with pytest.raises(orbitmesh.NotSupportedError) as raised:
+        orbitmesh.Agent(p2p=loopback_p2p(**{field: value}))
+    assert raised.value.status_name == "OM_ERR_NOT_SUPPORTED"
+    assert f"{field}: TURN is not yet supported" in raised.value.message
+
+
+@pytest.mark.parametrize("kwargs", [{"enable_turn_relay": True}, {"turn_realm": "orbit"},
+                                    {"turn_users": "a:b"}, {"turn_secret": "t"}, {"turn_min_port": 50000},
+                                    {"turn_max_port": 50010}, {"turn_allow_loopback_peers": True},
+                                    {"redis_url": "redis://127.0.0.1"}])
+def test_server_turn_and_redis_options_are_not_yet_supported(kwargs):
+    with pytest.raises(orbitmesh.NotSupportedError) as raised:
+        orbitmesh.Server(http_port=0, stun_port=0, bind=LOOPBACK, **kwargs)
+    assert f"{next(iter(kwargs))}: " in raised.value.message
+    assert "not yet supported" in raised.value.message

@@ -332,6 +332,35 @@ TEST_CASE("options are read within struct_size and validated", "[agent][options]
     CHECK(contains(error_of([&] { om::Agent agent(newer.base, reg); }).what(), "newer"));
 }
 
+TEST_CASE("TURN options answer OM_ERR_NOT_SUPPORTED naming the option until TURN is built", "[agent][options]")
+{
+    auto reg = test::registry_of({});
+    const std::pair<const char*, const char* om_agent_options::*> fields[] = {
+        {"turn_server", &om_agent_options::turn_server},
+        {"turn_username", &om_agent_options::turn_username},
+        {"turn_password", &om_agent_options::turn_password}};
+    for (const auto& [name, field] : fields) {
+        om_agent_options o = om::default_agent_options();
+        o.bind_address = "127.0.0.1";
+        o.*field = "127.0.0.1";
+        auto e = error_of([&] { om::Agent agent(o, reg); });
+        CHECK(e.status() == OM_ERR_NOT_SUPPORTED);
+        CHECK(contains(e.what(), std::string(name) + ": TURN is not yet supported"));
+    }
+    om_agent_options o = om::default_agent_options();
+    o.turn_port = 3479;
+    auto e = error_of([&] { om::Agent agent(o, reg); });
+    CHECK(e.status() == OM_ERR_NOT_SUPPORTED);
+    CHECK(contains(e.what(), "turn_port: TURN is not yet supported"));
+    o.turn_port = 0;  // out of range stays an invalid argument
+    CHECK(error_of([&] { om::Agent agent(o, reg); }).status() == OM_ERR_INVALID_ARGUMENT);
+    // Unset (NULL or empty) with the default port is fine.
+    o = om::default_agent_options();
+    o.bind_address = "127.0.0.1";
+    o.turn_server = "";
+    om::Agent agent(o, reg);
+}
+
 TEST_CASE("the server URL picks the default bind address", "[agent][options]")
 {
     auto reg = test::registry_of({});
