@@ -24,6 +24,7 @@ constexpr uint64_t kDrainRetryUs = 50'000;
 // Kinds loaded by default when installed ("none" turns them off).
 constexpr const char* kDefaultNatDiscovery = "stun";  // finds the plugin "nat-stun"
 constexpr const char* kDefaultStrategy = "matrix";    // finds the plugin "strategy-matrix"
+constexpr const char* kDefaultDelivery = "quic";      // finds the plugin "delivery-quic"
 
 struct KindLifecycle {
     int32_t (*create)(const om_plugin_create_args*, void**) = nullptr;
@@ -82,6 +83,7 @@ AgentConfig AgentConfig::from(const om_agent_options& options)
     own(c.turn_password, c.raw.turn_password);
     own(c.bind_address, c.raw.bind_address);
     own(c.exclude_interfaces, c.raw.exclude_interfaces);
+    own(c.identity_file, c.raw.identity_file);
     own(c.transport_plugin, c.raw.transport_plugin);
     own(c.nat_discovery_plugin, c.raw.nat_discovery_plugin);
     own(c.strategy_plugin, c.raw.strategy_plugin);
@@ -134,11 +136,16 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
     // load them when they arrive.
     for (const auto& [name, kind] : kinds) {
         std::shared_ptr<PluginLibrary> library;
-        const bool has_default = kind == OM_PLUGIN_KIND_NAT_DISCOVERY || kind == OM_PLUGIN_KIND_STRATEGY;
+        const bool has_default = kind == OM_PLUGIN_KIND_NAT_DISCOVERY || kind == OM_PLUGIN_KIND_STRATEGY ||
+                                 kind == OM_PLUGIN_KIND_DELIVERY;
         if (has_default && name->empty()) {
-            // NAT discovery and the strategy are on by default when their plugins are installed.
+            // NAT discovery, the strategy and delivery are on by default when their plugins are
+            // installed.
+            const char* fallback = kind == OM_PLUGIN_KIND_STRATEGY  ? kDefaultStrategy
+                                   : kind == OM_PLUGIN_KIND_DELIVERY ? kDefaultDelivery
+                                                                     : kDefaultNatDiscovery;
             try {
-                library = registry.load(kind == OM_PLUGIN_KIND_STRATEGY ? kDefaultStrategy : kDefaultNatDiscovery, kind);
+                library = registry.load(fallback, kind);
             } catch (const Error& e) {
                 if (e.status() != OM_ERR_NOT_FOUND) throw;
                 log_message(OM_LOG_INFO, std::string("no default plugin: ") + e.what());
@@ -152,6 +159,9 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
         PluginInstance instance;
         instance.library = std::move(library);
         instance.ctx = make_host_ctx(*this, *instance.library, config_.plugin_options);
+        // The agent's identity file is the delivery plugin's setting (its certificate).
+        if (kind == OM_PLUGIN_KIND_DELIVERY && !config_.identity_file.empty())
+            instance.ctx->settings.emplace("identity_file", config_.identity_file);
         kind_instances_.push_back(std::move(instance));
     }
     check_plugin_options_targets();
@@ -441,7 +451,9 @@ void Agent::route_datagram(const om_datagram& datagram)
     demux_counters_[static_cast<int>(cls)]->fetch_add(1, std::memory_order_relaxed);
     // Connectivity checks and direct-path frames first: they belong to peers.
     if (cls == proto::DatagramClass::Stun && route_ice(datagram)) return;
-    if (cls == proto::DatagramClass::Delivery && route_p2p_frame(datagram)) return;
+    // QUIC packets (RFC 9443 first byte 64-127, 192-255) and the rest: by the source address,
+    // to the peer whose direct path it is (docs/protocol.md).
+    if (cls != proto::DatagramClass::Stun && cls != proto::DatagramClass::Empty && route_peer_packet(datagram)) return;
     if (cls == proto::DatagramClass::Stun || cls == proto::DatagramClass::TurnChannel) {
         for (auto& k : kind_instances_) {
             int32_t consumed = 0;
@@ -458,7 +470,8 @@ void Agent::route_datagram(const om_datagram& datagram)
 }
 
 void Agent::emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
-                 const char* message, const char* peer_id, om_delivery_mode mode, const PeerRecord* peer)
+                 const char* message, const char* peer_id, om_delivery_mode mode, const PeerRecord* peer,
+                 uint32_t channel)
 {
     if (!config_.raw.on_event) return;
     uint64_t now = EventLoop::now_us();
@@ -474,7 +487,7 @@ void Agent::emit(om_event_type type, const char* address, const uint8_t* data, s
         queued_bytes_ += len;
         queue_.push_back(OwnedEvent{type, peer_id ? peer_id : "", mode, address ? address : "",
                                     std::vector<uint8_t>(data, data + len), status, message ? message : "", now,
-                                    peer_status, transport, strategy});
+                                    peer_status, transport, strategy, channel});
         queue_cv_.notify_one();
         return;
     }
@@ -492,6 +505,7 @@ void Agent::emit(om_event_type type, const char* address, const uint8_t* data, s
     event.peer_status = peer_status;
     event.transport = transport;
     event.strategy = strategy;
+    event.channel = channel;
     deliver(event);
 }
 
@@ -538,6 +552,7 @@ size_t Agent::dispatch(int timeout_ms)
         event.peer_status = e.peer_status;
         event.transport = e.transport;
         event.strategy = e.strategy;
+        event.channel = e.channel;
         deliver(event);
         ++delivered;
     }

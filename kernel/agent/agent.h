@@ -43,7 +43,7 @@ om_agent_options default_agent_options();
 struct AgentConfig {
     om_agent_options raw{};  // string fields point into the members below
     std::string server_url, agent_id, token, stun_server, turn_server, turn_username, turn_password,
-        bind_address, exclude_interfaces, transport_plugin, nat_discovery_plugin, strategy_plugin, turn_plugin, delivery_plugin,
+        bind_address, exclude_interfaces, identity_file, transport_plugin, nat_discovery_plugin, strategy_plugin, turn_plugin, delivery_plugin,
         plugin_options_text;
     PluginOptions plugin_options;
     std::string resolved_bind;
@@ -84,7 +84,11 @@ public:
     void disconnect();
     void connect_peer(const std::string& peer_id, om_transport_type via, om_peer_state* out);
     void peer_state(const std::string& peer_id, om_peer_state& out);
-    void send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode);
+    // om_agent_send_on_channel: through the peer's delivery session, whatever its path
+    // (agent_data.cpp).
+    void send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel);
+    // om_agent_fingerprint: the delivery plugin's certificate fingerprint.
+    std::string fingerprint();
     // om_agent_peer_pairs_json: the candidate pairs of the peer's last attempt (agent_p2p.cpp).
     std::string peer_pairs_json(const std::string& peer_id);
     // om_agent_nat_info: the latest NAT discovery result, running discovery first when there is
@@ -107,13 +111,15 @@ private:
         om_peer_status peer_status;
         om_transport_type transport;
         om_strategy strategy;
+        uint32_t channel;
     };
+    class PeerIo;  // a peer's delivery session's outputs (agent_data.cpp)
 
     // Runs fn on the loop thread, turning its om::Error into a status plus last error.
     void on_loop(const std::function<void()>& fn);
     void emit(om_event_type type, const char* address, const uint8_t* data, size_t len, om_status status,
               const char* message, const char* peer_id = nullptr, om_delivery_mode mode = 0,
-              const PeerRecord* peer = nullptr);
+              const PeerRecord* peer = nullptr, uint32_t channel = 0);
     // A peer event (connected, disconnected, state changed) carrying the peer's state.
     void emit_peer(om_event_type type, const std::string& peer_id, const PeerRecord& peer, const std::string& message);
     void set_peer_status(const std::string& peer_id, PeerRecord& peer, om_peer_status status, const std::string& why);
@@ -146,10 +152,28 @@ private:
     void next_step(const std::string& peer_id, PeerRecord& peer, const std::string& why);
     void p2p_connected(const std::string& peer_id, PeerRecord& peer);
     bool route_ice(const om_datagram& datagram);
-    bool route_p2p_frame(const om_datagram& datagram);
-    void deliver_frame(const std::string& peer_id, PeerRecord& peer, uint8_t mode, uint64_t seq,
-                       std::span<const uint8_t> payload);
-    void send_direct(const std::string& peer_id, PeerRecord& peer, const uint8_t* data, size_t len, om_delivery_mode mode);
+    // The data plane (agent_data.cpp): paths, the delivery session, messages in and out.
+    PluginInstance* delivery_plugin();
+    const std::string& local_fingerprint();  // "" without a delivery plugin
+    uint32_t attach_direct_path(PeerRecord& peer, const om_address& remote, uint64_t rtt_us);
+    uint32_t attach_relay_path(const std::string& peer_id, PeerRecord& peer);
+    // The session sends on path_id from now on (opening the session on the first path). False
+    // when the connection failed instead (no fingerprint, a session the plugin refused).
+    bool use_path(const std::string& peer_id, PeerRecord& peer, uint32_t path_id);
+    void open_delivery(const std::string& peer_id, PeerRecord& peer);
+    void close_data_plane(PeerRecord& peer);  // the session and every path are released
+    void delivery_established(const std::string& peer_id, PeerRecord& peer);
+    void delivery_failed(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why);
+    // The current path is gone (consent lost): the relay when allowed, else Disconnected.
+    void direct_path_lost(const std::string& peer_id, PeerRecord& peer, const std::string& why);
+    // Connected over a path: announced once the delivery session is established.
+    void path_connected(const std::string& peer_id, PeerRecord& peer, uint32_t path_id, const std::string& how);
+    om_status send_packets(const std::string& peer_id, PeerRecord& peer, uint32_t path_id, const uint8_t* data,
+                           size_t len, size_t segment_size);
+    void on_peer_message(const std::string& peer_id, PeerRecord& peer, om_delivery_mode mode, uint32_t channel,
+                         std::vector<uint8_t> data);
+    // A datagram from a peer's direct path (by source address): to its session.
+    bool route_peer_packet(const om_datagram& datagram);
     void on_trickled_candidate(proto::signaling::Candidate& candidate);
     void trickle_srflx();
     int32_t decide_request(const std::string& peer_id, om_nat_type remote_nat, std::string& reason);
@@ -217,6 +241,9 @@ private:
     std::vector<std::shared_ptr<Completion>> connect_waiters_;
     PeerTable peers_;
     uint32_t next_request_id_ = 1;
+    uint32_t next_path_id_ = 1;
+    std::string local_fingerprint_;
+    bool fingerprint_read_ = false;
 
     mutable std::mutex error_mutex_;
     std::string last_error_;

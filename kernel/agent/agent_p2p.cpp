@@ -1,6 +1,7 @@
 // The agent's peer-to-peer half (seed steps 4-6): the plan from the strategy plugin, candidate
 // gathering, one ICE session per peer driven by the loop's timers and the socket's STUN
-// datagrams, the fall back to the relay, and data frames over the selected pair.
+// datagrams, and the fall back to the relay. The selected pair becomes the peer's direct path
+// (agent_data.cpp).
 #include "agent/agent.h"
 
 #include "agent/ice/host_candidates.h"
@@ -30,9 +31,6 @@ namespace stun = proto::stun;
 constexpr uint64_t kInterfacesTtlUs = 2'000'000;
 // Older than this, a listing is not used even once more: it is taken again first.
 constexpr uint64_t kInterfacesMaxAgeUs = 30'000'000;
-
-// Frames held while the nominated pair is being validated (a round trip at most).
-constexpr size_t kMaxEarlyFrames = 64;
 
 bool is_direct(om_strategy s)
 {
@@ -205,16 +203,17 @@ std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRec
     uint64_t elapsed_ms = (EventLoop::now_us() - peer.connect_started_us) / 1000;
     uint64_t timeout_ms = uint64_t(config_.raw.connection_timeout_ms);
     config.budget_ms = static_cast<uint32_t>(timeout_ms > elapsed_ms ? timeout_ms - elapsed_ms : 1);
-    // RFC 7675 §5.1: consent every few seconds; at least three tries before it expires.
+    // RFC 7675 §5.1: consent every few seconds; at least three tries before it expires. Consent
+    // expires at half of DisconnectTimeoutMs, the delivery session's idle timeout, so that a
+    // dead direct path moves to the relay before the session itself gives up.
+    config.consent_timeout_ms = static_cast<uint32_t>(std::max(1, config_.raw.disconnect_timeout_ms / 2));
     config.consent_interval_ms = static_cast<uint32_t>(
-        std::max(1, std::min(config_.raw.keep_alive_interval_ms, config_.raw.disconnect_timeout_ms / 3)));
-    config.consent_timeout_ms = static_cast<uint32_t>(config_.raw.disconnect_timeout_ms);
+        std::max(1, std::min(config_.raw.keep_alive_interval_ms, config_.raw.disconnect_timeout_ms / 6)));
     config.socket_address = transport_->local_address();
 
     peer.p2p = P2PLink{};
     peer.p2p.local_ufrag = config.local_ufrag;
     peer.p2p.local_pwd = config.local_pwd;
-    peer.p2p.recv_tag = ice::frame_tag(config.local_pwd);
     std::vector<std::string> lines;
     for (const auto& c : local) lines.push_back(pice::format(c));
     auto send = [this](const om_address& to, std::span<const uint8_t> bytes) {
@@ -235,7 +234,6 @@ void Agent::accept_remote(const std::string& peer_id, PeerRecord& peer, const st
 {
     ice::Session* session = peer.p2p.session.get();
     if (!session) return;
-    peer.p2p.send_tag = ice::frame_tag(pwd);
     session->set_remote_credentials(ufrag, pwd);
     const uint64_t now = EventLoop::now_us();
     for (const auto& line : candidates) {
@@ -289,7 +287,6 @@ void Agent::stop_direct(PeerRecord& peer)
     // The session stays for its diagnosis, but answers nothing any more.
     if (peer.p2p.session) peer.p2p.session->end("the agent left the direct path");
     peer.p2p.early.clear();
-    if (peer.transport == OM_TRANSPORT_P2P) peer.transport = OM_TRANSPORT_NONE;
 }
 
 void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
@@ -301,19 +298,12 @@ void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
     switch (session->state()) {
         case ice::SessionState::Checking: break;
         case ice::SessionState::Connected:
-            if (peer.transport != OM_TRANSPORT_P2P || peer.status != OM_PEER_CONNECTED) {
-                p2p_connected(peer_id, peer);
-            } else if (!proto::same_address(session->selected()->remote.address, peer.p2p.remote)) {
-                // The peer nominated another pair (its first nomination went unanswered).
-                peer.p2p.remote = session->selected()->remote.address;
-                peer.local_candidate = pice::format(session->selected()->local);
-                peer.remote_candidate = pice::format(session->selected()->remote);
-                set_peer_status(peer_id, peer, OM_PEER_CONNECTED, "the peer moved to " + peer.remote_candidate);
-            }
+            if (peer.transport != OM_TRANSPORT_P2P || !proto::same_address(session->selected()->remote.address, peer.p2p.remote))
+                p2p_connected(peer_id, peer);  // the first pair, or the peer nominated another one
             break;
         case ice::SessionState::Failed:
             if (!peer.p2p.early.empty()) {
-                counters_.add("p2p.frames_discarded", peer.p2p.early.size());
+                counters_.add("delivery.packets_discarded", peer.p2p.early.size());
                 peer.p2p.early.clear();
             }
             if (peer.status == OM_PEER_CONNECTING && peer.transport == OM_TRANSPORT_NONE && !peer.pending_request)
@@ -321,12 +311,7 @@ void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
             return;
         case ice::SessionState::Expired: {
             if (peer.transport != OM_TRANSPORT_P2P) return;
-            std::string why = session->diagnosis();
-            peer.transport = OM_TRANSPORT_NONE;
-            peer.diagnosis = why;
-            counters_.add("peers.consent_expired", 1);
-            set_peer_status(peer_id, peer, OM_PEER_DISCONNECTED, why);
-            emit_peer(OM_EVENT_PEER_DISCONNECTED, peer_id, peer, why);
+            direct_path_lost(peer_id, peer, session->diagnosis());
             return;
         }
     }
@@ -345,26 +330,28 @@ void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
 void Agent::p2p_connected(const std::string& peer_id, PeerRecord& peer)
 {
     const ice::Pair* pair = peer.p2p.session->selected();
+    const bool moved = peer.transport == OM_TRANSPORT_P2P;
     if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
     peer.timeout_timer = 0;
     peer.pending_request = 0;
-    peer.transport = OM_TRANSPORT_P2P;
     peer.strategy = peer.steps.empty() ? OM_STRATEGY_UDP_HOLE_PUNCH : peer.steps[peer.step];
     peer.p2p.remote = pair->remote.address;
     peer.local_candidate = pice::format(pair->local);
     peer.remote_candidate = pice::format(pair->remote);
-    peer.connect_ms = double(EventLoop::now_us() - peer.connect_started_us) / 1000.0;
     peer.diagnosis.clear();
-    counters_.add("peers.p2p_connected", 1);
+    if (!moved) counters_.add("peers.p2p_connected", 1);
     log_message(OM_LOG_INFO, "p2p: " + peer_id + " connected over " + peer.local_candidate + " -> " + peer.remote_candidate);
-    set_peer_status(peer_id, peer, OM_PEER_CONNECTED, std::string("direct path (") + proto::strategy_name(peer.strategy) + ")");
-    peer.finish_waiters(OM_OK, {});
-    emit_peer(OM_EVENT_PEER_CONNECTED, peer_id, peer, "P2P");
-    std::vector<P2PLink::EarlyFrame> early;
+    // The session's first RTT comes from the checks (a QUIC default of 333 ms would stall it).
+    const uint64_t rtt_us = pair->rtt_ms > 0 ? uint64_t(pair->rtt_ms * 1000.0) : 0;
+    const uint32_t path_id = attach_direct_path(peer, pair->remote.address, rtt_us);
+    path_connected(peer_id, peer, path_id, moved ? "the peer nominated " + peer.remote_candidate : "checks succeeded");
+    if (!peer.delivery) return;
+    std::vector<P2PLink::EarlyPacket> early;
     early.swap(peer.p2p.early);
-    for (const auto& f : early) {
-        if (proto::same_address(f.from, peer.p2p.remote)) deliver_frame(peer_id, peer, f.mode, f.seq, f.payload);
-        else counters_.add("p2p.frames_unexpected_source", 1);
+    for (const auto& packet : early) {
+        if (!peer.delivery) break;
+        if (proto::same_address(packet.from, peer.p2p.remote)) peer.delivery->on_packet(path_id, packet.data.data(), packet.data.size());
+        else counters_.add("delivery.packets_unexpected_source", 1);
     }
 }
 
@@ -439,89 +426,6 @@ bool Agent::route_ice(const om_datagram& datagram)
         }
     }
     return false;  // NAT discovery's, or nobody's
-}
-
-bool Agent::route_p2p_frame(const om_datagram& datagram)
-{
-    auto frame = ice::parse_frame({datagram.data, datagram.len});
-    if (!frame) return false;
-    for (auto& [peer_id, peer] : peers_.all()) {
-        P2PLink& link = peer.p2p;
-        if (!link.session || link.recv_tag != frame->tag) continue;
-        if (link.session->awaiting_validation()) {
-            // The peer already uses the pair it nominated; ours is a check away from agreeing.
-            auto nominated = link.session->nominated_remote();
-            if (link.early.size() < kMaxEarlyFrames && nominated && proto::same_address(*nominated, datagram.peer)) {
-                link.early.push_back({datagram.peer, frame->mode, frame->seq, {frame->payload.begin(), frame->payload.end()}});
-                counters_.add("p2p.frames_held_until_connected", 1);
-            } else {
-                counters_.add("p2p.frames_not_connected", 1);
-            }
-            return true;
-        }
-        if (peer.status != OM_PEER_CONNECTED || peer.transport != OM_TRANSPORT_P2P) {
-            counters_.add("p2p.frames_not_connected", 1);
-            return true;
-        }
-        if (!proto::same_address(datagram.peer, link.remote)) {
-            // The tag alone is no proof: the frame must also come from the selected pair.
-            counters_.add("p2p.frames_unexpected_source", 1);
-            return true;
-        }
-        deliver_frame(peer_id, peer, frame->mode, frame->seq, frame->payload);
-        return true;
-    }
-    counters_.add("p2p.frames_unknown_tag", 1);  // not a peer's: the application sees a datagram
-    return false;
-}
-
-void Agent::deliver_frame(const std::string& peer_id, PeerRecord& peer, uint8_t mode, uint64_t seq,
-                          std::span<const uint8_t> payload)
-{
-    P2PLink& link = peer.p2p;
-    {
-        // Loss accounting over the peer's sequence numbers.
-        if (!link.frames_received) link.first_seq = seq;
-        link.first_seq = std::min(link.first_seq, seq);
-        link.highest_seq = std::max(link.highest_seq, seq);
-        ++link.frames_received;
-        if (mode == OM_DELIVERY_SEQUENCED) {
-            if (seq <= link.sequenced_last) {
-                counters_.add("p2p.sequenced_dropped_old", 1);
-                return;
-            }
-            link.sequenced_last = seq;
-        }
-        peer.bytes_received += payload.size();
-        ++peer.messages_received;
-        counters_.add("p2p.messages_received", 1);
-        emit(OM_EVENT_MESSAGE, nullptr, payload.data(), payload.size(), OM_OK, nullptr, peer_id.c_str(),
-             static_cast<om_delivery_mode>(mode));
-    }
-}
-
-void Agent::send_direct(const std::string& peer_id, PeerRecord& peer, const uint8_t* data, size_t len, om_delivery_mode mode)
-{
-    if (mode == OM_DELIVERY_RELIABLE_ORDERED || mode == OM_DELIVERY_RELIABLE_UNORDERED)
-        fail(OM_ERR_NOT_SUPPORTED, "reliable delivery over a direct path is not yet supported (it needs a delivery "
-                                   "plugin); send with OM_DELIVERY_UNRELIABLE or OM_DELIVERY_SEQUENCED, or connect "
-                                   "to " + peer_id + " over the server relay");
-    if (mtu_ < ice::kFrameHeader || len > mtu_ - ice::kFrameHeader)
-        fail(OM_ERR_TOO_LARGE, "message of " + std::to_string(len) + " bytes exceeds the direct path's limit of " +
-                                   std::to_string(mtu_ > ice::kFrameHeader ? mtu_ - ice::kFrameHeader : 0) + " bytes");
-    std::vector<uint8_t> frame;
-    ice::build_frame(frame, static_cast<uint8_t>(mode), peer.p2p.send_tag, peer.p2p.next_seq, {data, len});
-    om_datagram d{};
-    d.data = frame.data();
-    d.len = frame.size();
-    d.peer = peer.p2p.remote;
-    om_status status = send_through_transport(d);
-    if (status == OM_ERR_WOULD_BLOCK) fail(status, "the socket's send buffer is full");
-    if (status != OM_OK) fail(status, "sending to " + peer_id + " failed: " + last_send_error_);
-    ++peer.p2p.next_seq;
-    peer.bytes_sent += len;
-    ++peer.messages_sent;
-    counters_.add("p2p.messages_sent", 1);
 }
 
 void Agent::on_trickled_candidate(sig::Candidate& candidate)

@@ -15,8 +15,6 @@ namespace {
 
 namespace sig = proto::signaling;
 
-// Largest relay payload: the server's default frame limit (64 KiB) minus room for the header.
-constexpr size_t kMaxRelayPayload = 65536 - 512;
 // Shortest time between two connect_requests of one peer that are both served.
 constexpr uint64_t kMinRequestSpacingUs = 100'000;
 
@@ -111,6 +109,8 @@ void Agent::disconnect_on_loop()
             }
             // A direct path does not need the server; the relay does.
             if (peer.transport != OM_TRANSPORT_SERVER_RELAY || peer.status == OM_PEER_DISCONNECTED) continue;
+            close_data_plane(peer);
+            peer.transport = OM_TRANSPORT_NONE;
             peer.finish_waiters(OM_ERR_CLOSED, "disconnected from the server");
             set_peer_status(id, peer, OM_PEER_DISCONNECTED, "left the server");
             emit_peer(OM_EVENT_PEER_DISCONNECTED, id, peer, "left the server");
@@ -188,6 +188,8 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
         peer.waiters.push_back(done);
         if (peer.pending_request || peer.status == OM_PEER_CONNECTING) return;  // one attempt serves every caller
         stop_direct(peer);
+        close_data_plane(peer);
+        peer.transport = OM_TRANSPORT_NONE;
         peer.remote_nat = OM_NAT_UNKNOWN;  // what it was last time may no longer hold
         peer.connect_started_us = EventLoop::now_us();  // gathering is part of connecting
         std::vector<proto::ice::Candidate> local;
@@ -208,6 +210,7 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
         }
         request.ufrag = peer.p2p.local_ufrag;
         request.pwd = peer.p2p.local_pwd;
+        if (!local_fingerprint().empty()) request.fingerprint = local_fingerprint();
         om_status status = signaling_->send(request);
         if (status != OM_OK) {
             stop_direct(peer);
@@ -289,6 +292,7 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
         counters_.add("peers.simultaneous_yielded", 1);
     }
     stop_direct(peer);  // a new request replaces whatever ran before
+    close_data_plane(peer);
     if (peer.status == OM_PEER_CONNECTED) {
         // The peer starts over (it restarted, or lost its state): the old path is gone for it.
         peer.transport = OM_TRANSPORT_NONE;
@@ -296,6 +300,7 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
         emit_peer(OM_EVENT_PEER_DISCONNECTED, from, peer, "the peer started a new connection");
     }
     peer.remote_nat = remote_nat;
+    peer.remote_fingerprint = request.fingerprint.value_or("");
     peer.initiator = false;
     peer.connect_started_us = EventLoop::now_us();
     peer.diagnosis.clear();
@@ -315,6 +320,7 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     }
     response.accept = true;
     response.nat = nat_for_signal();
+    if (!local_fingerprint().empty()) response.fingerprint = local_fingerprint();
     const bool direct = plan_has_direct(peer);
     if (direct) response.candidates = start_direct(from, peer, proto::ice::Role::Controlled, std::move(local));
     else {
@@ -354,6 +360,7 @@ void Agent::on_connect_response(sig::ConnectResponse& response)
     peer->timeout_timer = 0;
     peer->pending_request = 0;
     if (response.nat) peer->remote_nat = proto::nat_type_from_name(response.nat->type);
+    peer->remote_fingerprint = response.fingerprint.value_or("");
     if (!response.accept) {
         fail_connect(peer_id, *peer, OM_ERR_REFUSED,
                      peer_id + " declined" + (response.reason ? ": " + *response.reason : std::string()));
@@ -380,20 +387,17 @@ void Agent::relay_connected(const std::string& peer_id, PeerRecord& peer, const 
     if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
     peer.timeout_timer = 0;
     peer.pending_request = 0;
-    peer.transport = OM_TRANSPORT_SERVER_RELAY;
     peer.strategy = OM_STRATEGY_SERVER_RELAY;
     peer.local_candidate.clear();
     peer.remote_candidate.clear();
-    peer.connect_ms = double(EventLoop::now_us() - peer.connect_started_us) / 1000.0;
     peer.diagnosis = why.empty() ? "relayed by the server" : why;
-    set_peer_status(peer_id, peer, OM_PEER_CONNECTED, peer.diagnosis);
-    peer.finish_waiters(OM_OK, {});
-    emit_peer(OM_EVENT_PEER_CONNECTED, peer_id, peer, "ServerRelay");
+    path_connected(peer_id, peer, attach_relay_path(peer_id, peer), peer.diagnosis);
 }
 
 void Agent::fail_connect(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why)
 {
     stop_direct(peer);  // an attempt that failed answers no more checks
+    close_data_plane(peer);
     if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
     peer.timeout_timer = 0;
     peer.pending_request = 0;
@@ -426,57 +430,36 @@ void Agent::on_relay(sig::Relay& relay)
 {
     if (!relay.from) return;
     const std::string from = *relay.from;
-    PeerRecord& peer = peers_.at(from);
-    if (peer.status != OM_PEER_CONNECTED || peer.transport == OM_TRANSPORT_P2P) {
-        // The server vouches for the sender: a relay is itself proof of a server path. The peer
-        // gave up on the direct path (or never had it), so this side follows it to the relay.
-        if (peer.transport == OM_TRANSPORT_P2P) counters_.add("peers.followed_to_relay", 1);
-        stop_direct(peer);
-        if (!peer.connect_started_us) peer.connect_started_us = EventLoop::now_us();
-        relay_connected(from, peer, "the peer sends through the server relay");
+    PeerRecord* peer = peers_.find(from);
+    if (!peer) {
+        counters_.add("relay.packets_unknown_peer", 1);
+        return;
     }
-    peer.bytes_received += relay.data.size();
-    ++peer.messages_received;
-    counters_.add("relay.messages_received", 1);
-    emit(OM_EVENT_MESSAGE, nullptr, relay.data.data(), relay.data.size(), OM_OK, nullptr, from.c_str(),
-         static_cast<om_delivery_mode>(relay.mode));
-}
-
-void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode)
-{
-    if (mode < OM_DELIVERY_RELIABLE_ORDERED || mode > OM_DELIVERY_SEQUENCED)
-        fail(OM_ERR_INVALID_ARGUMENT, "unknown delivery mode " + std::to_string(mode));
-    if (!data && len) fail(OM_ERR_INVALID_ARGUMENT, "data is NULL");
-    // The relay's limit is the largest of any path (a direct path's is its MTU, checked there).
-    if (len > kMaxRelayPayload)
-        fail(OM_ERR_TOO_LARGE, "message of " + std::to_string(len) + " bytes exceeds the relay limit of " +
-                                   std::to_string(kMaxRelayPayload));
-    on_loop([&] {
-        PeerRecord* peer = peers_.find(peer_id);
-        if (!peer || peer->status != OM_PEER_CONNECTED)
-            fail(OM_ERR_STATE, peer_id + " is not connected" + (peer && !peer->diagnosis.empty() ? " (" + peer->diagnosis + ")" : ""));
-        // The seed: "Data is automatically routed via P2P if connected".
-        if (peer->transport == OM_TRANSPORT_P2P) return send_direct(peer_id, *peer, data, len, mode);
-        if (!signaling_) fail(OM_ERR_CLOSED, "not connected to a server");
-        sig::Relay relay;
-        relay.to = peer_id;
-        relay.seq = peer->next_seq;
-        relay.mode = static_cast<uint8_t>(mode);
-        relay.data.assign(data, data + len);
-        om_status status = signaling_->send(relay);
-        if (status == OM_ERR_WOULD_BLOCK) fail(status, "the server connection's outgoing queue is full");
-        if (status != OM_OK) fail(status, "the server connection is down");
-        ++peer->next_seq;
-        peer->bytes_sent += len;
-        ++peer->messages_sent;
-        counters_.add("relay.messages_sent", 1);
-    });
+    if (!peer->delivery && peer->status == OM_PEER_CONNECTING && !peer->pending_request) {
+        // The server vouches for the sender: the peer gave up on the direct path before this
+        // side did, so this side follows it to the relay.
+        counters_.add("peers.followed_to_relay", 1);
+        stop_direct(*peer);
+        relay_connected(from, *peer, "the peer sends through the server relay");
+    }
+    if (!peer->delivery) {
+        counters_.add("relay.packets_without_session", 1);  // an ended session's, or nobody's
+        return;
+    }
+    // Also while on a direct path: the peer moved to the relay, and its session follows.
+    const uint32_t path_id = attach_relay_path(from, *peer);
+    counters_.add("relay.packets_received", 1);
+    peer->delivery->on_packet(path_id, relay.data.data(), relay.data.size());
 }
 
 void Agent::peer_state(const std::string& peer_id, om_peer_state& out)
 {
     on_loop([&] {
-        PeerTable::snapshot(peers_.find(peer_id), local_nat_type(), signaling_ ? signaling_->last_rtt_ms() : 0, out);
+        PeerRecord* peer = peers_.find(peer_id);
+        om_delivery_metrics metrics{};
+        const bool has_metrics = peer && peer->delivery && peer->delivery->metrics(metrics);
+        PeerTable::snapshot(peer, local_nat_type(), signaling_ ? signaling_->last_rtt_ms() : 0,
+                            has_metrics ? &metrics : nullptr, out);
     });
 }
 

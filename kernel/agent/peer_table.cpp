@@ -47,7 +47,31 @@ PeerRecord* PeerTable::find_pending(uint32_t request_id, std::string* peer_id)
     return nullptr;
 }
 
-void PeerTable::snapshot(const PeerRecord* peer, om_nat_type local_nat, double relay_rtt_ms, om_peer_state& out)
+namespace {
+// The delivery session's figures: the connection's own RTT, loss and counts (QUIC's, on
+// whatever path it runs).
+void fill_delivery(const om_delivery_metrics& m, bool connected, om_peer_state& out)
+{
+    if (connected && m.rtt_ms > 0) out.rtt_ms = m.rtt_ms;
+    out.packet_loss = m.packet_loss;
+    out.rtt_var_ms = m.rtt_var_ms;
+    out.min_rtt_ms = m.min_rtt_ms;
+    out.cwnd = m.cwnd;
+    out.bytes_in_flight = m.bytes_in_flight;
+    out.packets_sent = m.packets_sent;
+    out.packets_received = m.packets_received;
+    out.packets_lost = m.packets_lost;
+    out.retransmits = m.retransmits;
+    out.send_queue_bytes = m.send_queue_bytes;
+    std::snprintf(out.congestion_control, sizeof out.congestion_control, "%s", m.congestion_control);
+    std::snprintf(out.cipher_suite, sizeof out.cipher_suite, "%s", m.cipher_suite);
+    std::snprintf(out.local_fingerprint, sizeof out.local_fingerprint, "%s", m.local_fingerprint);
+    std::snprintf(out.remote_fingerprint, sizeof out.remote_fingerprint, "%s", m.remote_fingerprint);
+}
+} // namespace
+
+void PeerTable::snapshot(const PeerRecord* peer, om_nat_type local_nat, double relay_rtt_ms,
+                         const om_delivery_metrics* delivery, om_peer_state& out)
 {
     uint32_t size = out.struct_size;
     om_peer_state full{};
@@ -72,17 +96,12 @@ void PeerTable::snapshot(const PeerRecord* peer, om_nat_type local_nat, double r
             if (direct && ice->last_consent_us())
                 full.last_heard_ms = double(EventLoop::now_us() - ice->last_consent_us()) / 1000.0;
         }
-        // Loss on the direct path: sequence numbers the peer used that never arrived.
-        const P2PLink& link = peer->p2p;
-        if (link.frames_received > 0) {
-            double expected = double(link.highest_seq - link.first_seq + 1);
-            full.packet_loss = expected > 0 ? std::max(0.0, 1.0 - double(link.frames_received) / expected) : 0.0;
-        }
         full.bytes_sent = peer->bytes_sent;
         full.bytes_received = peer->bytes_received;
         full.messages_sent = peer->messages_sent;
         full.messages_received = peer->messages_received;
         std::snprintf(full.diagnosis, sizeof full.diagnosis, "%s", peer->diagnosis.c_str());
+        if (delivery) fill_delivery(*delivery, peer->status == OM_PEER_CONNECTED, full);
     }
     // ABI-RULES R6: write only what the caller's struct holds.
     std::memcpy(&out, &full, size < sizeof full ? size : sizeof full);

@@ -2,8 +2,9 @@
 // connection to complete. Loop thread only.
 #pragma once
 
+#include "agent/delivery/delivery_session.h"
 #include "agent/ice/ice_session.h"
-#include "agent/ice/p2p_frame.h"
+#include "agent/path/path.h"
 
 #include <orbitmesh/orbitmesh.h>
 
@@ -34,25 +35,19 @@ private:
     std::string message_;
 };
 
-// The direct path to one peer: its ICE session and the data frames' state.
+// The ICE side of the direct path to one peer.
 struct P2PLink {
     std::unique_ptr<ice::Session> session;  // kept after a failure: its pairs explain it
     uint64_t timer = 0;
     std::string local_ufrag, local_pwd;  // ours, sent in connect_request/response
-    ice::FrameTag send_tag{}, recv_tag{};
     om_address remote{};                // the selected pair's remote address
-    uint64_t next_seq = 1;
-    uint64_t highest_seq = 0, first_seq = 0, frames_received = 0;  // loss accounting
-    uint64_t sequenced_last = 0;        // sequenced mode: older frames are dropped
-    // Frames that arrive while the nominated pair is still being validated, delivered once it is
-    // (bounded: kMaxEarlyFrames).
-    struct EarlyFrame {
+    // Packets that arrive while the nominated pair is still being validated, handed to the
+    // session once it is (bounded: kMaxEarlyPackets).
+    struct EarlyPacket {
         om_address from;
-        uint8_t mode;
-        uint64_t seq;
-        std::vector<uint8_t> payload;
+        std::vector<uint8_t> data;
     };
-    std::vector<EarlyFrame> early;
+    std::vector<EarlyPacket> early;
 };
 
 struct PeerRecord {
@@ -78,6 +73,17 @@ struct PeerRecord {
     std::string local_candidate, remote_candidate;  // RFC 8839 text of the selected pair
     P2PLink p2p;
 
+    // The data plane (agent_data.cpp): every path to the peer by id, the one the session sends
+    // on, and the one delivery session above them (ARCHITECTURE.md "One connection, many paths").
+    std::map<uint32_t, std::unique_ptr<Path>> paths;
+    uint32_t current_path = 0;
+    std::unique_ptr<DeliverySession::Handler> io;
+    std::unique_ptr<DeliverySession> delivery;
+    bool established = false;        // the session's handshake is done and the peer authenticated
+    std::string remote_fingerprint;  // what the peer said its certificate is (signaling)
+    uint64_t handshake_timer = 0;
+    double last_rtt_ms = 0;          // the session's, kept after it ends
+
     void finish_waiters(om_status result, const std::string& message);
 };
 
@@ -89,7 +95,9 @@ public:
     std::map<std::string, PeerRecord>& all() { return peers_; }
 
     // Fills the public snapshot (om_peer_state) within its struct_size.
-    static void snapshot(const PeerRecord* peer, om_nat_type local_nat, double relay_rtt_ms, om_peer_state& out);
+    // delivery: the peer's session metrics, when it has a session.
+    static void snapshot(const PeerRecord* peer, om_nat_type local_nat, double relay_rtt_ms,
+                         const om_delivery_metrics* delivery, om_peer_state& out);
 
 private:
     std::map<std::string, PeerRecord> peers_;

@@ -33,7 +33,8 @@ enum class Rule {
     Text,           // UTF-8, up to max_text_bytes
     Name,           // visible ASCII, up to 64 bytes
     Address,        // visible ASCII, up to 64 bytes
-    DeliveryMode    // integer 0..3
+    DeliveryMode,   // integer 0..3
+    Fingerprint     // SHA-256 certificate fingerprint: 32 uppercase hex pairs joined by ':'
 };
 
 bool is_visible_ascii(std::string_view s)
@@ -49,6 +50,15 @@ bool is_ice_chars(std::string_view s)
     return std::all_of(s.begin(), s.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
     });
+}
+bool is_fingerprint(std::string_view s)
+{
+    if (s.size() != 95) return false;
+    for (size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (i % 3 == 2 ? c != ':' : !((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) return false;
+    }
+    return true;
 }
 bool is_name(std::string_view s) { return !s.empty() && s.size() <= kMaxNameBytes && is_visible_ascii(s); }
 
@@ -115,6 +125,7 @@ template <class V, Is<ConnectRequest> M> void describe(V& v, M& m)
     v.field("ufrag", m.ufrag, Rule::IceChars);
     v.field("pwd", m.pwd, Rule::IceChars);
     v.field("nat", m.nat);
+    v.field("fingerprint", m.fingerprint, Rule::Fingerprint);
 }
 template <class V, Is<ConnectResponse> M> void describe(V& v, M& m)
 {
@@ -127,6 +138,7 @@ template <class V, Is<ConnectResponse> M> void describe(V& v, M& m)
     v.field("ufrag", m.ufrag, Rule::IceChars);
     v.field("pwd", m.pwd, Rule::IceChars);
     v.field("nat", m.nat);
+    v.field("fingerprint", m.fingerprint, Rule::Fingerprint);
 }
 template <class V, Is<Candidate> M> void describe(V& v, M& m)
 {
@@ -303,6 +315,7 @@ private:
         case Rule::Text: return limits_.max_text_bytes;
         case Rule::Name: return kMaxNameBytes;
         case Rule::Address: return kMaxAddressBytes;
+        case Rule::Fingerprint: return 95;
         case Rule::Any:
         case Rule::DeliveryMode: break;
         }
@@ -334,6 +347,10 @@ private:
         case Rule::Any:
             good = ws::is_valid_utf8(s);
             why = "is not UTF-8";
+            break;
+        case Rule::Fingerprint:
+            good = is_fingerprint(s);
+            why = "must be a SHA-256 fingerprint (32 uppercase hex pairs joined by ':')";
             break;
         case Rule::DeliveryMode: break;
         }

@@ -80,6 +80,7 @@ struct ConnectRequest {
     std::string ufrag;
     std::string pwd;
     std::optional<NatInfo> nat;
+    std::optional<std::string> fingerprint;  // the sender's certificate (delivery), SHA-256
     bool operator==(const ConnectRequest&) const = default;
 };
 struct ConnectResponse {
@@ -92,6 +93,7 @@ struct ConnectResponse {
     std::string ufrag;
     std::string pwd;
     std::optional<NatInfo> nat;
+    std::optional<std::string> fingerprint;  // the sender's certificate (delivery), SHA-256
     bool operator==(const ConnectResponse&) const = default;
 };
 struct Candidate {  // a trickled candidate

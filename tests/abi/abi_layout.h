@@ -23,8 +23,8 @@
 #define OM_LAYOUT_OFFSET(type, member, offset) \
     OM_LAYOUT_ASSERT(offsetof(type, member) == (offset), "offset of " #type "." #member " changed");
 
-/* om_event (0.2 size 72; the 0.3 fields start at its tail padding) */
-OM_LAYOUT_SIZE(om_event, 80)
+/* om_event (0.2 size 72; the 0.3 fields start at its tail padding; 0.3 size 80) */
+OM_LAYOUT_SIZE(om_event, 88)
 OM_LAYOUT_OFFSET(om_event, struct_size, 0)
 OM_LAYOUT_OFFSET(om_event, type, 4)
 OM_LAYOUT_OFFSET(om_event, peer_id, 8)
@@ -38,9 +38,10 @@ OM_LAYOUT_OFFSET(om_event, delivery_mode, 64) /* C ABI 1.1 */
 OM_LAYOUT_OFFSET(om_event, peer_status, 68) /* 0.3 */
 OM_LAYOUT_OFFSET(om_event, transport, 72)
 OM_LAYOUT_OFFSET(om_event, strategy, 76)
+OM_LAYOUT_OFFSET(om_event, channel, 80) /* 0.4 */
 
 /* om_peer_state (C ABI 1.1) */
-OM_LAYOUT_SIZE(om_peer_state, 1136)
+OM_LAYOUT_SIZE(om_peer_state, 1480)
 OM_LAYOUT_OFFSET(om_peer_state, struct_size, 0)
 OM_LAYOUT_OFFSET(om_peer_state, status, 4)
 OM_LAYOUT_OFFSET(om_peer_state, active_transport, 8)
@@ -62,9 +63,22 @@ OM_LAYOUT_OFFSET(om_peer_state, pairs_checked, 1108)
 OM_LAYOUT_OFFSET(om_peer_state, checks_sent, 1112)
 OM_LAYOUT_OFFSET(om_peer_state, checks_received, 1120)
 OM_LAYOUT_OFFSET(om_peer_state, last_heard_ms, 1128)
+OM_LAYOUT_OFFSET(om_peer_state, rtt_var_ms, 1136) /* 0.4: 0.3's size */
+OM_LAYOUT_OFFSET(om_peer_state, min_rtt_ms, 1144)
+OM_LAYOUT_OFFSET(om_peer_state, cwnd, 1152)
+OM_LAYOUT_OFFSET(om_peer_state, bytes_in_flight, 1160)
+OM_LAYOUT_OFFSET(om_peer_state, packets_sent, 1168)
+OM_LAYOUT_OFFSET(om_peer_state, packets_received, 1176)
+OM_LAYOUT_OFFSET(om_peer_state, packets_lost, 1184)
+OM_LAYOUT_OFFSET(om_peer_state, retransmits, 1192)
+OM_LAYOUT_OFFSET(om_peer_state, send_queue_bytes, 1200)
+OM_LAYOUT_OFFSET(om_peer_state, congestion_control, 1208)
+OM_LAYOUT_OFFSET(om_peer_state, cipher_suite, 1224)
+OM_LAYOUT_OFFSET(om_peer_state, local_fingerprint, 1288)
+OM_LAYOUT_OFFSET(om_peer_state, remote_fingerprint, 1384)
 
 /* om_agent_options */
-OM_LAYOUT_SIZE(om_agent_options, 224)
+OM_LAYOUT_SIZE(om_agent_options, 232)
 OM_LAYOUT_OFFSET(om_agent_options, struct_size, 0)
 OM_LAYOUT_OFFSET(om_agent_options, server_url, 8)
 OM_LAYOUT_OFFSET(om_agent_options, agent_id, 16)
@@ -98,6 +112,7 @@ OM_LAYOUT_OFFSET(om_agent_options, user_data_free, 192)
 OM_LAYOUT_OFFSET(om_agent_options, event_mode, 200)
 OM_LAYOUT_OFFSET(om_agent_options, accept_peer, 208) /* 0.3: 0.2's size (after padding) */
 OM_LAYOUT_OFFSET(om_agent_options, exclude_interfaces, 216)
+OM_LAYOUT_OFFSET(om_agent_options, identity_file, 224) /* 0.4: 0.3's size */
 
 /* om_candidate (0.3) */
 OM_LAYOUT_SIZE(om_candidate, 244)
@@ -322,8 +337,27 @@ OM_LAYOUT_OFFSET(om_turn_vtbl, send, 40)
 OM_LAYOUT_OFFSET(om_turn_vtbl, on_datagram, 48)
 OM_LAYOUT_OFFSET(om_turn_vtbl, release, 56)
 
-/* om_delivery_metrics */
+/* om_delivery_metrics (1.0/1.1 size 64) */
+#if defined(OM_LAYOUT_ABI_1_0)
 OM_LAYOUT_SIZE(om_delivery_metrics, 64)
+#else
+OM_LAYOUT_SIZE(om_delivery_metrics, 416)
+OM_LAYOUT_OFFSET(om_delivery_metrics, rtt_var_ms, 64) /* ABI 1.2 */
+OM_LAYOUT_OFFSET(om_delivery_metrics, min_rtt_ms, 72)
+OM_LAYOUT_OFFSET(om_delivery_metrics, cwnd, 80)
+OM_LAYOUT_OFFSET(om_delivery_metrics, bytes_in_flight, 88)
+OM_LAYOUT_OFFSET(om_delivery_metrics, packets_sent, 96)
+OM_LAYOUT_OFFSET(om_delivery_metrics, packets_received, 104)
+OM_LAYOUT_OFFSET(om_delivery_metrics, packets_lost, 112)
+OM_LAYOUT_OFFSET(om_delivery_metrics, send_queue_bytes, 120)
+OM_LAYOUT_OFFSET(om_delivery_metrics, send_queue_limit, 128)
+OM_LAYOUT_OFFSET(om_delivery_metrics, congestion_control, 136)
+OM_LAYOUT_OFFSET(om_delivery_metrics, cipher_suite, 152)
+OM_LAYOUT_OFFSET(om_delivery_metrics, local_fingerprint, 216)
+OM_LAYOUT_OFFSET(om_delivery_metrics, remote_fingerprint, 312)
+OM_LAYOUT_OFFSET(om_delivery_metrics, established, 408)
+OM_LAYOUT_OFFSET(om_delivery_metrics, path_id, 412)
+#endif
 OM_LAYOUT_OFFSET(om_delivery_metrics, struct_size, 0)
 OM_LAYOUT_OFFSET(om_delivery_metrics, rtt_ms, 8)
 OM_LAYOUT_OFFSET(om_delivery_metrics, bytes_sent, 16)
@@ -333,16 +367,40 @@ OM_LAYOUT_OFFSET(om_delivery_metrics, messages_received, 40)
 OM_LAYOUT_OFFSET(om_delivery_metrics, retransmits, 48)
 OM_LAYOUT_OFFSET(om_delivery_metrics, packet_loss, 56)
 
-/* om_delivery_session_args */
+/* om_delivery_session_args (1.0/1.1 size 32) */
+#if defined(OM_LAYOUT_ABI_1_0)
 OM_LAYOUT_SIZE(om_delivery_session_args, 32)
+#else
+OM_LAYOUT_SIZE(om_delivery_session_args, 112)
+OM_LAYOUT_OFFSET(om_delivery_session_args, peer_id, 32) /* ABI 1.2 */
+OM_LAYOUT_OFFSET(om_delivery_session_args, role, 40)
+OM_LAYOUT_OFFSET(om_delivery_session_args, path, 48)
+OM_LAYOUT_OFFSET(om_delivery_session_args, remote_fingerprint, 64)
+OM_LAYOUT_OFFSET(om_delivery_session_args, keep_alive_ms, 72)
+OM_LAYOUT_OFFSET(om_delivery_session_args, idle_timeout_ms, 76)
+OM_LAYOUT_OFFSET(om_delivery_session_args, enable_reliable, 80)
+OM_LAYOUT_OFFSET(om_delivery_session_args, enable_unreliable, 84)
+OM_LAYOUT_OFFSET(om_delivery_session_args, send_packets, 88)
+OM_LAYOUT_OFFSET(om_delivery_session_args, deliver_message, 96)
+OM_LAYOUT_OFFSET(om_delivery_session_args, session_event, 104)
+OM_LAYOUT_SIZE(om_delivery_path, 16)
+#endif
 OM_LAYOUT_OFFSET(om_delivery_session_args, struct_size, 0)
 OM_LAYOUT_OFFSET(om_delivery_session_args, mtu, 4)
 OM_LAYOUT_OFFSET(om_delivery_session_args, send_frame, 8)
 OM_LAYOUT_OFFSET(om_delivery_session_args, deliver, 16)
 OM_LAYOUT_OFFSET(om_delivery_session_args, io_user_data, 24)
 
-/* om_delivery_vtbl */
+/* om_delivery_vtbl (1.0/1.1 size 64) */
+#if defined(OM_LAYOUT_ABI_1_0)
 OM_LAYOUT_SIZE(om_delivery_vtbl, 64)
+#else
+OM_LAYOUT_SIZE(om_delivery_vtbl, 96)
+OM_LAYOUT_OFFSET(om_delivery_vtbl, send_message, 64) /* ABI 1.2 */
+OM_LAYOUT_OFFSET(om_delivery_vtbl, on_packet, 72)
+OM_LAYOUT_OFFSET(om_delivery_vtbl, path_changed, 80)
+OM_LAYOUT_OFFSET(om_delivery_vtbl, local_fingerprint, 88)
+#endif
 OM_LAYOUT_OFFSET(om_delivery_vtbl, struct_size, 0)
 OM_LAYOUT_OFFSET(om_delivery_vtbl, create, 8)
 OM_LAYOUT_OFFSET(om_delivery_vtbl, destroy, 16)

@@ -49,13 +49,13 @@ int main(void)
     snprintf(version, sizeof version, "%d.%d.%d", OM_VERSION_MAJOR, OM_VERSION_MINOR,
              OM_VERSION_PATCH);
     CHECK(strcmp(version, OM_VERSION) == 0);
-    CHECK(OM_PLUGIN_ABI_VERSION == 0x00010001u); /* the ABI abi_layout.h snapshots */
+    CHECK(OM_PLUGIN_ABI_VERSION == 0x00010002u); /* the ABI abi_layout.h snapshots */
 
     /* The generated entry point, called directly. */
     memset(&io, 0, sizeof io);
     io.struct_size = sizeof io;
     io.host_abi_min = OM_PLUGIN_ABI_MAKE(1, 0);
-    io.host_abi_max = OM_PLUGIN_ABI_MAKE(1, 1);
+    io.host_abi_max = OM_PLUGIN_ABI_MAKE(1, 2);
     CHECK(om_plugin_negotiate(&io) == OM_OK && io.out_descriptor == &descriptor);
     return check_exit_code("c_compile");
 }

@@ -102,6 +102,7 @@ static struct {
     binding *nat_info, *server_stun_ports, *nat_type_name, *nat_behavior_name;
     binding *peer_pairs_json, *candidate_type_name, *candidate_host, *candidate_srflx;
     binding *candidate_relayed, *candidate_to_string, *candidate_parse, *candidate_last_error;
+    binding *send_on_channel, *fingerprint;
 } api;
 
 static void bind_all(void)
@@ -144,6 +145,8 @@ static void bind_all(void)
     api.connect_peer = bind("om_agent_connect_peer", I32, 4, (ffi_type* []){P, P, I32, P});
     api.peer_state = bind("om_agent_peer_state", I32, 3, (ffi_type* []){P, P, P});
     api.send = bind("om_agent_send", I32, 5, (ffi_type* []){P, P, P, SZ, I32});
+    api.send_on_channel = bind("om_agent_send_on_channel", I32, 6, (ffi_type* []){P, P, P, SZ, I32, &ffi_type_uint32});
+    api.fingerprint = bind("om_agent_fingerprint", I32, 3, (ffi_type* []){P, P, SZ});
     api.nat_info = bind("om_agent_nat_info", I32, 3, (ffi_type* []){P, I32, P});
     api.server_stun_ports = bind("om_server_stun_ports", I32, 3, (ffi_type* []){P, P, P});
     api.nat_type_name = bind("om_nat_type_name", P, 1, (ffi_type* []){I32});
@@ -682,8 +685,23 @@ static void run_agent_signaling(int32_t port)
         while (lb.messages == 0 && now_s() < deadline) ffi_dispatch(b, 100, NULL);
     }
     CHECK(lb.messages == 1 && strcmp(lb.from, "ffi-a") == 0);
+    {
+        /* The same on channel 5, and each agent's certificate fingerprint (95 chars). */
+        uint32_t channel = 5;
+        char* fp = calloc(1, OM_FINGERPRINT_STRLEN);
+        size_t cap = OM_FINGERPRINT_STRLEN;
+        const double deadline = now_s() + 5.0;
+        CHECK_STATUS(call_i32(api.send_on_channel, (void*[]){&a, &peer, &data, &len, &mode, &channel}), OM_OK);
+        while (lb.messages < 2 && now_s() < deadline) ffi_dispatch(b, 100, NULL);
+        CHECK(lb.messages == 2);
+        CHECK_STATUS(call_i32(api.fingerprint, (void*[]){&a, &fp, &cap}), OM_OK);
+        CHECK(strlen(fp) == OM_FINGERPRINT_STRLEN - 1 && fp[2] == ':');
+        cap = 10;
+        CHECK_STATUS(call_i32(api.fingerprint, (void*[]){&a, &fp, &cap}), OM_ERR_BUFFER_TOO_SMALL);
+        free(fp);
+    }
     CHECK_STATUS(call_i32(api.peer_state, (void*[]){&a, &peer, &state}), OM_OK);
-    CHECK(state->messages_sent == 1);
+    CHECK(state->messages_sent == 2);
     {
         /* The server announced its STUN port; discovery ran before registration. On loopback
          * nothing translates: Open, and the server has one IP. */

@@ -229,17 +229,23 @@ class ListenConnect(SignalingCase):
         self.assertEqual(connected["transport"], "P2P", listener.describe())
         self.assertEqual(listener.stop(), 0, listener.describe())
 
-    def test_reliable_mode_over_p2p_prints_the_json_and_exits_2(self):
-        # auto prefers the direct path on loopback; a reliable mode cannot go over it until the
-        # delivery plugin exists: the JSON still says what was reached, and why nothing went.
+    def test_every_mode_over_p2p_and_the_relay(self):
+        # The seed's default mode and the three others, direct and relayed: reliable modes get
+        # every message back intact (exit 0), on the one encrypted connection.
         listener = self.listen("b")
-        r, result = self.connect("b", "--transport", "auto", "--count", "5", "--mode", "reliable-ordered")
-        self.assertEqual(r.returncode, 2, describe(r))
-        self.assertIn("not yet supported", r.stderr)
-        self.check_fields(result, r)
-        self.assertEqual((result["status"], result["transport"]), ("Connected", "P2P"), describe(r))
-        self.assertEqual(result["sent"], 0)
-        self.assertIn("not yet supported", result["diagnosis"])
+        for transport, expected in (("p2p", "P2P"), ("server", "ServerRelay")):
+            for mode in ("reliable-ordered", "reliable-unordered", "unreliable", "sequenced"):
+                time.sleep(0.15)  # the listener refuses a peer's requests closer than 100 ms apart
+                r, result = self.connect("b", "--transport", transport, "--count", "20", "--size", "700",
+                                         "--mode", mode)
+                self.assertEqual(r.returncode, 0, describe(r))
+                self.check_fields(result, r)
+                self.assertEqual((result["status"], result["transport"]), ("Connected", expected), describe(r))
+                self.assertEqual(result["sent"], 20)
+                if mode.startswith("reliable"):
+                    self.assertEqual(result["echoed"], 20, describe(r))
+                else:
+                    self.assertGreater(result["echoed"], 0, describe(r))
         self.assertEqual(listener.stop(), 0, listener.describe())
 
 

@@ -95,6 +95,9 @@ struct Setup {
         o.raw().nat_punch_retries = 4;
         o.raw().nat_punch_interval_ms = 50;
         o.raw().connection_timeout_ms = 5000;
+        // The fake peer speaks ICE, not QUIC: without a delivery plugin the checked path alone
+        // is the connection, which is what these tests are about.
+        o.raw().delivery_plugin = "none";
         agent = std::make_unique<orbitmesh::Agent>(o, [](const om_event&) {});
         agent->connect();
     }

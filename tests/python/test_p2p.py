@@ -63,8 +63,11 @@ def test_direct_path_state_and_unreliable_messages(server):
             a.send_to_peer("pb", b"direct %d" % i, mode=orbitmesh.Delivery.Unreliable)
         assert inbox.wait(10), inbox.items
         assert {data for _, data in inbox.items} == {b"direct %d" % i for i in range(10)}
-        with pytest.raises(orbitmesh.NotSupportedError):
-            a.send_to_peer("pb", b"needs acks", mode=orbitmesh.Delivery.ReliableOrdered)
+        # The seed's quick start: the default mode (reliable, ordered) over the direct path.
+        for i in range(10):
+            a.send_to_peer("pb", b"reliable %d" % i)
+        assert inbox.wait(20), inbox.items
+        assert [data for _, data in inbox.items if data.startswith(b"reliable")] == [b"reliable %d" % i for i in range(10)]
         pairs = a.peer_pairs("pb")
         assert any(p["nominated"] and p["state"] == "succeeded" for p in pairs), pairs
         metrics = a.peer_state("pb").metrics

@@ -86,7 +86,7 @@ TEST_CASE("p2p: two agents on loopback connect directly and exchange datagrams",
     for (int i = 0; i < 20; ++i) a.agent->send("bob", "ping " + std::to_string(i), OM_DELIVERY_UNRELIABLE);
     REQUIRE(wait_messages(b, "alice", 20));
     CHECK(server->counter("frames.in.relay") == relayed_before);
-    CHECK(a.agent->counter("p2p.messages_sent") == 20);
+    CHECK(a.agent->counter("delivery.messages_sent") == 20);
     CHECK(a.agent->counter("strategy.pairs_ordered") >= 1);  // the strategy plugin ordered the pairs
     om_peer_state after = a.agent->peer_state("bob");
     CHECK(after.bytes_sent > 0);
@@ -95,8 +95,16 @@ TEST_CASE("p2p: two agents on loopback connect directly and exchange datagrams",
     CHECK(at_b.messages_received == 20);
     CHECK(at_b.packet_loss == 0.0);
 
-    // Reliable modes need a delivery plugin that does not exist yet.
-    CHECK(test::status_of([&] { a.agent->send("bob", "x", OM_DELIVERY_RELIABLE_ORDERED); }) == OM_ERR_NOT_SUPPORTED);
+    // The seed's default mode works over the direct path too (the QUIC session, delivery-quic).
+    for (int i = 0; i < 20; ++i) a.agent->send("bob", "reliable " + std::to_string(i), OM_DELIVERY_RELIABLE_ORDERED);
+    for (int i = 0; i < 500 && messages_from(b, "alice", OM_DELIVERY_RELIABLE_ORDERED) < 20; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::vector<std::string> reliable;
+    for (auto& e : b.of_type(OM_EVENT_MESSAGE))
+        if (e.delivery_mode == OM_DELIVERY_RELIABLE_ORDERED) reliable.emplace_back(e.data.begin(), e.data.end());
+    REQUIRE(reliable.size() == 20);
+    for (int i = 0; i < 20; ++i) CHECK(reliable[size_t(i)] == "reliable " + std::to_string(i));
+    CHECK(server->counter("frames.in.relay") == relayed_before);
     // The pairs of the attempt say what was checked.
     std::string pairs = a.agent->peer_pairs_json("bob");
     CHECK_THAT(pairs, Catch::Contains("\"state\":\"succeeded\"") && Catch::Contains("\"nominated\":true"));
@@ -135,6 +143,7 @@ TEST_CASE("p2p: silence beyond DisconnectTimeoutMs disconnects the peer (consent
         fast(o);
         o.raw().keep_alive_interval_ms = 100;
         o.raw().disconnect_timeout_ms = 600;
+        o.raw().fallback_to_relay = 0;  // else the connection moves to the relay (test_delivery.cpp)
     };
     RecordingAgent a(url_of(*server), "alice", {}, quick);
     auto b = std::make_unique<RecordingAgent>(url_of(*server), "bob", std::string(), quick);

@@ -154,6 +154,13 @@ enum {
     OM_DELIVERY_UNRELIABLE = 2,
     OM_DELIVERY_SEQUENCED = 3
 };
+/* Added in 0.4: channels per peer (om_agent_send_on_channel), 0..OM_MAX_CHANNELS-1. Each
+ * reliable-ordered channel is ordered on its own: a loss on one does not hold up another. */
+#define OM_MAX_CHANNELS 256
+/* Added in 0.4: largest message in the reliable modes (16 MiB). */
+#define OM_MAX_RELIABLE_MESSAGE (16u * 1024u * 1024u)
+/* Added in 0.4: a SHA-256 certificate fingerprint as text, "AB:CD:...:EF" (95 chars) + NUL. */
+#define OM_FINGERPRINT_STRLEN 96
 
 typedef int32_t om_log_level;
 enum {
@@ -191,7 +198,9 @@ enum {
     OM_EVENT_RECONNECTING = 10, /* a new attempt is scheduled; message says when and which */
     /* Added in 0.3 (seed StateChanged): a peer connection changed status, path or strategy.
      * peer_id; peer_status, transport and strategy say the new state; message says why. */
-    OM_EVENT_PEER_STATE_CHANGED = 11
+    OM_EVENT_PEER_STATE_CHANGED = 11,
+    /* Added in 0.4: peer_id; a send that answered OM_ERR_WOULD_BLOCK may be tried again. */
+    OM_EVENT_PEER_WRITABLE = 12
 };
 
 /* Everything in an event is borrowed for the duration of the callback only. */
@@ -212,6 +221,8 @@ typedef struct om_event {
     int32_t peer_status;  /* om_peer_status */
     int32_t transport;    /* om_transport_type */
     int32_t strategy;     /* om_strategy */
+    /* Added in 0.4 */
+    uint32_t channel;     /* OM_EVENT_MESSAGE: the channel the peer sent it on */
 } om_event;
 
 /* Runs on the agent's loop thread (OM_EVENTS_ON_LOOP_THREAD) or inside om_agent_dispatch()
@@ -292,13 +303,17 @@ typedef struct om_agent_options {
      * loopback and these: interface names separated by ',' (a trailing '*' matches a prefix,
      * "docker*"). NULL excludes none. */
     const char* exclude_interfaces;
+    /* Added in 0.4: a PEM file with this agent's key and certificate (the identity peers pin).
+     * Created (mode 0600) when missing, so the identity survives restarts. NULL: a new identity
+     * each time the agent is created. */
+    const char* identity_file;
 } om_agent_options;
 
 #define OM_AGENT_OPTIONS_INIT                                                                 \
     {                                                                                         \
         (uint32_t)sizeof(om_agent_options), NULL, NULL, NULL, 1, 1, NULL, 3478, NULL, 3478,   \
             NULL, NULL, 10000, 10, 100, 15000, 30000, 1400, 1, 1, NULL, NULL, NULL, NULL,    \
-            NULL, NULL, NULL, NULL, NULL, NULL, OM_EVENTS_ON_LOOP_THREAD, NULL, NULL          \
+            NULL, NULL, NULL, NULL, NULL, NULL, OM_EVENTS_ON_LOOP_THREAD, NULL, NULL, NULL    \
     }
 
 /* Fills *options with the defaults above (for languages without the C macro). */
@@ -424,6 +439,20 @@ typedef struct om_peer_state {
     uint64_t checks_sent;         /* STUN connectivity checks and consent requests sent */
     uint64_t checks_received;     /* authenticated checks received from the peer */
     double last_heard_ms;         /* since the peer was last heard on the active path */
+    /* Added in 0.4: the delivery session (QUIC) above the path. 0 / "" before it exists. */
+    double rtt_var_ms;            /* RFC 9002 rttvar */
+    double min_rtt_ms;
+    uint64_t cwnd;                /* congestion window, bytes */
+    uint64_t bytes_in_flight;
+    uint64_t packets_sent;
+    uint64_t packets_received;
+    uint64_t packets_lost;
+    uint64_t retransmits;
+    uint64_t send_queue_bytes;    /* accepted, not yet acknowledged by the peer */
+    char congestion_control[16];  /* "cubic", "reno", "bbr", "bbr2" */
+    char cipher_suite[64];        /* TLS 1.3 suite of the end-to-end encryption */
+    char local_fingerprint[OM_FINGERPRINT_STRLEN];  /* our certificate's SHA-256 */
+    char remote_fingerprint[OM_FINGERPRINT_STRLEN]; /* the peer's, as it presented it */
 } om_peer_state;
 
 /* Connects to a registered peer (seed steps 1-6): connect_request through the server, the peer
@@ -467,13 +496,24 @@ typedef struct om_nat_report {
 OM_API om_status om_agent_nat_info(om_agent* agent, int32_t refresh, om_nat_report* out);
 /* The state of a peer; status OM_PEER_DISCONNECTED for one never connected. */
 OM_API om_status om_agent_peer_state(om_agent* agent, const char* peer_id, om_peer_state* out_state);
-/* Sends a message to a connected peer with a delivery mode, over its active path: direct when
- * Connected over P2P, else the relay. Safe from any thread. OM_ERR_STATE when the peer is not
- * connected; OM_ERR_TOO_LARGE above the path's limit; OM_ERR_WOULD_BLOCK when the outgoing queue
- * is full; OM_ERR_NOT_SUPPORTED for a reliable mode over P2P until a delivery plugin is built
- * (unreliable and sequenced go as datagrams). */
+/* Sends a message to a connected peer on channel 0 (om_agent_send_on_channel). */
 OM_API om_status om_agent_send(om_agent* agent, const char* peer_id, const uint8_t* data, size_t len,
                                om_delivery_mode mode);
+/* Added in 0.4. Sends a message to a connected peer with a delivery mode on a channel
+ * (0..OM_MAX_CHANNELS-1), over the peer's one end-to-end encrypted connection (QUIC, the
+ * delivery plugin), whatever its path: direct, or the server relay. Safe from any thread; the
+ * data is copied. Reliable modes carry up to OM_MAX_RELIABLE_MESSAGE bytes; unreliable and
+ * sequenced messages must fit one datagram (the error names the limit). OM_ERR_STATE: the peer is
+ * not connected; OM_ERR_TOO_LARGE: above the mode's limit; OM_ERR_WOULD_BLOCK: the peer's send
+ * queue is full (OM_EVENT_PEER_WRITABLE follows when there is room); OM_ERR_NOT_SUPPORTED: the
+ * mode is disabled (enable_reliable_delivery / enable_unreliable_delivery) or no delivery plugin
+ * is installed. */
+OM_API om_status om_agent_send_on_channel(om_agent* agent, const char* peer_id, const uint8_t* data,
+                                          size_t len, om_delivery_mode mode, uint32_t channel);
+/* Added in 0.4. This agent's certificate fingerprint (SHA-256, OM_FINGERPRINT_STRLEN), which
+ * peers pin: OM_ERR_BUFFER_TOO_SMALL below OM_FINGERPRINT_STRLEN, OM_ERR_NOT_SUPPORTED without a
+ * delivery plugin. */
+OM_API om_status om_agent_fingerprint(om_agent* agent, char* buf, size_t cap);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Peer-to-peer details and ICE candidates. Added in 0.3.                                      */

@@ -62,6 +62,7 @@ struct Event {
     om_peer_status peer_status = 0;
     om_transport_type transport = 0;
     om_strategy strategy = 0;
+    uint32_t channel = 0;  // OM_EVENT_MESSAGE (0.4)
 
     static Event from(const om_event& e) {
         Event out;
@@ -79,6 +80,7 @@ struct Event {
             out.transport = e.transport;
             out.strategy = e.strategy;
         }
+        if (e.struct_size >= offsetof(om_event, channel) + sizeof e.channel) out.channel = e.channel;
         return out;
     }
 };
@@ -323,14 +325,23 @@ public:
         return state;
     }
 
+    // Over the peer's one encrypted connection, whatever its path (om_agent_send_on_channel).
     void send(const std::string& peer_id, const uint8_t* data, size_t len,
-              om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED)
+              om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED, uint32_t channel = 0)
     {
-        check(om_agent_send(get(), peer_id.c_str(), data, len, mode));
+        check(om_agent_send_on_channel(get(), peer_id.c_str(), data, len, mode, channel));
     }
-    void send(const std::string& peer_id, std::string_view bytes, om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED)
+    void send(const std::string& peer_id, std::string_view bytes, om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED,
+              uint32_t channel = 0)
     {
-        send(peer_id, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), mode);
+        send(peer_id, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), mode, channel);
+    }
+    // This agent's certificate fingerprint, which peers pin (om_agent_fingerprint).
+    std::string fingerprint() const
+    {
+        char buf[OM_FINGERPRINT_STRLEN] = {0};
+        check(om_agent_fingerprint(get(), buf, sizeof buf));
+        return buf;
     }
 
     // Extension method with msgpack arguments and result (see om_plugin_call).

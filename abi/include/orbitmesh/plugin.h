@@ -32,12 +32,14 @@ extern "C" {
 /*  1.0  initial: negotiation, descriptor, host API, one vtable per kind                      */
 /*  1.1  descriptor: extension methods (functions, function_count);                           */
 /*       transport vtable: mtu; host API: counter_add, config_get                             */
+/*  1.2  delivery: paths (om_delivery_path), roles, channels, pinned fingerprints, session   */
+/*       events (established, writable, failed), GSO-shaped packet output, richer metrics    */
 /* ------------------------------------------------------------------------------------------ */
 #define OM_PLUGIN_ABI_MAKE(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define OM_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define OM_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 #define OM_PLUGIN_ABI_VERSION_MAJOR 1
-#define OM_PLUGIN_ABI_VERSION_MINOR 1
+#define OM_PLUGIN_ABI_VERSION_MINOR 2
 /* A plain integer expression, usable in #if. */
 #define OM_PLUGIN_ABI_VERSION ((OM_PLUGIN_ABI_VERSION_MAJOR << 16) | OM_PLUGIN_ABI_VERSION_MINOR)
 
@@ -336,6 +338,16 @@ typedef struct om_turn_vtbl {
 /* ------------------------------------------------------------------------------------------ */
 /* Kind: delivery (messages <-> datagrams, acks, retransmission, metrics)                     */
 /* ------------------------------------------------------------------------------------------ */
+/*
+ * One session per peer. The kernel owns the paths (a direct UDP pair, the server relay, TURN);
+ * the session only sees path ids and never addresses. A session starts on one path and is told
+ * when the kernel moves it to another (path_changed); the client side migrates (only a QUIC
+ * client may), the server side follows the packets. Everything a session sends leaves through
+ * send_packets on the path id it names; every packet of the peer arrives through on_packet with
+ * the path id it came over. Who owns the wire: the session's packets are the whole datagram on a
+ * direct path (RFC 9443 first byte 64-127 or 192-255; the kernel demultiplexes by source
+ * address, see docs/protocol.md) and the whole payload of a relay message.
+ */
 typedef struct om_delivery_metrics {
     uint32_t struct_size;
     double rtt_ms;
@@ -345,17 +357,75 @@ typedef struct om_delivery_metrics {
     uint64_t messages_received;
     uint64_t retransmits;
     double packet_loss; /* 0..1 */
+
+    /* Added in ABI 1.2 */
+    double rtt_var_ms;
+    double min_rtt_ms;
+    uint64_t cwnd;            /* congestion window, bytes */
+    uint64_t bytes_in_flight;
+    uint64_t packets_sent;
+    uint64_t packets_received;
+    uint64_t packets_lost;
+    uint64_t send_queue_bytes; /* accepted from the application, not yet acknowledged */
+    uint64_t send_queue_limit; /* send_message answers OM_ERR_WOULD_BLOCK beyond it */
+    char congestion_control[16];      /* "cubic", "reno", "bbr", "bbr2" */
+    char cipher_suite[64];            /* "TLS_AES_128_GCM_SHA256"; "" before the handshake */
+    char local_fingerprint[OM_FINGERPRINT_STRLEN];
+    char remote_fingerprint[OM_FINGERPRINT_STRLEN]; /* the certificate the peer presented */
+    int32_t established;      /* 1 once the handshake completed and the peer is authenticated */
+    uint32_t path_id;         /* the path the session sends on */
 } om_delivery_metrics;
+
+/* Added in ABI 1.2: one path under a session. */
+typedef struct om_delivery_path {
+    uint32_t path_id; /* nonzero; a path that comes back gets a new id */
+    uint32_t mtu;     /* largest packet the path carries (the QUIC UDP payload), from max_mtu */
+    uint64_t rtt_us;  /* round trip measured on the path (ICE checks, relay pings); 0 unknown */
+} om_delivery_path;
+
+/* Added in ABI 1.2: the session's side. The ICE-controlling agent is the client. */
+enum { OM_DELIVERY_ROLE_CLIENT = 1, OM_DELIVERY_ROLE_SERVER = 2 };
+
+/* Added in ABI 1.2: what a session tells the kernel (session_event). */
+enum {
+    OM_DELIVERY_EVENT_ESTABLISHED = 1, /* handshake done, the peer's fingerprint matched */
+    OM_DELIVERY_EVENT_WRITABLE = 2,    /* room again after send_message said OM_ERR_WOULD_BLOCK */
+    OM_DELIVERY_EVENT_FAILED = 3       /* the session is over: status and reason say why (the
+                                        * fingerprint did not match, idle timeout, the peer
+                                        * closed, ...). No call but session_close follows. */
+};
 
 /* The delivery plugin's outputs, given at session creation. */
 typedef struct om_delivery_session_args {
     uint32_t struct_size;
     uint32_t mtu;
-    /* Frames to put on the wire. */
+    /* ABI 1.0 output: one frame onto the current path (kept for 1.0/1.1 plugins). */
     int32_t (*send_frame)(void* io_user_data, const uint8_t* frame, size_t len);
-    /* Whole messages for the application. */
+    /* ABI 1.0 output: whole messages for the application (channel 0). */
     void (*deliver)(void* io_user_data, om_delivery_mode mode, const uint8_t* data, size_t len);
     void* io_user_data;
+
+    /* Added in ABI 1.2 */
+    const char* peer_id;
+    int32_t role;                   /* OM_DELIVERY_ROLE_* */
+    om_delivery_path path;          /* the first path */
+    /* The peer must present a certificate with this SHA-256 fingerprint
+     * (OM_FINGERPRINT_STRLEN text, "AB:CD:..."); a mismatch fails the session. */
+    const char* remote_fingerprint;
+    uint32_t keep_alive_ms;         /* keep-alive on an idle connection; 0 none */
+    uint32_t idle_timeout_ms;       /* silence after which the session fails */
+    int32_t enable_reliable;        /* 0: reliable modes are refused (OM_ERR_NOT_SUPPORTED) */
+    int32_t enable_unreliable;      /* 0: unreliable and sequenced modes are refused */
+    /* Packets onto a path: data holds ceil(len / segment_size) packets of segment_size bytes,
+     * the last one possibly shorter (the shape of one UDP GSO write). Returns OM_OK, or
+     * OM_ERR_WOULD_BLOCK when the path cannot take them now (the session retries later). */
+    int32_t (*send_packets)(void* io_user_data, uint32_t path_id, const uint8_t* data, size_t len,
+                            size_t segment_size);
+    /* Whole messages for the application, with the channel they were sent on. */
+    void (*deliver_message)(void* io_user_data, om_delivery_mode mode, uint32_t channel,
+                            const uint8_t* data, size_t len);
+    /* OM_DELIVERY_EVENT_*; reason may be NULL. May be called from inside any session call. */
+    void (*session_event)(void* io_user_data, int32_t event, int32_t status, const char* reason);
 } om_delivery_session_args;
 
 typedef struct om_delivery_vtbl {
@@ -370,6 +440,21 @@ typedef struct om_delivery_vtbl {
     /* A frame from the peer (RFC 7983: not STUN, not ChannelData). */
     int32_t (*on_frame)(void* instance, void* session, const uint8_t* frame, size_t len);
     int32_t (*metrics)(void* instance, void* session, om_delivery_metrics* out);
+
+    /* Added in ABI 1.2 */
+    /* A message on a channel (0..OM_MAX_CHANNELS-1). OM_ERR_TOO_LARGE past the mode's limit (the
+     * error names it), OM_ERR_WOULD_BLOCK when the send queue is full (a WRITABLE event
+     * follows), OM_ERR_NOT_SUPPORTED for a disabled mode, OM_ERR_STATE before ESTABLISHED is
+     * allowed (the session queues messages until the handshake ends). */
+    int32_t (*send_message)(void* instance, void* session, om_delivery_mode mode, uint32_t channel,
+                            const uint8_t* data, size_t len);
+    /* A packet of the peer, and the path it arrived over. */
+    int32_t (*on_packet)(void* instance, void* session, uint32_t path_id, const uint8_t* data,
+                         size_t len);
+    /* The kernel moved the session to another path (the old one died, or a better one came). */
+    int32_t (*path_changed)(void* instance, void* session, const om_delivery_path* path);
+    /* This agent's certificate fingerprint, which the kernel sends to peers (OM_FINGERPRINT_STRLEN). */
+    int32_t (*local_fingerprint)(void* instance, char* buf, size_t cap);
 } om_delivery_vtbl;
 
 /* ------------------------------------------------------------------------------------------ */

@@ -1,0 +1,372 @@
+// Delivery through the public API: every mode on several channels over the direct path and the
+// server relay, on one QUIC connection per peer (delivery-quic), end-to-end encrypted with
+// pinned fingerprints; message size limits; disabled modes; the server relay carrying only
+// ciphertext; a direct path that dies mid-stream moving to the relay with nothing lost; an
+// identity that survives a restart; a vanished peer released after DisconnectTimeoutMs.
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+
+namespace {
+
+using test::RecordingAgent;
+
+std::unique_ptr<orbitmesh::Server> start_server()
+{
+    orbitmesh::ServerOptions options;
+    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
+    auto server = std::make_unique<orbitmesh::Server>(options);
+    server->start();
+    return server;
+}
+
+std::string url_of(uint16_t port)
+{
+    return "ws://127.0.0.1:" + std::to_string(port);
+}
+
+void fast(orbitmesh::AgentOptions& o)
+{
+    o.raw().nat_punch_retries = 5;
+    o.raw().nat_punch_interval_ms = 40;
+}
+
+// The payloads of the messages `agent` received from `peer` with `mode` on `channel`, in order.
+std::vector<std::string> received(RecordingAgent& agent, const std::string& peer, om_delivery_mode mode,
+                                  uint32_t channel)
+{
+    std::vector<std::string> out;
+    for (auto& e : agent.of_type(OM_EVENT_MESSAGE))
+        if (e.peer_id == peer && e.delivery_mode == mode && e.channel == channel) out.emplace_back(e.data.begin(), e.data.end());
+    return out;
+}
+
+bool wait_received(RecordingAgent& agent, const std::string& peer, om_delivery_mode mode, uint32_t channel, size_t n,
+                   int timeout_ms = 10000)
+{
+    for (int i = 0; i < timeout_ms / 10; ++i) {
+        if (received(agent, peer, mode, channel).size() >= n) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
+std::string numbered(const std::string& prefix, int i)
+{
+    return prefix + " " + std::to_string(i);
+}
+
+// Sends, retrying while the peer's send queue is full (the writable event's job in an app).
+void send_all(orbitmesh::Agent& agent, const std::string& peer, const std::string& data, om_delivery_mode mode,
+              uint32_t channel = 0)
+{
+    for (int tries = 0;; ++tries) {
+        om_status status = test::status_of([&] { agent.send(peer, data, mode, channel); });
+        if (status == OM_OK) return;
+        REQUIRE(status == OM_ERR_WOULD_BLOCK);
+        REQUIRE(tries < 5000);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+}
+
+// Every mode on channels 0, 1 and 7 from a to b; reliable ones complete and in order.
+void exchange_every_mode(RecordingAgent& a, RecordingAgent& b)
+{
+    const uint32_t channels[] = {0, 1, 7};
+    for (uint32_t c : channels)
+        for (int i = 0; i < 50; ++i) {
+            send_all(*a.agent, "bob", numbered("ordered " + std::to_string(c), i), OM_DELIVERY_RELIABLE_ORDERED, c);
+            send_all(*a.agent, "bob", numbered("unordered " + std::to_string(c), i), OM_DELIVERY_RELIABLE_UNORDERED, c);
+            send_all(*a.agent, "bob", numbered("unreliable " + std::to_string(c), i), OM_DELIVERY_UNRELIABLE, c);
+            send_all(*a.agent, "bob", numbered("sequenced " + std::to_string(c), i), OM_DELIVERY_SEQUENCED, c);
+        }
+    for (uint32_t c : channels) {
+        REQUIRE(wait_received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, c, 50));
+        auto ordered = received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, c);
+        REQUIRE(ordered.size() == 50);
+        for (int i = 0; i < 50; ++i) CHECK(ordered[size_t(i)] == numbered("ordered " + std::to_string(c), i));
+        REQUIRE(wait_received(b, "alice", OM_DELIVERY_RELIABLE_UNORDERED, c, 50));
+        auto unordered = received(b, "alice", OM_DELIVERY_RELIABLE_UNORDERED, c);
+        std::sort(unordered.begin(), unordered.end());
+        CHECK(std::unique(unordered.begin(), unordered.end()) == unordered.end());  // each once
+        CHECK(unordered.size() == 50);
+        // Datagrams on loopback: they arrive (no loss here), sequenced never goes backwards.
+        wait_received(b, "alice", OM_DELIVERY_UNRELIABLE, c, 50, 2000);
+        CHECK(received(b, "alice", OM_DELIVERY_UNRELIABLE, c).size() >= 40);
+        auto sequenced = received(b, "alice", OM_DELIVERY_SEQUENCED, c);
+        int last = -1;
+        for (auto& text : sequenced) {
+            int n = std::stoi(text.substr(text.rfind(' ') + 1));
+            CHECK(n > last);
+            last = n;
+        }
+    }
+}
+
+void check_encrypted_state(RecordingAgent& a, RecordingAgent& b)
+{
+    om_peer_state at_a = a.agent->peer_state("bob");
+    om_peer_state at_b = b.agent->peer_state("alice");
+    CHECK_THAT(std::string(at_a.cipher_suite), Catch::StartsWith("TLS_"));
+    CHECK(std::string(at_a.local_fingerprint) == a.agent->fingerprint());
+    CHECK(std::string(at_a.remote_fingerprint) == b.agent->fingerprint());
+    CHECK(std::string(at_b.remote_fingerprint) == a.agent->fingerprint());
+    CHECK(a.agent->fingerprint() != b.agent->fingerprint());
+    CHECK(at_a.rtt_ms > 0);
+    CHECK(at_a.cwnd > 0);
+    CHECK(at_a.packets_sent > 0);
+    CHECK(std::string(at_a.congestion_control) == "cubic");
+}
+
+// A TCP proxy in front of the server for one client: records what the server sends to it.
+class RecordingProxy {
+public:
+    explicit RecordingProxy(uint16_t server_port) : server_port_(server_port)
+    {
+        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(listener_, 4) == 0);
+        socklen_t len = sizeof a;
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~RecordingProxy()
+    {
+        stop_ = true;
+        thread_.join();
+        ::close(listener_);
+    }
+    uint16_t port() const { return port_; }
+    std::string from_server()
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return recorded_;
+    }
+
+private:
+    void run()
+    {
+        int client = -1, upstream = -1;
+        while (!stop_) {
+            pollfd fds[3] = {{listener_, POLLIN, 0}, {client, POLLIN, 0}, {upstream, POLLIN, 0}};
+            if (::poll(fds, 3, 50) <= 0) continue;
+            if (fds[0].revents & POLLIN) {
+                client = ::accept(listener_, nullptr, nullptr);
+                upstream = ::socket(AF_INET, SOCK_STREAM, 0);
+                sockaddr_in a{};
+                a.sin_family = AF_INET;
+                a.sin_port = htons(server_port_);
+                a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                if (::connect(upstream, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) break;
+            }
+            char buf[65536];
+            if (client >= 0 && (fds[1].revents & (POLLIN | POLLHUP))) {
+                ssize_t n = ::recv(client, buf, sizeof buf, 0);
+                if (n <= 0) break;
+                (void)::send(upstream, buf, size_t(n), MSG_NOSIGNAL);
+            }
+            if (upstream >= 0 && (fds[2].revents & (POLLIN | POLLHUP))) {
+                ssize_t n = ::recv(upstream, buf, sizeof buf, 0);
+                if (n <= 0) break;
+                {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    recorded_.append(buf, size_t(n));
+                }
+                (void)::send(client, buf, size_t(n), MSG_NOSIGNAL);
+            }
+        }
+        if (client >= 0) ::close(client);
+        if (upstream >= 0) ::close(upstream);
+    }
+
+    uint16_t server_port_;
+    uint16_t port_ = 0;
+    int listener_ = -1;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+    std::mutex mutex_;
+    std::string recorded_;
+};
+
+} // namespace
+
+TEST_CASE("delivery: every mode on several channels over the direct path, encrypted end to end", "[delivery]")
+{
+    auto server = start_server();
+    RecordingAgent a(url_of(server->http_port()), "alice", {}, fast);
+    RecordingAgent b(url_of(server->http_port()), "bob", {}, fast);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(a.agent->connect_peer("bob").active_transport == OM_TRANSPORT_P2P);
+    REQUIRE(b.wait_for(OM_EVENT_PEER_CONNECTED, 1, 5000));
+    const uint64_t relayed_before = server->counter("frames.in.relay");
+    exchange_every_mode(a, b);
+    CHECK(server->counter("frames.in.relay") == relayed_before);  // nothing went through the server
+    check_encrypted_state(a, b);
+    CHECK(a.agent->peer_state("bob").messages_sent == 600);
+}
+
+TEST_CASE("delivery: every mode over the server relay, which sees only ciphertext", "[delivery]")
+{
+    auto server = start_server();
+    RecordingProxy proxy(server->http_port());  // between the server and bob
+    RecordingAgent a(url_of(server->http_port()), "alice", {}, fast);
+    RecordingAgent b(url_of(proxy.port()), "bob", {}, fast);
+    a.agent->connect();
+    b.agent->connect();
+    om_peer_state state = a.agent->connect_peer("bob", OM_TRANSPORT_SERVER_RELAY);
+    REQUIRE(state.status == OM_PEER_CONNECTED);
+    CHECK(state.active_transport == OM_TRANSPORT_SERVER_RELAY);
+    REQUIRE(b.wait_for(OM_EVENT_PEER_CONNECTED, 1, 5000));
+    exchange_every_mode(a, b);
+    check_encrypted_state(a, b);
+    CHECK(server->counter("frames.in.relay") > 0);
+    // What the server forwarded to bob: relay frames, and none of the messages in clear.
+    std::string wire = proxy.from_server();
+    CHECK(wire.find("relay") != std::string::npos);
+    CHECK(wire.find("ordered 0 1") == std::string::npos);
+    CHECK(wire.find("unordered 7") == std::string::npos);
+    CHECK(wire.find("unreliable 1") == std::string::npos);
+    CHECK(wire.find("sequenced 0") == std::string::npos);
+}
+
+TEST_CASE("delivery: size limits and disabled modes are clear errors", "[delivery]")
+{
+    auto server = start_server();
+    auto no_datagrams = [](orbitmesh::AgentOptions& o) {
+        fast(o);
+        o.raw().enable_unreliable_delivery = 0;
+    };
+    RecordingAgent a(url_of(server->http_port()), "alice", {}, fast);
+    RecordingAgent b(url_of(server->http_port()), "bob", {}, fast);
+    RecordingAgent c(url_of(server->http_port()), "carol", {}, no_datagrams);
+    a.agent->connect();
+    b.agent->connect();
+    c.agent->connect();
+    REQUIRE(a.agent->connect_peer("bob").status == OM_PEER_CONNECTED);
+
+    // 16 MiB in a reliable mode arrives whole; one byte more is refused.
+    std::string big(OM_MAX_RELIABLE_MESSAGE, 'x');
+    for (size_t i = 0; i < big.size(); i += 4096) big[i] = char('a' + (i / 4096) % 26);
+    send_all(*a.agent, "bob", big, OM_DELIVERY_RELIABLE_ORDERED, 3);
+    REQUIRE(wait_received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 3, 1, 30000));
+    CHECK(received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 3)[0] == big);
+    big.push_back('!');
+    CHECK(test::status_of([&] { a.agent->send("bob", big, OM_DELIVERY_RELIABLE_ORDERED); }) == OM_ERR_TOO_LARGE);
+
+    // An unreliable message must fit one datagram: the error names the limit.
+    std::string message;
+    try {
+        a.agent->send("bob", std::string(1400, 'u'), OM_DELIVERY_UNRELIABLE);
+        FAIL("an unreliable message of the MTU's size was accepted");
+    } catch (const orbitmesh::Error& e) {
+        CHECK(e.status() == OM_ERR_TOO_LARGE);
+        message = e.what();
+    }
+    CHECK_THAT(message, Catch::Contains("bytes"));
+    CHECK(test::status_of([&] { a.agent->send("bob", "x", OM_DELIVERY_UNRELIABLE, OM_MAX_CHANNELS); }) ==
+          OM_ERR_INVALID_ARGUMENT);
+
+    // Carol turned datagrams off: her sends say so, reliable ones still go.
+    REQUIRE(c.agent->connect_peer("bob").status == OM_PEER_CONNECTED);
+    try {
+        c.agent->send("bob", "dgram", OM_DELIVERY_SEQUENCED);
+        FAIL("a disabled mode was accepted");
+    } catch (const orbitmesh::Error& e) {
+        CHECK(e.status() == OM_ERR_NOT_SUPPORTED);
+        CHECK_THAT(std::string(e.what()), Catch::Contains("enable_unreliable"));
+    }
+    c.agent->send("bob", "still reliable");
+    REQUIRE(wait_received(b, "carol", OM_DELIVERY_RELIABLE_ORDERED, 0, 1));
+}
+
+TEST_CASE("delivery: a direct path that dies mid-stream moves to the relay, nothing lost", "[delivery]")
+{
+    auto server = start_server();
+    auto quick = [](orbitmesh::AgentOptions& o) {
+        fast(o);
+        o.raw().keep_alive_interval_ms = 100;
+        o.raw().disconnect_timeout_ms = 3000;  // consent expires after half of it
+    };
+    RecordingAgent a(url_of(server->http_port()), "alice", {}, quick);
+    RecordingAgent b(url_of(server->http_port()), "bob", {}, quick);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(a.agent->connect_peer("bob").active_transport == OM_TRANSPORT_P2P);
+    REQUIRE(b.wait_for(OM_EVENT_PEER_CONNECTED, 1, 5000));
+
+    constexpr int kTotal = 3000;
+    for (int i = 0; i < kTotal; ++i) {
+        // Bob's socket closes without a word a third of the way: only consent can tell.
+        if (i == kTotal / 3) b.agent->close_transport();
+        send_all(*a.agent, "bob", numbered("m", i), OM_DELIVERY_RELIABLE_ORDERED);
+    }
+    REQUIRE(wait_received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 0, kTotal, 20000));
+    auto got = received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 0);
+    REQUIRE(got.size() == size_t(kTotal));
+    for (int i = 0; i < kTotal; ++i) REQUIRE(got[size_t(i)] == numbered("m", i));  // once, in order
+    CHECK(a.agent->peer_state("bob").active_transport == OM_TRANSPORT_SERVER_RELAY);
+    CHECK(a.agent->peer_state("bob").status == OM_PEER_CONNECTED);
+    CHECK(a.count(OM_EVENT_PEER_DISCONNECTED) == 0);
+    bool saw_relay = false;
+    for (auto& e : a.of_type(OM_EVENT_PEER_STATE_CHANGED)) saw_relay |= e.transport == OM_TRANSPORT_SERVER_RELAY;
+    CHECK(saw_relay);
+}
+
+TEST_CASE("delivery: an identity file keeps the fingerprint across restarts", "[delivery]")
+{
+    auto path = std::filesystem::temp_directory_path() / ("om-identity-" + std::to_string(::getpid()) + ".pem");
+    std::filesystem::remove(path);
+    auto with_file = [&](orbitmesh::AgentOptions& o) { o.raw().identity_file = path.c_str(); };
+    std::string first, second;
+    {
+        RecordingAgent a("", "alice", {}, with_file);
+        first = a.agent->fingerprint();
+    }
+    CHECK(std::filesystem::exists(path));
+    CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::group_read) ==
+          std::filesystem::perms::none);
+    {
+        RecordingAgent a("", "alice", {}, with_file);
+        second = a.agent->fingerprint();
+    }
+    RecordingAgent fresh("", "alice");
+    CHECK(first.size() == OM_FINGERPRINT_STRLEN - 1);
+    CHECK(first == second);
+    CHECK(fresh.agent->fingerprint() != first);
+    std::filesystem::remove(path);
+}
+
+TEST_CASE("delivery: a peer that vanishes is Disconnected after DisconnectTimeoutMs and released", "[delivery]")
+{
+    auto server = start_server();
+    auto quick = [](orbitmesh::AgentOptions& o) {
+        fast(o);
+        o.raw().keep_alive_interval_ms = 100;
+        o.raw().disconnect_timeout_ms = 800;
+        o.raw().fallback_to_relay = 0;
+    };
+    RecordingAgent a(url_of(server->http_port()), "alice", {}, quick);
+    auto b = std::make_unique<RecordingAgent>(url_of(server->http_port()), "bob", std::string(), quick);
+    a.agent->connect();
+    b->agent->connect();
+    REQUIRE(a.agent->connect_peer("bob").status == OM_PEER_CONNECTED);
+    b->agent->close_transport();
+    REQUIRE(a.wait_for(OM_EVENT_PEER_DISCONNECTED, 1, 4000));
+    CHECK(a.agent->peer_state("bob").status == OM_PEER_DISCONNECTED);
+    CHECK(a.agent->peer_state("bob").cwnd == 0);  // no session any more
+    CHECK(test::status_of([&] { a.agent->send("bob", "late"); }) == OM_ERR_STATE);
+}
