@@ -453,7 +453,9 @@ void Agent::route_datagram(const om_datagram& datagram)
     if (cls == proto::DatagramClass::Stun && route_ice(datagram)) return;
     // QUIC packets (RFC 9443 first byte 64-127, 192-255) and the rest: by the source address,
     // to the peer whose direct path it is (docs/protocol.md).
-    if (cls != proto::DatagramClass::Stun && cls != proto::DatagramClass::Empty && route_peer_packet(datagram)) return;
+    // A first byte of 0-3 that is not a valid STUN message goes there too (QUIC never greases
+    // its fixed bit here, but a peer's packet is the peer's whatever it starts with).
+    if (cls != proto::DatagramClass::Empty && route_peer_packet(datagram)) return;
     if (cls == proto::DatagramClass::Stun || cls == proto::DatagramClass::TurnChannel) {
         for (auto& k : kind_instances_) {
             int32_t consumed = 0;

@@ -302,6 +302,10 @@ bool QuicConnection::init(const AdapterConfig& config, std::span<const uint8_t> 
     params.max_idle_timeout = config.idle_timeout_ns;
     params.max_datagram_frame_size = config.max_datagram_frame_size;  // RFC 9221 §3
     params.active_connection_id_limit = 4;  // spare ids for migrations (RFC 9000 §5.1.1)
+    // No greasing of the fixed bit (RFC 9287): the kernel demultiplexes the shared socket by the
+    // first byte (RFC 9443: QUIC is 64-127 and 192-255), and a greased packet could start with
+    // 0-3 and pass for STUN.
+    params.grease_quic_bit = 0;
 
     ngtcp2_cid scid;
     scid.datalen = kCidLength;

@@ -71,7 +71,7 @@ def test_direct_path_state_and_unreliable_messages(server):
         pairs = a.peer_pairs("pb")
         assert any(p["nominated"] and p["state"] == "succeeded" for p in pairs), pairs
         metrics = a.peer_state("pb").metrics
-        assert metrics.messages_sent == 10 and metrics.bytes_sent > 0
+        assert metrics.messages_sent == 20 and metrics.bytes_sent > 0
     finally:
         a.close()
         b.close()
