@@ -174,6 +174,13 @@ private:
                          std::vector<uint8_t> data);
     // A datagram from a peer's direct path (by source address): to its session.
     bool route_peer_packet(const om_datagram& datagram);
+    // ICE restarts while relayed (agent_restart.cpp): a connection on the relay keeps looking
+    // for a direct path, on a backoff, and moves back to it when the checks succeed.
+    bool plan_allows_direct(const PeerRecord& peer) const;
+    void schedule_direct_retry(const std::string& peer_id, PeerRecord& peer);
+    void restart_direct(const std::string& peer_id, PeerRecord& peer);
+    bool on_restart_request(proto::signaling::ConnectRequest& request);
+    bool on_restart_response(proto::signaling::ConnectResponse& response);
     void on_trickled_candidate(proto::signaling::Candidate& candidate);
     void trickle_srflx();
     int32_t decide_request(const std::string& peer_id, om_nat_type remote_nat, std::string& reason);

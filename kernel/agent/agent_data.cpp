@@ -154,6 +154,7 @@ void Agent::open_delivery(const std::string& peer_id, PeerRecord& peer)
     // alone, the side that asked for the connection.
     const bool client = peer.p2p.session ? peer.p2p.session->role() == proto::ice::Role::Controlling : peer.initiator;
     config.role = client ? OM_DELIVERY_ROLE_CLIENT : OM_DELIVERY_ROLE_SERVER;
+    peer.delivery_client = client;
     config.path = om_delivery_path{path.id(), path.mtu(), path.rtt_us()};
     config.remote_fingerprint = peer.remote_fingerprint;
     config.keep_alive_ms = uint32_t(config_.raw.keep_alive_interval_ms);
@@ -244,6 +245,8 @@ void Agent::delivery_established(const std::string& peer_id, PeerRecord& peer)
     set_peer_status(peer_id, peer, OM_PEER_CONNECTED, how);
     peer.finish_waiters(OM_OK, {});
     emit_peer(OM_EVENT_PEER_CONNECTED, peer_id, peer, transport_name(peer.transport));
+    // Relayed although a direct path was allowed: keep looking for it.
+    if (peer.transport != OM_TRANSPORT_P2P) schedule_direct_retry(peer_id, peer);
 }
 
 void Agent::delivery_failed(const std::string& peer_id, PeerRecord& peer, om_status status, const std::string& why)
@@ -251,7 +254,6 @@ void Agent::delivery_failed(const std::string& peer_id, PeerRecord& peer, om_sta
     counters_.add("delivery.sessions_failed", 1);
     log_message(OM_LOG_INFO, "delivery: " + peer_id + ": " + why);
     const bool was_connected = peer.status == OM_PEER_CONNECTED;
-    if (peer.delivery) peer.last_rtt_ms = 0;
     // The session object is in the middle of handing on this very event: release it from a
     // fresh task, never from under its own flush.
     if (peer.delivery) {
@@ -278,6 +280,10 @@ void Agent::close_data_plane(PeerRecord& peer)
 {
     if (peer.handshake_timer) loop_.cancel_timer(peer.handshake_timer);
     peer.handshake_timer = 0;
+    if (peer.restart_timer) loop_.cancel_timer(peer.restart_timer);
+    peer.restart_timer = 0;
+    peer.restart_request = 0;
+    peer.restart_attempts = 0;
     peer.delivery.reset();  // before the paths and the io it sends through
     peer.io.reset();
     peer.paths.clear();
@@ -300,6 +306,7 @@ void Agent::direct_path_lost(const std::string& peer_id, PeerRecord& peer, const
         peer.diagnosis = "the direct path was lost (" + why + "); relayed by the server";
         counters_.add("peers.moved_to_relay", 1);
         path_connected(peer_id, peer, attach_relay_path(peer_id, peer), peer.diagnosis);
+        schedule_direct_retry(peer_id, peer);  // and back when the direct path returns
         return;
     }
     close_data_plane(peer);

@@ -113,6 +113,11 @@ bool Agent::plan_has_direct(const PeerRecord& peer) const
     return !peer.steps.empty() && is_direct(peer.steps.front());
 }
 
+bool Agent::plan_allows_direct(const PeerRecord& peer) const
+{
+    return std::any_of(peer.steps.begin(), peer.steps.end(), is_direct);
+}
+
 const std::vector<ice::InterfaceAddress>& Agent::interface_addresses()
 {
     // Listing interfaces is a netlink dump (~0.3 ms the first time in a process): a listing
@@ -308,6 +313,8 @@ void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
             }
             if (peer.status == OM_PEER_CONNECTING && peer.transport == OM_TRANSPORT_NONE && !peer.pending_request)
                 next_step(peer_id, peer, "no direct path: " + session->diagnosis());
+            else if (peer.status == OM_PEER_CONNECTED && peer.transport != OM_TRANSPORT_P2P)
+                schedule_direct_retry(peer_id, peer);  // an ICE restart found nothing (yet)
             return;
         case ice::SessionState::Expired: {
             if (peer.transport != OM_TRANSPORT_P2P) return;
@@ -334,7 +341,10 @@ void Agent::p2p_connected(const std::string& peer_id, PeerRecord& peer)
     if (peer.timeout_timer) loop_.cancel_timer(peer.timeout_timer);
     peer.timeout_timer = 0;
     peer.pending_request = 0;
-    peer.strategy = peer.steps.empty() ? OM_STRATEGY_UDP_HOLE_PUNCH : peer.steps[peer.step];
+    // The plan's direct step (after an ICE restart the plan had moved on to the relay).
+    auto step = std::find_if(peer.steps.begin(), peer.steps.end(), is_direct);
+    peer.strategy = step == peer.steps.end() ? OM_STRATEGY_UDP_HOLE_PUNCH : *step;
+    peer.restart_attempts = 0;
     peer.p2p.remote = pair->remote.address;
     peer.local_candidate = pice::format(pair->local);
     peer.remote_candidate = pice::format(pair->remote);

@@ -260,6 +260,7 @@ int32_t Agent::decide_request(const std::string& peer_id, om_nat_type remote_nat
 void Agent::on_connect_request(sig::ConnectRequest& request)
 {
     if (!request.from) return;  // the server always says who asks
+    if (request.ice_restart.value_or(false) && on_restart_request(request)) return;
     const std::string from = *request.from;
     PeerRecord& peer = peers_.at(from);
     sig::ConnectResponse response;
@@ -350,6 +351,7 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
 
 void Agent::on_connect_response(sig::ConnectResponse& response)
 {
+    if (on_restart_response(response)) return;
     std::string peer_id;
     PeerRecord* peer = peers_.find_pending(response.request_id, &peer_id);
     if (!peer || (response.from && *response.from != peer_id)) {

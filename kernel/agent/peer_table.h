@@ -82,7 +82,11 @@ struct PeerRecord {
     bool established = false;        // the session's handshake is done and the peer authenticated
     std::string remote_fingerprint;  // what the peer said its certificate is (signaling)
     uint64_t handshake_timer = 0;
-    double last_rtt_ms = 0;          // the session's, kept after it ends
+    bool delivery_client = false;    // this side is the session's client (it migrates)
+    // ICE restarts while relayed (agent_restart.cpp): the request in flight, the next try.
+    uint32_t restart_request = 0;
+    uint64_t restart_timer = 0;
+    uint32_t restart_attempts = 0;
 
     void finish_waiters(om_status result, const std::string& message);
 };

@@ -126,6 +126,7 @@ template <class V, Is<ConnectRequest> M> void describe(V& v, M& m)
     v.field("pwd", m.pwd, Rule::IceChars);
     v.field("nat", m.nat);
     v.field("fingerprint", m.fingerprint, Rule::Fingerprint);
+    v.field("ice_restart", m.ice_restart);
 }
 template <class V, Is<ConnectResponse> M> void describe(V& v, M& m)
 {

@@ -81,6 +81,9 @@ struct ConnectRequest {
     std::string pwd;
     std::optional<NatInfo> nat;
     std::optional<std::string> fingerprint;  // the sender's certificate (delivery), SHA-256
+    // An ICE restart (RFC 8445 §9) on a connection that stays up: new checks for a direct path
+    // while the connection runs over the relay; the delivery session is kept.
+    std::optional<bool> ice_restart;
     bool operator==(const ConnectRequest&) const = default;
 };
 struct ConnectResponse {

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
+#include <cstring>
 #include <map>
 
 namespace {
@@ -369,4 +370,73 @@ TEST_CASE("delivery: a peer that vanishes is Disconnected after DisconnectTimeou
     CHECK(a.agent->peer_state("bob").status == OM_PEER_DISCONNECTED);
     CHECK(a.agent->peer_state("bob").cwnd == 0);  // no session any more
     CHECK(test::status_of([&] { a.agent->send("bob", "late"); }) == OM_ERR_STATE);
+}
+
+namespace {
+
+// netsim's set_loss(f64) through om_plugin_call: msgpack [value].
+void set_loss(orbitmesh::Agent& agent, double loss)
+{
+    std::vector<uint8_t> args = {0x91, 0xcb};
+    uint64_t bits;
+    std::memcpy(&bits, &loss, sizeof bits);
+    for (int i = 7; i >= 0; --i) args.push_back(uint8_t(bits >> (8 * i)));
+    agent.plugin_call("netsim", "set_loss", args);
+}
+
+bool wait_transport(RecordingAgent& a, const std::string& peer, om_transport_type t, int timeout_ms,
+                    const std::function<void()>& meanwhile)
+{
+    for (int i = 0; i < timeout_ms / 5; ++i) {
+        if (a.agent->peer_state(peer).active_transport == t) return true;
+        meanwhile();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("delivery: cut and restored, the path goes P2P -> ServerRelay -> P2P with nothing lost", "[delivery]")
+{
+    auto server = start_server();
+    auto quick = [](orbitmesh::AgentOptions& o) {
+        fast(o);
+        o.transport_plugin("netsim:udp");
+        o.raw().keep_alive_interval_ms = 100;
+        o.raw().disconnect_timeout_ms = 2000;  // consent expires after 1 s of silence
+    };
+    RecordingAgent a(url_of(server->http_port()), "alice", {}, quick);
+    RecordingAgent b(url_of(server->http_port()), "bob", {}, quick);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(a.agent->connect_peer("bob").active_transport == OM_TRANSPORT_P2P);
+    REQUIRE(b.wait_for(OM_EVENT_PEER_CONNECTED, 1, 5000));
+
+    int sent = 0;
+    auto send_some = [&] {
+        for (int i = 0; i < 5; ++i) send_all(*a.agent, "bob", numbered("m", sent++), OM_DELIVERY_RELIABLE_ORDERED);
+    };
+    for (int i = 0; i < 100; ++i) send_some();
+    set_loss(*b.agent, 1.0);  // the direct path is cut both ways (the server connection is TCP)
+    REQUIRE(wait_transport(a, "bob", OM_TRANSPORT_SERVER_RELAY, 6000, send_some));
+    for (int i = 0; i < 100; ++i) send_some();
+    set_loss(*b.agent, 0.0);
+    REQUIRE(wait_transport(a, "bob", OM_TRANSPORT_P2P, 15000, send_some));  // an ICE restart found it
+    for (int i = 0; i < 100; ++i) send_some();
+
+    REQUIRE(wait_received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 0, size_t(sent), 20000));
+    auto got = received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 0);
+    REQUIRE(got.size() == size_t(sent));
+    for (int i = 0; i < sent; ++i) REQUIRE(got[size_t(i)] == numbered("m", i));  // once, in order
+    CHECK(a.count(OM_EVENT_PEER_DISCONNECTED) == 0);
+    CHECK(a.agent->counter("ice.restarts") >= 1);
+    // The events tell the story: P2P, then the relay, then P2P again.
+    std::vector<om_transport_type> path;
+    for (auto& e : a.of_type(OM_EVENT_PEER_STATE_CHANGED))
+        if (e.status == OM_OK && e.peer_status == OM_PEER_CONNECTED && (path.empty() || path.back() != e.transport))
+            path.push_back(e.transport);
+    CHECK(path == std::vector<om_transport_type>{OM_TRANSPORT_P2P, OM_TRANSPORT_SERVER_RELAY, OM_TRANSPORT_P2P});
+    // Bob's side follows the client's migrations.
+    CHECK(b.agent->peer_state("alice").active_transport == OM_TRANSPORT_P2P);
 }
