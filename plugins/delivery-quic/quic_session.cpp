@@ -510,6 +510,12 @@ void QuicSession::on_stream_data(int64_t stream_id, std::span<const uint8_t> dat
         rs.failed = true;
         ++counters_.malformed_streams;
         conn_->shutdown_stream_read(stream_id);
+    } else if (fin) {
+        // The stream is done. ngtcp2 0.12.1 never closes a remote unidirectional stream (fixed
+        // in 0.13, "Fix bug that a remote uni stream never be closed"), so stream_close never
+        // comes: let the peer open another one now (RFC 9000 §4.6) and forget our state.
+        recv_.erase(stream_id);
+        conn_->extend_max_streams_uni(1);
     }
 }
 

@@ -456,7 +456,17 @@ TEST_CASE("quic session: loss, reordering and duplication", "[quic]")
         for (const auto& m : w.ends[1].received) n += m.mode != OM_DELIVERY_SEQUENCED;
         return n;
     };
-    REQUIRE(w.run_until([&] { return reliable() == 2 * kCount; }, 600'000'000));
+    const bool all_arrived = w.run_until([&] { return reliable() == 2 * kCount; }, 600'000'000);
+    if (!all_arrived) {
+        size_t o = 0, u = 0;
+        for (const auto& m : w.ends[1].received) (m.mode == OM_DELIVERY_RELIABLE_ORDERED ? o : u) += m.mode != OM_DELIVERY_SEQUENCED;
+        WARN("stalled: ordered " << o << " unordered " << u << " queue " << w.client().send_queue_bytes()
+             << " wakeup " << w.client().next_wakeup_us() << " now " << w.now << " flight " << w.flight.size()
+             << " failed " << w.ends[0].has(OM_DELIVERY_EVENT_FAILED) << w.ends[1].has(OM_DELIVERY_EVENT_FAILED)
+             << " reason " << w.client().failure_reason() << "/" << w.server().failure_reason()
+             << " malformed " << w.server().counters().malformed_streams);
+    }
+    REQUIRE(all_arrived);
     w.run_for(200'000);
     const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 
