@@ -240,6 +240,7 @@ int32_t QuicSession::path_changed(const om_delivery_path& path, uint64_t now_us,
 void QuicSession::on_timer(uint64_t now_us)
 {
     last_now_us_ = std::max(last_now_us_, now_us);
+    last_timer_us_ = now_us;
     if (failed_ || !conn_) return;
     if (conn_->expiry_ns() <= now_us * kNsPerUs) {
         in_io_ = true;
@@ -255,7 +256,9 @@ uint64_t QuicSession::next_wakeup_us() const
     if (!blocked_batch_.empty()) return last_now_us_ + kBlockedRetryUs;
     const uint64_t ns = conn_->expiry_ns();
     if (ns == UINT64_MAX) return 0;
-    return (ns + kNsPerUs - 1) / kNsPerUs;
+    // An expiry ngtcp2 leaves in the past after handling it (pacing waits for a write that has
+    // nothing to send) must not make the caller spin: at most one wakeup per microsecond.
+    return std::max((ns + kNsPerUs - 1) / kNsPerUs, last_timer_us_ + 1);
 }
 
 void QuicSession::close(uint64_t now_us)

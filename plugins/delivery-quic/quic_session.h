@@ -144,6 +144,7 @@ private:
     bool in_io_ = false;  // inside ngtcp2: send_message only queues
     uint32_t pending_migration_ = 0;
     uint64_t last_now_us_ = 0;
+    uint64_t last_timer_us_ = 0;
 
     // Sending
     std::unordered_map<int64_t, std::unique_ptr<SendStream>> open_;  // by stream id
