@@ -6,6 +6,7 @@ OM_BUILD_DIR="${OM_BUILD_DIR:-$OM_ROOT/build}"
 OM_PYTHON=/usr/bin/python3
 OM_PACKAGES=(cmake ninja-build g++ pkg-config ccache libpoco-dev libmsgpack-cxx-dev libffi-dev
              catch2 pybind11-dev python3-dev python3-pytest
+             libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev
              iptables ipset iproute2 conntrack coturn stun-client)
 
 om_say() { printf '==> %s\n' "$*"; }

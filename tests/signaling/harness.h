@@ -27,6 +27,28 @@ inline std::unique_ptr<orbitmesh::Server> start_server(const std::string& secret
     return server;
 }
 
+// A server with its embedded STUN server on free ports (the P2P and delivery tests).
+inline std::unique_ptr<orbitmesh::Server> start_server_with_stun()
+{
+    orbitmesh::ServerOptions options;
+    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
+    auto server = std::make_unique<orbitmesh::Server>(options);
+    server->start();
+    return server;
+}
+
+inline std::string url_of(const orbitmesh::Server& server)
+{
+    return "ws://127.0.0.1:" + std::to_string(server.http_port());
+}
+
+// Fast checks so a failing path ends quickly.
+inline void fast(orbitmesh::AgentOptions& o)
+{
+    o.raw().nat_punch_retries = 5;
+    o.raw().nat_punch_interval_ms = 40;
+}
+
 struct RecordingAgent {
     std::mutex mutex;
     std::condition_variable cv;

@@ -20,25 +20,17 @@
 namespace {
 
 using test::RecordingAgent;
+using test::fast;
+using test::url_of;
 
 std::unique_ptr<orbitmesh::Server> start_server()
 {
-    orbitmesh::ServerOptions options;
-    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
-    auto server = std::make_unique<orbitmesh::Server>(options);
-    server->start();
-    return server;
+    return test::start_server_with_stun();
 }
 
 std::string url_of(uint16_t port)
 {
     return "ws://127.0.0.1:" + std::to_string(port);
-}
-
-void fast(orbitmesh::AgentOptions& o)
-{
-    o.raw().nat_punch_retries = 5;
-    o.raw().nat_punch_interval_ms = 40;
 }
 
 // The payloads of the messages `agent` received from `peer` with `mode` on `channel`, in order.

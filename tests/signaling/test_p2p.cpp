@@ -15,27 +15,9 @@
 namespace {
 
 using test::RecordingAgent;
-
-std::unique_ptr<orbitmesh::Server> start_server_with_stun()
-{
-    orbitmesh::ServerOptions options;
-    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
-    auto server = std::make_unique<orbitmesh::Server>(options);
-    server->start();
-    return server;
-}
-
-std::string url_of(orbitmesh::Server& server)
-{
-    return "ws://127.0.0.1:" + std::to_string(server.http_port());
-}
-
-// Fast checks so a failing path ends quickly.
-void fast(orbitmesh::AgentOptions& o)
-{
-    o.raw().nat_punch_retries = 5;
-    o.raw().nat_punch_interval_ms = 40;
-}
+using test::fast;
+using test::start_server_with_stun;
+using test::url_of;
 
 size_t messages_from(RecordingAgent& agent, const std::string& peer, om_delivery_mode mode)
 {

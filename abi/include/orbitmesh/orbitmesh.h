@@ -38,9 +38,9 @@ extern "C" {
 /* Versions (ABI-RULES R9): library semver, public C ABI major (= SONAME)                     */
 /* ------------------------------------------------------------------------------------------ */
 #define OM_VERSION_MAJOR 0
-#define OM_VERSION_MINOR 3
+#define OM_VERSION_MINOR 4
 #define OM_VERSION_PATCH 0
-#define OM_VERSION "0.3.0"
+#define OM_VERSION "0.4.0"
 #define OM_VERSION_NUMBER ((OM_VERSION_MAJOR << 16) | (OM_VERSION_MINOR << 8) | OM_VERSION_PATCH)
 /* Major of the public C ABI; liborbitmesh.so.<OM_C_ABI_MAJOR> is the SONAME. */
 #define OM_C_ABI_MAJOR 1
