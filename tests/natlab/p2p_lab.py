@@ -21,6 +21,11 @@ REGISTER_TIMEOUT_S = 20.0   # listen: NAT discovery, then registration (the verd
 CONNECT_TIMEOUT_MS = 10000  # the agent's --timeout-ms: bounds the connection, then the exchange
 MESSAGES = 20
 MESSAGE_SIZE = 64
+# Every pair sends MESSAGES reliable-ordered messages (one end-to-end encrypted QUIC connection
+# per peer, on the direct path or the server relay: every echo must come back intact, in
+# order), then, from a second initiator agent, MESSAGES unreliable ones (QUIC datagrams; they
+# found the greased-bit demultiplexing bug of e387050).
+MODES = ("reliable-ordered", "unreliable")
 
 # Symmetric NATs give a new port per destination, so their side is reachable only through the
 # peer-reflexive candidate the other side learns from its checks (RFC 8445 §7.2.5.3.1); that
@@ -73,6 +78,7 @@ class Listener:
         self.argv = [_agent(), "--server", server_url, "--id", agent_id, *extra_args, "listen"]
         self.stderr_path = Path(workdir) / f"{agent_id}.stderr"
         self.events = []
+        self.arrivals = []   # time.monotonic() of each line of .events, as it was read
         self.exit_code = None
         self._lines = queue.Queue()
         self._proc = None
@@ -105,6 +111,7 @@ class Listener:
                 event = json.loads(text)
             except ValueError:
                 event = {"event": "unparsed", "text": text.rstrip("\n")}
+            self.arrivals.append(time.monotonic())
             self.events.append(event)
             self._lines.put(event)
         self._lines.put(None)
@@ -149,16 +156,17 @@ class ConnectRun:
 
 
 def run_connect(host, server_url, agent_id, peer_id, extra_args=(), count=MESSAGES,
-                size=MESSAGE_SIZE, mode="unreliable", timeout_ms=CONNECT_TIMEOUT_MS):
+                size=MESSAGE_SIZE, mode="reliable-ordered", timeout_ms=CONNECT_TIMEOUT_MS,
+                process_timeout=None):
     """`orbitmesh-agent --server URL --id ID --timeout-ms T [extra] connect PEER --count N
-    --size S --mode M` on host. The process is bounded by twice timeout_ms (connection, then the
-    exchange) and a margin for registration."""
+    --size S --mode M` on host. The process is bounded by process_timeout seconds, by default
+    twice timeout_ms (connection, then the exchange) and a margin for registration."""
     argv = [_agent(), "--server", server_url, "--id", agent_id, "--timeout-ms", str(timeout_ms),
             *extra_args, "connect", peer_id, "--count", str(count), "--size", str(size),
             "--mode", mode]
     started = time.monotonic()
     try:
-        done = host.run(argv, timeout=2 * timeout_ms / 1000 + 20)
+        done = host.run(argv, timeout=process_timeout or 2 * timeout_ms / 1000 + 20)
     except LabTimeout as e:
         return ConnectRun(argv, -1, "", str(e), None, time.monotonic() - started)
     try:
@@ -177,13 +185,18 @@ class PairRun:
     responder_nat: str
     initiator_id: str
     responder_id: str
-    connect: ConnectRun = None
+    connect: ConnectRun = None      # reliable-ordered (MODES[0])
+    unreliable: ConnectRun = None   # unreliable, from a second initiator agent (MODES[1])
     listener: Listener = None
     error: str = None
     expected: str = field(init=False)
 
     def __post_init__(self):
         self.expected = expected_transport(self.initiator_nat, self.responder_nat)
+
+    @property
+    def unreliable_id(self):
+        return f"{self.initiator_id}u"
 
     @property
     def label(self):
@@ -193,9 +206,11 @@ class PairRun:
         parts = [f"pair {self.label} (expected {self.expected})"]
         if self.error:
             parts.append(f"harness: {self.error}")
-        if self.connect:
-            parts.append("--- initiator ---\n" + self.connect.describe())
-            pairs = self.connect.get("pairs")
+        for name, c in (("reliable-ordered", self.connect), ("unreliable", self.unreliable)):
+            if not c:
+                continue
+            parts.append(f"--- initiator ({name}) ---\n" + c.describe())
+            pairs = c.get("pairs")
             if pairs:
                 parts.append("--- candidate pairs ---\n" + "\n".join(json.dumps(p) for p in pairs))
         if self.listener:
@@ -203,10 +218,12 @@ class PairRun:
         return "\n".join(parts)
 
 
-def run_pair(initiator, responder, server_url, number, workdir, extra_args=(), connect_args=()):
+def run_pair(initiator, responder, server_url, number, workdir, extra_args=(), connect_args=(),
+             modes=MODES):
     """Responder `listen`s as resp-NUMBER on its host, the initiator `connect`s to it as
-    init-NUMBER; both routers forget their NAT state first. Never raises: a harness failure is
-    the PairRun's .error."""
+    init-NUMBER with --mode reliable-ordered, then (when "unreliable" is in modes) as
+    init-NUMBERu with --mode unreliable; both routers forget their NAT state first. Never
+    raises: a harness failure is the PairRun's .error."""
     run = PairRun(initiator.nat_type, responder.nat_type, f"init-{number}", f"resp-{number}")
     try:
         initiator.flush_nat_state()
@@ -215,7 +232,13 @@ def run_pair(initiator, responder, server_url, number, workdir, extra_args=(), c
         run.listener.start()
         try:
             run.connect = run_connect(initiator, server_url, run.initiator_id, run.responder_id,
-                                      extra_args=(*extra_args, *connect_args))
+                                      extra_args=(*extra_args, *connect_args),
+                                      mode="reliable-ordered")
+            if "unreliable" in modes:
+                run.unreliable = run_connect(initiator, server_url, run.unreliable_id,
+                                             run.responder_id,
+                                             extra_args=(*extra_args, *connect_args),
+                                             mode="unreliable")
         finally:
             run.listener.stop()
     except Exception as e:  # noqa: BLE001 - recorded, reported by the pair's test
@@ -225,22 +248,36 @@ def run_pair(initiator, responder, server_url, number, workdir, extra_args=(), c
 
 def pair_problems(run, messages=MESSAGES, min_p2p_echoes=MESSAGES - 2):
     """What in a PairRun disagrees with issue 5 and the CONTRACT; [] when nothing does.
-    P2P is unreliable UDP (a lossless lab, still a margin of min_p2p_echoes); the server relay
-    is TCP and must echo every message."""
+    The reliable-ordered run must echo every message intact and in order (exit 0) on either
+    path; the unreliable run is QUIC datagrams: over P2P a lossless lab still gets a margin of
+    min_p2p_echoes, the server relay (TCP underneath) must echo every message."""
     if run.error:
         return [run.error]
-    c = run.connect
+    problems = [f"reliable-ordered: {p}" for p in
+                connect_problems(run, run.connect, run.initiator_id, "reliable-ordered", messages)]
+    if run.unreliable is not None:
+        problems += [f"unreliable: {p}" for p in
+                     connect_problems(run, run.unreliable, run.unreliable_id, "unreliable",
+                                      messages, min_p2p_echoes)]
+    return problems
+
+
+def connect_problems(run, c, initiator_id, mode, messages=MESSAGES, min_p2p_echoes=None):
+    """What one connect run of a pair got wrong (see pair_problems)."""
+    if c is None:
+        return ["no connect run"]
     if c.result is None:
         return [f"connect printed no JSON object (exit {c.exit_code})"]
     problems = []
+    reliable = mode.startswith("reliable")
 
     def expect(name, wanted):
         if c.get(name) != wanted:
             problems.append(f"{name} = {c.get(name)!r}, expected {wanted!r}")
 
     expect("status", "Connected")
-    if c.exit_code != 0:
-        problems.append(f"exit code {c.exit_code}, expected 0")
+    if c.exit_code != 0:   # in reliable modes: every echo back intact (and in order)
+        problems.append(f"exit code {c.exit_code}, expected 0 ({c.get('diagnosis')})")
     expect("transport", run.expected)
     expect("local_nat", run.initiator_nat)
     expect("remote_nat", run.responder_nat)
@@ -248,7 +285,9 @@ def pair_problems(run, messages=MESSAGES, min_p2p_echoes=MESSAGES - 2):
     if run.expected == "P2P":
         if c.get("strategy") not in DIRECT_STRATEGIES:
             problems.append(f"strategy = {c.get('strategy')!r}, expected one of {DIRECT_STRATEGIES}")
-        if not isinstance(c.get("echoed"), int) or c.get("echoed") < min_p2p_echoes:
+        if reliable or min_p2p_echoes is None:
+            expect("echoed", messages)
+        elif not isinstance(c.get("echoed"), int) or c.get("echoed") < min_p2p_echoes:
             problems.append(f"echoed = {c.get('echoed')!r}, expected at least {min_p2p_echoes}")
         for name in ("local_candidate", "remote_candidate"):
             if candidate_type(c.get(name)) is None:
@@ -259,7 +298,7 @@ def pair_problems(run, messages=MESSAGES, min_p2p_echoes=MESSAGES - 2):
         if not c.get("diagnosis"):
             problems.append("no diagnosis (why not direct) on a relayed connection")
     # Both sides must agree on the path: the responder's peer_connected names the same transport.
-    seen = [e.get("transport") for e in run.listener.peer_events(run.initiator_id, "peer_connected")]
+    seen = [e.get("transport") for e in run.listener.peer_events(initiator_id, "peer_connected")]
     if c.get("transport") is not None and c.get("transport") not in seen:
         problems.append(f"the responder's peer_connected transports {seen}, expected "
                         f"{c.get('transport')!r} as the initiator's")
@@ -322,27 +361,34 @@ def matrix_markdown(runs, generator="tests/natlab/test_p2p_matrix.py", today=Non
         "(`tests/natlab/README.md`) to refresh it.",
         "",
         "Each row is one ordered pair in the lab's real Linux NATs: the initiator runs "
-        f"`orbitmesh-agent connect` ({MESSAGES} unreliable messages of {MESSAGE_SIZE} bytes) "
-        "to a responder running `listen`, each behind its own router. *Expected* is issue 5's "
-        "promise; *planned* the strategy plugin's plan; *strategy* and *transport* what "
-        "connected; candidates are the selected pair's types (RFC 8445: host, srflx, prflx).",
+        f"`orbitmesh-agent connect` to a responder running `listen`, each behind its own router, "
+        f"first with {MESSAGES} reliable-ordered messages of {MESSAGE_SIZE} bytes (one end-to-end "
+        "encrypted QUIC connection per peer; every echo must come back intact and in order), then "
+        f"from a second agent with {MESSAGES} unreliable ones (QUIC datagrams). *Expected* is "
+        "issue 5's promise; *planned* the strategy plugin's plan; *strategy*, *transport*, "
+        "*connect_ms* and the candidates (the selected pair's types, RFC 8445: host, srflx, prflx) "
+        "are the reliable-ordered run's.",
         "",
         f"{as_expected} of {len(runs)} pairs behaved as expected.",
         "",
         "| initiator NAT | responder NAT | expected | planned strategy | strategy | transport "
-        "| connect_ms | echoed/sent | local candidate | remote candidate | as expected |",
-        "|---|---|---|---|---|---|---:|---:|---|---|---|",
+        "| connect_ms | reliable-ordered echoed/sent | unreliable echoed/sent | local candidate "
+        "| remote candidate | as expected |",
+        "|---|---|---|---|---|---|---:|---:|---:|---|---|---|",
     ]
     for r in runs:
         c = r.connect
         connect_ms = c.get("connect_ms") if c else None
         echoes = f"{c.get('echoed')}/{c.get('sent')}" if c and c.result else None
+        u = r.unreliable
+        unreliable = f"{u.get('echoed')}/{u.get('sent')}" if u and u.result else None
         problems = pair_problems(r)
         lines.append("| " + " | ".join(_cell(v) for v in (
             r.initiator_nat, r.responder_nat, r.expected,
             c.get("planned_strategy") if c else None, c.get("strategy") if c else None,
             c.get("transport") if c else None,
             f"{connect_ms:.0f}" if isinstance(connect_ms, (int, float)) else None, echoes,
+            unreliable,
             candidate_type(c.get("local_candidate")) if c else None,
             candidate_type(c.get("remote_candidate")) if c else None,
             "yes" if not problems else "no: " + "; ".join(problems))) + " |")
