@@ -170,6 +170,9 @@ private:
     void path_connected(const std::string& peer_id, PeerRecord& peer, uint32_t path_id, const std::string& how);
     om_status send_packets(const std::string& peer_id, PeerRecord& peer, uint32_t path_id, const uint8_t* data,
                            size_t len, size_t segment_size);
+    // The transport follows the session's current path (a QUIC server's, after its client migrated).
+    void follow_session_path(const std::string& peer_id, PeerRecord& peer);
+    bool has_direct_path(const PeerRecord& peer, const om_address& remote) const;
     void on_peer_message(const std::string& peer_id, PeerRecord& peer, om_delivery_mode mode, uint32_t channel,
                          std::vector<uint8_t> data);
     // A datagram from a peer's direct path (by source address): to its session.

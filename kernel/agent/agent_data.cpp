@@ -181,9 +181,15 @@ void Agent::open_delivery(const std::string& peer_id, PeerRecord& peer)
 
 bool Agent::use_path(const std::string& peer_id, PeerRecord& peer, uint32_t path_id)
 {
+    Path& path = *peer.paths.at(path_id);
+    if (peer.delivery && !peer.delivery_client && peer.paths.count(peer.current_path)) {
+        // A QUIC server cannot migrate: it moves when its client's packets do, and the transport
+        // follows its session (follow_session_path), not this side's checks.
+        peer.delivery->path_changed(om_delivery_path{path.id(), path.mtu(), path.rtt_us()});
+        return true;
+    }
     const bool changed = peer.current_path != path_id;
     peer.current_path = path_id;
-    Path& path = *peer.paths.at(path_id);
     peer.transport = path.kind();
     if (!delivery_plugin()) return true;
     if (!peer.delivery) {
@@ -226,7 +232,8 @@ void Agent::path_connected(const std::string& peer_id, PeerRecord& peer, uint32_
         }
         return;
     }
-    if (was_connected) set_peer_status(peer_id, peer, OM_PEER_CONNECTED, "moved to " + peer.paths.at(path_id)->describe() + ": " + how);
+    if (was_connected && peer.current_path == path_id)
+        set_peer_status(peer_id, peer, OM_PEER_CONNECTED, "moved to " + peer.paths.at(path_id)->describe() + ": " + how);
 }
 
 void Agent::delivery_established(const std::string& peer_id, PeerRecord& peer)
@@ -326,17 +333,41 @@ om_status Agent::send_packets(const std::string& peer_id, PeerRecord& peer, uint
         counters_.add("delivery.packets_to_unknown_path", 1);
         return OM_ERR_NOT_FOUND;
     }
-    // The session answers on the path the peer's packets came over (a QUIC server follows its
-    // client's migration): that path is the peer's transport from now on.
-    if (path_id != peer.current_path) {
-        peer.current_path = path_id;
-        if (peer.transport != it->second->kind()) {
-            peer.transport = it->second->kind();
-            if (peer.status == OM_PEER_CONNECTED)
-                set_peer_status(peer_id, peer, OM_PEER_CONNECTED, "the peer moved to " + it->second->describe());
-        }
+    // A QUIC server answers on the path its client's packets came over, but it also probes and
+    // answers on others while a migration settles: the transport follows the session's own
+    // current path (asked from a fresh task, never from inside the plugin), not each packet.
+    if (path_id != peer.current_path && !peer.path_check_posted) {
+        peer.path_check_posted = true;
+        loop_.post([this, peer_id] {
+            PeerRecord* p = peers_.find(peer_id);
+            if (!p) return;
+            p->path_check_posted = false;
+            follow_session_path(peer_id, *p);
+        });
     }
     return it->second->send(data, len, segment_size);
+}
+
+void Agent::follow_session_path(const std::string& peer_id, PeerRecord& peer)
+{
+    om_delivery_metrics m{};
+    if (!peer.delivery || !peer.delivery->metrics(m) || !m.path_id || m.path_id == peer.current_path) return;
+    auto it = peer.paths.find(m.path_id);
+    if (it == peer.paths.end()) return;
+    peer.current_path = m.path_id;
+    if (peer.transport == it->second->kind()) return;
+    peer.transport = it->second->kind();
+    counters_.add("delivery.followed_peer_path", 1);
+    if (peer.status == OM_PEER_CONNECTED)
+        set_peer_status(peer_id, peer, OM_PEER_CONNECTED, "the peer moved to " + it->second->describe());
+}
+
+bool Agent::has_direct_path(const PeerRecord& peer, const om_address& remote) const
+{
+    for (const auto& [id, path] : peer.paths)
+        if (auto* direct = dynamic_cast<const DirectPath*>(path.get()); direct && proto::same_address(direct->remote(), remote))
+            return true;
+    return false;
 }
 
 void Agent::on_peer_message(const std::string& peer_id, PeerRecord& peer, om_delivery_mode mode, uint32_t channel,

@@ -303,8 +303,11 @@ void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
     switch (session->state()) {
         case ice::SessionState::Checking: break;
         case ice::SessionState::Connected:
-            if (peer.transport != OM_TRANSPORT_P2P || !proto::same_address(session->selected()->remote.address, peer.p2p.remote))
-                p2p_connected(peer_id, peer);  // the first pair, or the peer nominated another one
+            // The first pair, the peer nominated another one, or the checks of an ICE restart
+            // found the way back; not merely because the session is on the relay for a while.
+            if (!has_direct_path(peer, session->selected()->remote.address) ||
+                !proto::same_address(session->selected()->remote.address, peer.p2p.remote))
+                p2p_connected(peer_id, peer);
             break;
         case ice::SessionState::Failed:
             if (!peer.p2p.early.empty()) {

@@ -83,6 +83,7 @@ struct PeerRecord {
     std::string remote_fingerprint;  // what the peer said its certificate is (signaling)
     uint64_t handshake_timer = 0;
     bool delivery_client = false;    // this side is the session's client (it migrates)
+    bool path_check_posted = false;  // follow_session_path is on its way
     // ICE restarts while relayed (agent_restart.cpp): the request in flight, the next try.
     uint32_t restart_request = 0;
     uint64_t restart_timer = 0;
