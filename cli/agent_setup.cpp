@@ -39,6 +39,15 @@ void fill_agent_options(const GlobalOptions& g, orbitmesh::AgentOptions& options
     raw.prefer_p2p = g.no_p2p ? 0 : 1;
     raw.fallback_to_relay = g.no_fallback ? 0 : 1;
     raw.connection_timeout_ms = g.timeout_ms;
+    raw.keep_alive_interval_ms = g.keep_alive_ms;
+    raw.disconnect_timeout_ms = g.disconnect_timeout_ms;
+    raw.nat_punch_retries = g.punch_retries;
+    raw.nat_punch_interval_ms = g.punch_interval_ms;
+    raw.max_mtu = g.mtu;
+    raw.enable_reliable_delivery = g.no_reliable ? 0 : 1;
+    raw.enable_unreliable_delivery = g.no_unreliable ? 0 : 1;
+    // The wrapper has no setter for it yet: the GlobalOptions outlive the agent's creation.
+    raw.identity_file = g.identity_file.empty() ? nullptr : g.identity_file.c_str();
     if (!g.exclude_interfaces.empty()) options.exclude_interfaces(g.exclude_interfaces);
     for (const PluginChoice& choice : g.plugins) set_plugin(options, choice);
     for (const PluginSetting& s : g.plugin_options) options.plugin_option(s.plugin, s.key, s.value);

@@ -38,6 +38,15 @@ struct GlobalOptions {
     bool no_p2p = false;
     bool no_fallback = false;
     int timeout_ms = 10000;
+    // The rest of the seed's P2POptions (om_agent_options), with its defaults.
+    int keep_alive_ms = 15000;          // --keep-alive-ms: keep_alive_interval_ms
+    int disconnect_timeout_ms = 30000;  // --disconnect-timeout-ms
+    int punch_retries = 10;             // --punch-retries: nat_punch_retries
+    int punch_interval_ms = 100;        // --punch-interval-ms: nat_punch_interval_ms
+    int mtu = 1400;                     // --mtu: max_mtu (QUIC needs at least 1200)
+    bool no_reliable = false;           // --no-reliable: enable_reliable_delivery = 0
+    bool no_unreliable = false;         // --no-unreliable: enable_unreliable_delivery = 0
+    std::string identity_file;          // --identity-file FILE: the agent's key and certificate
     std::vector<PluginChoice> plugins;
     std::vector<PluginSetting> plugin_options;
     std::string log_level; // empty: the library's default (warning, or ORBITMESH_LOG_LEVEL)
@@ -53,6 +62,7 @@ struct CommandOptions {
     int seconds = 5;
     std::string mode = "reliable-ordered";
     std::string transport = "auto";
+    int channel = 0; // --channel N: 0..OM_MAX_CHANNELS-1
 };
 
 struct CliOptions {

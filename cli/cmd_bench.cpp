@@ -1,9 +1,335 @@
-// `bench`: its arguments are already validated by parse_args; the command itself arrives with
-// the signaling issue.
+// `bench PEER [--seconds 5] [--size 1024] [--mode reliable-ordered] [--transport auto]
+// [--channel 0]`: against a `listen`ing peer (which echoes every message on its channel and in
+// its mode), measures
+//  1. round-trip times: a ping-pong phase of single messages, one in flight at a time, each
+//     carrying its send time (steady clock, ns); at most kPings pings or kPingPhase, whichever
+//     ends first (an unreliable ping lost for kPingWait is skipped);
+//  2. throughput: for --seconds, sends --size byte messages as fast as the peer's send queue
+//     takes them (OM_ERR_WOULD_BLOCK waits for OM_EVENT_PEER_WRITABLE or a short slice), then
+//     waits for the echoes still on their way (reliable modes: up to kDrainReliable; others
+//     until kDrainQuiet passes without one). Only what the peer echoed back intact counts.
+// Prints ONE JSON object: the CONTRACT's transport, seconds (the throughput phase, first send to
+// last echo counted), messages and bytes (echoed back), mbit_per_s and msgs_per_s (of the echoed
+// payload, one direction), rtt_ms_p50, rtt_ms_p99, retransmits (the QUIC session's); then
+// status, strategy, mode, channel, size, sent, damaged, would_block, rtt_samples, rtt_ms_min,
+// rtt_ms_mean, the session metrics (peer_report.hpp) and diagnosis.
+// Exit 0 when Connected and something came back (in reliable modes: nothing damaged); 1 when the
+// operation failed (the JSON says why); 2 for usage errors and --transport turn.
+#include "agent_setup.hpp"
 #include "commands.hpp"
+#include "demo_payload.hpp"
+#include "json_output.hpp"
+#include "peer_report.hpp"
+
+#include <orbitmesh/orbitmesh.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <vector>
 
 namespace om_cli {
+namespace {
 
-int run_bench(const CliOptions& options) { return not_yet_supported(options); }
+using Clock = std::chrono::steady_clock;
+
+constexpr int kPings = 200;
+constexpr auto kPingPhase = std::chrono::milliseconds(2000);
+constexpr auto kPingWait = std::chrono::milliseconds(1000);
+constexpr auto kDrainReliable = std::chrono::milliseconds(5000);
+constexpr auto kDrainQuiet = std::chrono::milliseconds(500);
+constexpr auto kWritableWait = std::chrono::milliseconds(20);
+constexpr int kPumpWaitMs = 1;
+
+// Ping payload: "ping", sequence number, send time in ns (big-endian), zero filler to --size.
+constexpr uint8_t kPingMarker[4] = {'p', 'i', 'n', 'g'};
+constexpr size_t kPingHeader = 16;
+
+uint64_t now_ns() {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+}
+
+std::vector<uint8_t> make_ping(uint32_t seq, size_t size) {
+    std::vector<uint8_t> out(std::max(size, kPingHeader), 0);
+    std::memcpy(out.data(), kPingMarker, sizeof kPingMarker);
+    for (int i = 0; i < 4; ++i) out[4 + i] = static_cast<uint8_t>(seq >> (24 - 8 * i));
+    const uint64_t t = now_ns();
+    for (int i = 0; i < 8; ++i) out[8 + i] = static_cast<uint8_t>(t >> (56 - 8 * i));
+    return out;
+}
+
+// (seq, send time) of an intact ping echo.
+std::optional<std::pair<uint32_t, uint64_t>> read_ping(const uint8_t* data, size_t len, size_t size) {
+    if (!data || len != std::max(size, kPingHeader) || std::memcmp(data, kPingMarker, sizeof kPingMarker) != 0)
+        return std::nullopt;
+    for (size_t i = kPingHeader; i < len; ++i)
+        if (data[i] != 0) return std::nullopt;
+    uint32_t seq = 0;
+    uint64_t t = 0;
+    for (int i = 0; i < 4; ++i) seq = (seq << 8) | data[4 + i];
+    for (int i = 0; i < 8; ++i) t = (t << 8) | data[8 + i];
+    return std::make_pair(seq, t);
+}
+
+// Nearest-rank percentile of sorted samples; nullopt without any.
+std::optional<double> percentile(const std::vector<double>& sorted, double p) {
+    if (sorted.empty()) return std::nullopt;
+    size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * double(sorted.size())));
+    return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+void set_number_or_null(Poco::JSON::Object::Ptr out, const std::string& key, std::optional<double> v) {
+    if (v) out->set(key, *v);
+    else out->set(key, Poco::Dynamic::Var());
+}
+
+class Bench {
+public:
+    explicit Bench(const CliOptions& options)
+        : options_(options), mode_(delivery_mode_from_name(options.cmd.mode)),
+          channel_(static_cast<uint32_t>(options.cmd.channel)), size_(static_cast<size_t>(options.cmd.size)) {
+        state_.struct_size = sizeof state_;
+    }
+
+    void create() {
+        orbitmesh::AgentOptions o;
+        fill_agent_options(options_.global, o);
+        o.event_mode(OM_EVENTS_DISPATCH);
+        agent_ = std::make_unique<orbitmesh::Agent>(o, [this](const om_event& e) { on_event(e); });
+    }
+
+    int run(om_transport_type via) {
+        try {
+            agent_->connect();
+        } catch (const orbitmesh::Error& e) {
+            failure_ = std::string("server: ") + e.status_name() + ": " + e.what();
+            return report();
+        }
+        try {
+            state_ = agent_->connect_peer(options_.cmd.peer, via);
+        } catch (const orbitmesh::Error& e) {
+            if (e.status() == OM_ERR_NOT_SUPPORTED) {
+                std::cerr << "orbitmesh-agent: bench: not yet supported (" << e.what() << ")\n";
+                return kExitUsage;
+            }
+            failure_ = std::string(e.status_name()) + ": " + e.what();
+            refresh_state();
+            if (state_.status == OM_PEER_CONNECTED || state_.status == OM_PEER_DISCONNECTED)
+                state_.status = OM_PEER_FAILED;
+            return report();
+        }
+        ping_phase();
+        if (failure_.empty() && peer_gone_.empty() && !stop_requested()) throughput_phase();
+        refresh_state();
+        return report();
+    }
+
+private:
+    void refresh_state() {
+        try {
+            om_peer_state s = agent_->peer_state(options_.cmd.peer);
+            if (s.connect_ms <= 0) s.connect_ms = state_.connect_ms;
+            state_ = s;
+        } catch (const orbitmesh::Error&) {
+        }
+    }
+
+    void on_event(const om_event& e) {
+        const uint64_t arrived = now_ns();
+        if (e.type == OM_EVENT_MESSAGE) {
+            if (!e.peer_id || options_.cmd.peer != e.peer_id) return;
+            const bool routed = e.channel == channel_ && e.delivery_mode == mode_;
+            if (auto ping = read_ping(e.data, e.len, size_)) {
+                if (routed && pinging_ && ping->first == ping_seq_) {
+                    rtts_ms_.push_back(double(arrived - ping->second) / 1e6);
+                    ping_back_ = true;
+                }
+                return; // a late ping echo: not counted
+            }
+            std::optional<uint32_t> seq = demo_payload_seq(e.data, e.len, size_);
+            if (!seq || !routed) {
+                ++damaged_;
+                return;
+            }
+            ++messages_;
+            bytes_ += e.len;
+            last_echo_ = Clock::now();
+        } else if (e.type == OM_EVENT_PEER_WRITABLE) {
+            writable_ = true;
+        } else if (e.type == OM_EVENT_PEER_DISCONNECTED && e.peer_id && options_.cmd.peer == e.peer_id) {
+            peer_gone_ = e.message ? e.message : "the peer disconnected";
+        } else if (e.type == OM_EVENT_DISCONNECTED && state_.active_transport != OM_TRANSPORT_P2P) {
+            peer_gone_ = std::string("the server connection ended") + (e.message ? std::string(": ") + e.message : "");
+        }
+    }
+
+    void pump(int wait_ms) {
+        try {
+            agent_->dispatch(wait_ms);
+        } catch (const orbitmesh::Error&) {
+        }
+    }
+
+    // Sends one message, waiting out OM_ERR_WOULD_BLOCK until `deadline`; false when it could
+    // not go (send_error_ says why, unless the deadline passed while blocked).
+    bool send(const std::vector<uint8_t>& payload, Clock::time_point deadline) {
+        for (;;) {
+            try {
+                agent_->send(options_.cmd.peer, payload.data(), payload.size(), mode_, channel_);
+                return true;
+            } catch (const orbitmesh::Error& e) {
+                if (e.status() != OM_ERR_WOULD_BLOCK) {
+                    if (send_error_.empty()) send_error_ = std::string(e.status_name()) + ": " + e.what();
+                    return false;
+                }
+                ++would_block_;
+            }
+            writable_ = false;
+            const auto until = std::min(deadline, Clock::now() + kWritableWait);
+            while (!writable_ && Clock::now() < until && peer_gone_.empty() && !stop_requested()) pump(kPumpWaitMs);
+            if (Clock::now() >= deadline || !peer_gone_.empty() || stop_requested()) return false;
+        }
+    }
+
+    void ping_phase() {
+        const auto end = Clock::now() + kPingPhase;
+        pinging_ = true;
+        for (uint32_t seq = 0; seq < uint32_t(kPings) && Clock::now() < end && !stop_requested(); ++seq) {
+            ping_seq_ = seq;
+            ping_back_ = false;
+            const auto wait_until = Clock::now() + kPingWait;
+            if (!send(make_ping(seq, size_), wait_until)) {
+                if (!send_error_.empty()) break;
+                continue;
+            }
+            while (!ping_back_ && Clock::now() < wait_until && peer_gone_.empty() && !stop_requested()) pump(kPumpWaitMs);
+            if (!peer_gone_.empty()) break;
+        }
+        pinging_ = false;
+        std::sort(rtts_ms_.begin(), rtts_ms_.end());
+    }
+
+    void throughput_phase() {
+        const auto start = Clock::now();
+        const auto end = start + std::chrono::seconds(options_.cmd.seconds);
+        last_echo_ = start;
+        for (uint32_t seq = 0; Clock::now() < end && peer_gone_.empty() && !stop_requested(); ++seq) {
+            if (!send(make_demo_payload(seq, size_), end)) {
+                if (!send_error_.empty()) break;
+                continue;
+            }
+            ++sent_;
+            pump(0); // read echoes as they come, so the peer's queue towards us drains too
+        }
+        // The echoes still on their way.
+        const bool reliable = is_reliable(mode_);
+        const auto drain_end = Clock::now() + kDrainReliable;
+        while (messages_ < sent_ && Clock::now() < drain_end && peer_gone_.empty() && !stop_requested()) {
+            if (!reliable && Clock::now() - last_echo_ > kDrainQuiet) break;
+            pump(kPumpWaitMs);
+        }
+        const auto stop = messages_ > 0 ? std::max(last_echo_, std::min(Clock::now(), end)) : Clock::now();
+        elapsed_s_ = std::chrono::duration<double>(stop - start).count();
+    }
+
+    std::string problem() const {
+        if (!failure_.empty()) return failure_;
+        if (state_.status != OM_PEER_CONNECTED && sent_ == 0) return "not connected";
+        if (!send_error_.empty()) return "sending failed: " + send_error_;
+        if (!peer_gone_.empty()) return peer_gone_;
+        if (messages_ == 0) return "nothing came back (is the peer running `listen`?)";
+        if (is_reliable(mode_) && damaged_ > 0) return std::to_string(damaged_) + " echo(es) came back damaged or misrouted";
+        return "";
+    }
+
+    int report() const {
+        const std::string why = problem();
+        const bool connected = state_.status == OM_PEER_CONNECTED;
+        Poco::JSON::Object::Ptr out = new_json_object();
+        // The CONTRACT's fields, in its order.
+        set_or_null(out, "transport", transport_name(state_.active_transport));
+        out->set("seconds", elapsed_s_);
+        out->set("messages", messages_);
+        out->set("bytes", bytes_);
+        out->set("mbit_per_s", elapsed_s_ > 0 ? double(bytes_) * 8.0 / elapsed_s_ / 1e6 : 0.0);
+        out->set("msgs_per_s", elapsed_s_ > 0 ? double(messages_) / elapsed_s_ : 0.0);
+        set_number_or_null(out, "rtt_ms_p50", percentile(rtts_ms_, 50));
+        set_number_or_null(out, "rtt_ms_p99", percentile(rtts_ms_, 99));
+        out->set("retransmits", state_.retransmits);
+        // Beyond them.
+        out->set("status", peer_status_name(state_.status));
+        set_or_null(out, "strategy", strategy_name(state_.strategy));
+        out->set("mode", options_.cmd.mode);
+        out->set("channel", channel_);
+        out->set("size", size_);
+        out->set("sent", sent_);
+        out->set("damaged", damaged_);
+        out->set("would_block", would_block_);
+        out->set("rtt_samples", rtts_ms_.size());
+        set_number_or_null(out, "rtt_ms_min", rtts_ms_.empty() ? std::nullopt : std::optional<double>(rtts_ms_.front()));
+        double sum = 0;
+        for (double r : rtts_ms_) sum += r;
+        set_number_or_null(out, "rtt_ms_mean",
+                           rtts_ms_.empty() ? std::nullopt : std::optional<double>(sum / double(rtts_ms_.size())));
+        if (connected || state_.connect_ms > 0) out->set("connect_ms", state_.connect_ms);
+        else out->set("connect_ms", Poco::Dynamic::Var());
+        set_session_metrics(out, state_);
+        std::string diagnosis = state_.diagnosis;
+        if (!why.empty()) diagnosis = diagnosis.empty() ? why : why + "; " + diagnosis;
+        set_or_null(out, "diagnosis", diagnosis.empty() ? std::nullopt : std::optional<std::string>(diagnosis));
+        print_json_line(out, std::cout);
+        if (!why.empty()) std::cerr << "orbitmesh-agent: bench: " << why << "\n";
+        return connected && why.empty() ? kExitOk : kExitFailed;
+    }
+
+    const CliOptions& options_;
+    const om_delivery_mode mode_;
+    const uint32_t channel_;
+    const size_t size_;
+    om_peer_state state_{};
+    // ping phase
+    bool pinging_ = false;
+    uint32_t ping_seq_ = 0;
+    bool ping_back_ = false;
+    std::vector<double> rtts_ms_;
+    // throughput phase
+    uint64_t sent_ = 0;
+    uint64_t messages_ = 0;
+    uint64_t bytes_ = 0;
+    uint64_t damaged_ = 0;
+    uint64_t would_block_ = 0;
+    bool writable_ = true;
+    double elapsed_s_ = 0;
+    Clock::time_point last_echo_ = Clock::now();
+    std::string failure_;
+    std::string send_error_;
+    std::string peer_gone_;
+    std::unique_ptr<orbitmesh::Agent> agent_; // last: goes first
+};
+
+} // namespace
+
+int run_bench(const CliOptions& options) {
+    if (options.cmd.transport == "turn") {
+        std::cerr << "orbitmesh-agent: bench: not yet supported (--transport turn: auto, p2p and server are built)\n";
+        return kExitUsage;
+    }
+    const om_transport_type via = options.cmd.transport == "server" ? OM_TRANSPORT_SERVER_RELAY
+                                  : options.cmd.transport == "p2p"  ? OM_TRANSPORT_P2P
+                                                                    : OM_TRANSPORT_NONE;
+    install_stop_signals();
+    Bench bench(options);
+    try {
+        bench.create();
+    } catch (const orbitmesh::Error& e) {
+        return usage_error(std::string("bench: ") + e.what());
+    }
+    return bench.run(via);
+}
 
 } // namespace om_cli

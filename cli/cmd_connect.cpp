@@ -1,12 +1,14 @@
 // `connect PEER`: registers with --server as --id, connects to PEER (--transport auto: direct
 // when possible, else the relay; p2p: direct only; server: the server relay), sends --count
-// messages of --size bytes with --mode, waits for the echoes of a `listen`ing peer (bounded by
-// --timeout-ms) and prints ONE JSON object with the CONTRACT's fields plus planned_strategy and
-// pairs (the candidate pairs tried). Each payload carries a marker, its sequence number and a
-// filler derived from both (demo_payload), so a damaged or misrouted echo is recognised.
+// messages of --size bytes with --mode on --channel, waits for the echoes of a `listen`ing peer
+// (bounded by --timeout-ms) and prints ONE JSON object with the CONTRACT's fields, then
+// planned_strategy, mode, channel, the delivery session's metrics (peer_report.hpp) and pairs
+// (the candidate pairs tried). Each payload carries a marker, its sequence number and a filler
+// derived from both (demo_payload), so a damaged or misrouted echo is recognised; an echo must
+// come back on the channel and in the mode it went with. OM_ERR_WOULD_BLOCK (the peer's send
+// queue is full) waits for OM_EVENT_PEER_WRITABLE, or a short slice, and sends again.
 // Exit 0 only when Connected and, in reliable modes, every echo came back intact (and, for
-// reliable-ordered, in order); 1 otherwise; 2 for what is not built yet: --transport turn, and
-// reliable modes over P2P until a delivery plugin exists (the JSON is printed first).
+// reliable-ordered, in order); 1 otherwise; 2 for --transport turn (not built yet).
 #include "agent_setup.hpp"
 #include "commands.hpp"
 #include "demo_payload.hpp"
@@ -31,6 +33,8 @@ using Clock = std::chrono::steady_clock;
 // Unreliable modes: how long the exchange may stay silent before the rest counts as lost.
 constexpr auto kQuiet = std::chrono::milliseconds(1000);
 constexpr int kPumpWaitMs = 5;
+// Longest wait for OM_EVENT_PEER_WRITABLE before a send is tried again anyway.
+constexpr auto kWritableWait = std::chrono::milliseconds(50);
 
 std::optional<om_transport_type> via_for(const std::string& transport) {
     if (transport == "server") return OM_TRANSPORT_SERVER_RELAY;
@@ -43,8 +47,8 @@ class Connector {
 public:
     explicit Connector(const CliOptions& options)
         : options_(options), mode_(delivery_mode_from_name(options.cmd.mode)),
-          count_(static_cast<size_t>(options.cmd.count)), size_(static_cast<size_t>(options.cmd.size)),
-          echoed_(count_) {
+          channel_(static_cast<uint32_t>(options.cmd.channel)), count_(static_cast<size_t>(options.cmd.count)),
+          size_(static_cast<size_t>(options.cmd.size)), echoed_(count_) {
         state_.struct_size = sizeof state_;
     }
 
@@ -95,12 +99,18 @@ private:
         if (e.type == OM_EVENT_MESSAGE) {
             if (!e.peer_id || options_.cmd.peer != e.peer_id) return;
             std::optional<uint32_t> seq = demo_payload_seq(e.data, e.len, size_);
+            if (seq && (e.channel != channel_ || e.delivery_mode != mode_)) {
+                ++misrouted_; // intact, but on another channel or in another mode
+                seq.reset();
+            }
             echoed_.record(seq);
             if (seq) {
                 if (next_expected_ && *seq < *next_expected_) ++out_of_order_;
                 next_expected_ = *seq + 1;
             }
             last_activity_ = Clock::now();
+        } else if (e.type == OM_EVENT_PEER_WRITABLE) {
+            writable_ = true;
         } else if (e.type == OM_EVENT_PEER_DISCONNECTED && e.peer_id && options_.cmd.peer == e.peer_id) {
             peer_gone_ = e.message ? e.message : "the peer disconnected";
         } else if (e.type == OM_EVENT_DISCONNECTED) {
@@ -115,30 +125,33 @@ private:
         }
     }
 
+    // After OM_ERR_WOULD_BLOCK: reads echoes (the queue drains meanwhile) until the peer is
+    // writable again (OM_EVENT_PEER_WRITABLE), at most kWritableWait, never past the deadline.
+    void wait_writable(Clock::time_point deadline) {
+        writable_ = false;
+        const auto until = std::min(deadline, Clock::now() + kWritableWait);
+        while (!writable_ && Clock::now() < until && peer_gone_.empty() && !stop_requested()) pump(kPumpWaitMs);
+    }
+
     void exchange() {
         const auto deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
         for (uint32_t seq = 0; seq < count_ && !stop_requested(); ++seq) {
             std::vector<uint8_t> payload = make_demo_payload(seq, size_);
             for (;;) {
                 try {
-                    agent_->send(options_.cmd.peer, payload.data(), payload.size(), mode_);
+                    agent_->send(options_.cmd.peer, payload.data(), payload.size(), mode_, channel_);
                     ++sent_;
                     bytes_sent_ += payload.size();
                     break;
                 } catch (const orbitmesh::Error& e) {
-                    if (e.status() == OM_ERR_NOT_SUPPORTED) {
-                        // Reliable modes over P2P wait for the delivery plugin: nothing of
-                        // this mode can go, so stop at the first.
-                        not_supported_ = std::string(e.status_name()) + ": " + e.what();
-                        ++send_errors_;
-                        break;
-                    }
-                    if (e.status() != OM_ERR_WOULD_BLOCK || Clock::now() >= deadline) {
+                    if (e.status() != OM_ERR_WOULD_BLOCK || Clock::now() >= deadline || stop_requested() ||
+                        !peer_gone_.empty()) {
                         ++send_errors_;
                         if (send_error_.empty()) send_error_ = std::string(e.status_name()) + ": " + e.what();
                         break;
                     }
-                    pump(kPumpWaitMs); // the queue drains while echoes are read
+                    ++would_block_;
+                    wait_writable(deadline);
                 }
             }
             if (send_errors_ > 0) break; // the path is gone: the rest would fail alike
@@ -154,10 +167,10 @@ private:
 
     std::string exchange_problem() const {
         if (!failure_.empty()) return failure_;
-        if (!not_supported_.empty())
-            return "--mode " + options_.cmd.mode + " over " + transport_name(state_.active_transport).value_or("this path") +
-                   " is not yet supported (" + not_supported_ + ")";
         if (state_.status != OM_PEER_CONNECTED && sent_ == 0) return "not connected";
+        if (misrouted_ > 0)
+            return std::to_string(misrouted_) + " echo(es) came back on another channel or in another mode than " +
+                   options_.cmd.mode + " on channel " + std::to_string(channel_);
         if (echoed_.corrupted() > 0) return std::to_string(echoed_.corrupted()) + " echo(es) came back damaged";
         if (sent_ < count_) return "only " + std::to_string(sent_) + " of " + std::to_string(count_) +
                                    " messages could be sent" + (send_error_.empty() ? "" : " (" + send_error_ + ")");
@@ -200,12 +213,12 @@ private:
         set_or_null(out, "diagnosis", diagnosis.empty() ? std::nullopt : std::optional<std::string>(diagnosis));
         // Beyond the CONTRACT's fields, after them: the strategy chosen and the pairs tried.
         set_or_null(out, "planned_strategy", strategy_name(state_.planned_strategy));
+        out->set("mode", options_.cmd.mode);
+        out->set("channel", channel_);
+        set_session_metrics(out, state_);
+        out->set("would_block", would_block_);
         out->set("pairs", pairs());
         print_json_line(out, std::cout);
-        if (!not_supported_.empty()) {
-            std::cerr << "orbitmesh-agent: connect: " << problem << "\n";
-            return kExitUsage;
-        }
         if (!problem.empty()) std::cerr << "orbitmesh-agent: connect: " << problem << "\n";
         return connected && problem.empty() ? kExitOk : kExitFailed;
     }
@@ -221,6 +234,7 @@ private:
 
     const CliOptions& options_;
     const om_delivery_mode mode_;
+    const uint32_t channel_;
     const size_t count_;
     const size_t size_;
     om_peer_state state_{};
@@ -231,7 +245,9 @@ private:
     uint64_t bytes_sent_ = 0;
     size_t send_errors_ = 0;
     std::string send_error_;
-    std::string not_supported_; // why sending in this mode over this path is not built yet
+    size_t misrouted_ = 0;    // intact echoes on another channel or in another mode
+    uint64_t would_block_ = 0; // sends answered OM_ERR_WOULD_BLOCK (then tried again)
+    bool writable_ = true;
     std::string failure_;
     std::string peer_gone_;
     Clock::time_point last_activity_ = Clock::now();

@@ -1,10 +1,13 @@
 // `listen`: registers with --server as --id, accepts every peer and echoes each message back to
-// its sender with the delivery mode it came with. Events run in dispatch mode on this thread;
-// one JSON object per line for connected / disconnected / reconnecting / peer_connected (with
-// transport and strategy) / peer_state_changed / peer_disconnected (with reason) / error, an
-// "echo_failed" line for each message that could not go back (e.g. a reliable mode over P2P
-// before the delivery plugin exists), a "summary" line every few seconds while messages flow
-// (messages themselves are counted, never printed one by one), and a final "stopped" line.
+// its sender on the channel and with the delivery mode it came with. Events run in dispatch mode
+// on this thread; one JSON object per line for connected / disconnected / reconnecting /
+// peer_connected (with transport and strategy) / peer_state_changed / peer_disconnected (with
+// reason) / peer_writable (the peer's send queue has room again after OM_ERR_WOULD_BLOCK; at most
+// one line per peer per summary interval, the summary counts them all) / error, an "echo_failed"
+// line (peer, mode, channel, reason) for each message that could not go back, a "summary" line
+// every few seconds while messages flow (messages themselves are counted, never printed one by
+// one), and a final "stopped" line. A full send queue (OM_ERR_WOULD_BLOCK) is waited out, reading
+// events meanwhile, for at most --timeout-ms before the echo counts as failed.
 // Runs until SIGINT or SIGTERM (exit 0). Exit 1 when the first registration fails.
 #include "agent_setup.hpp"
 #include "commands.hpp"
@@ -18,7 +21,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <thread>
+#include <set>
 
 namespace om_cli {
 namespace {
@@ -27,11 +30,18 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kDispatchSliceMs = 100;
 constexpr auto kSummaryEvery = std::chrono::seconds(5);
+// After OM_ERR_WOULD_BLOCK: events are read in slices of this length until the peer is writable,
+// at most kWritableWait before the send is tried again anyway.
+constexpr int kWritableSliceMs = 2;
+constexpr auto kWritableWait = std::chrono::milliseconds(50);
 
 struct PeerTally {
     uint64_t messages = 0;
     uint64_t bytes = 0;
     uint64_t echo_failures = 0;
+    uint64_t would_block = 0;  // echoes answered OM_ERR_WOULD_BLOCK (then retried)
+    uint64_t writable = 0;     // OM_EVENT_PEER_WRITABLE events
+    Clock::time_point last_writable_line{};
 };
 
 class Listener {
@@ -144,6 +154,21 @@ private:
             print_json_line(out, std::cout);
             return;
         }
+        case OM_EVENT_PEER_WRITABLE: {
+            std::string peer = e.peer_id ? e.peer_id : "";
+            PeerTally& tally = peers_[peer];
+            ++tally.writable;
+            writable_.insert(peer);
+            const auto now = Clock::now();
+            if (tally.last_writable_line == Clock::time_point{} || now - tally.last_writable_line >= kSummaryEvery) {
+                tally.last_writable_line = now;
+                Poco::JSON::Object::Ptr out = line("peer_writable");
+                out->set("peer", peer);
+                out->set("would_block", tally.would_block);
+                print_json_line(out, std::cout);
+            }
+            return;
+        }
         case OM_EVENT_ERROR: {
             Poco::JSON::Object::Ptr out = line("error");
             out->set("status", std::string(om_status_name(e.status)));
@@ -177,18 +202,22 @@ private:
                 Poco::JSON::Object::Ptr out = line("echo_failed");
                 out->set("peer", e.peer_id);
                 out->set("mode", delivery_mode_name(e.delivery_mode));
+                out->set("channel", e.channel);
                 out->set("reason", last_send_error_);
                 print_json_line(out, std::cout);
             }
         }
     }
 
-    // Sends the message back; waits out a full outgoing queue for at most --timeout-ms.
+    // Sends the message back on its channel and in its mode. A full send queue
+    // (OM_ERR_WOULD_BLOCK) is waited out for at most --timeout-ms: events are read meanwhile
+    // (messages queue in inbox_), and the send is tried again on OM_EVENT_PEER_WRITABLE or after
+    // a short slice.
     bool echo(const orbitmesh::Event& e) {
         auto deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
         for (;;) {
             try {
-                agent_->send(e.peer_id, e.data.data(), e.data.size(), e.delivery_mode);
+                agent_->send(e.peer_id, e.data.data(), e.data.size(), e.delivery_mode, e.channel);
                 return true;
             } catch (const orbitmesh::Error& err) {
                 if (err.status() != OM_ERR_WOULD_BLOCK || Clock::now() >= deadline || stop_requested()) {
@@ -196,8 +225,17 @@ private:
                     if (last_echo_error_.empty()) last_echo_error_ = err.what();
                     return false;
                 }
+                ++peers_[e.peer_id].would_block;
+                ++would_block_;
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            writable_.erase(e.peer_id);
+            const auto until = std::min(deadline, Clock::now() + kWritableWait);
+            while (!writable_.count(e.peer_id) && Clock::now() < until && !stop_requested()) {
+                try {
+                    agent_->dispatch(kWritableSliceMs);
+                } catch (const orbitmesh::Error&) {
+                }
+            }
         }
     }
 
@@ -207,12 +245,15 @@ private:
         out->set("messages", total_messages_);
         out->set("bytes", total_bytes_);
         out->set("echo_failures", echo_failures_);
+        out->set("would_block", would_block_);
         Poco::JSON::Object::Ptr peers = new_json_object();
         for (const auto& [id, tally] : peers_) {
             Poco::JSON::Object::Ptr p = new_json_object();
             p->set("messages", tally.messages);
             p->set("bytes", tally.bytes);
             if (tally.echo_failures) p->set("echo_failures", tally.echo_failures);
+            if (tally.would_block) p->set("would_block", tally.would_block);
+            if (tally.writable) p->set("writable", tally.writable);
             peers->set(id, p);
         }
         out->set("peers", peers);
@@ -227,6 +268,8 @@ private:
     uint64_t total_bytes_ = 0;
     uint64_t summarized_messages_ = 0;
     uint64_t echo_failures_ = 0;
+    uint64_t would_block_ = 0;
+    std::set<std::string> writable_; // peers writable again since their last OM_ERR_WOULD_BLOCK
     std::string last_echo_error_;
     std::string last_send_error_;
     std::unique_ptr<orbitmesh::Agent> agent_; // last: goes first

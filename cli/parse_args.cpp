@@ -2,6 +2,8 @@
 // setter that checks and stores its value. Accepts "--name value" and "--name=value".
 #include "parse_args.hpp"
 
+#include <orbitmesh/orbitmesh.h>
+
 #include <charconv>
 #include <functional>
 #include <initializer_list>
@@ -133,6 +135,12 @@ std::string set_size(ParseState& s, const std::string& v) {
     return parse_int("--size", v, 1, 16 * 1024 * 1024, s.options.cmd.size);
 }
 
+std::string set_identity_file(ParseState& s, const std::string& v) {
+    if (v.empty()) return "--identity-file: expected a file name";
+    s.options.global.identity_file = v;
+    return "";
+}
+
 std::string set_version(ParseState& s, const std::string&) {
     s.options.command = Command::Version;
     s.options.command_name = "version";
@@ -156,6 +164,15 @@ const std::vector<OptionSpec>& option_table() {
         {"--no-p2p", false, {}, flag(&G::no_p2p)},
         {"--no-fallback", false, {}, flag(&G::no_fallback)},
         {"--timeout-ms", true, {}, number("--timeout-ms", &G::timeout_ms, 1, 3600000)},
+        {"--keep-alive-ms", true, {}, number("--keep-alive-ms", &G::keep_alive_ms, 1, 3600000)},
+        {"--disconnect-timeout-ms", true, {},
+         number("--disconnect-timeout-ms", &G::disconnect_timeout_ms, 1, 3600000)},
+        {"--punch-retries", true, {}, number("--punch-retries", &G::punch_retries, 0, 1000)},
+        {"--punch-interval-ms", true, {}, number("--punch-interval-ms", &G::punch_interval_ms, 1, 60000)},
+        {"--mtu", true, {}, number("--mtu", &G::mtu, 1200, 65507)},
+        {"--no-reliable", false, {}, flag(&G::no_reliable)},
+        {"--no-unreliable", false, {}, flag(&G::no_unreliable)},
+        {"--identity-file", true, {}, set_identity_file},
         {"--plugin", true, {}, set_plugin},
         {"--plugin-option", true, {}, set_plugin_option},
         {"--log-level", true, {}, set_log_level},
@@ -165,7 +182,9 @@ const std::vector<OptionSpec>& option_table() {
          command_number("--count", &CommandOptions::count, 1, 1000000)},
         {"--size", true, {C::Connect, C::Bench, C::DatagramDemo}, set_size},
         {"--mode", true, {C::Connect, C::Bench}, set_mode},
-        {"--transport", true, {C::Connect}, set_transport},
+        {"--transport", true, {C::Connect, C::Bench}, set_transport},
+        {"--channel", true, {C::Connect, C::Bench},
+         command_number("--channel", &CommandOptions::channel, 0, OM_MAX_CHANNELS - 1)},
         {"--seconds", true, {C::Bench},
          command_number("--seconds", &CommandOptions::seconds, 1, 3600)},
     };

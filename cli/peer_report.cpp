@@ -70,6 +70,23 @@ void set_or_null(Poco::JSON::Object::Ptr object, const std::string& key,
     else object->set(key, Poco::Dynamic::Var());
 }
 
+void set_session_metrics(Poco::JSON::Object::Ptr out, const om_peer_state& s) {
+    auto text = [](const char* t) { return t[0] ? std::optional<std::string>(t) : std::nullopt; };
+    out->set("rtt_var_ms", s.rtt_var_ms);
+    out->set("min_rtt_ms", s.min_rtt_ms);
+    out->set("cwnd", s.cwnd);
+    out->set("bytes_in_flight", s.bytes_in_flight);
+    out->set("packets_sent", s.packets_sent);
+    out->set("packets_received", s.packets_received);
+    out->set("packets_lost", s.packets_lost);
+    out->set("retransmits", s.retransmits);
+    out->set("send_queue_bytes", s.send_queue_bytes);
+    set_or_null(out, "congestion_control", text(s.congestion_control));
+    set_or_null(out, "cipher_suite", text(s.cipher_suite));
+    set_or_null(out, "local_fingerprint", text(s.local_fingerprint));
+    set_or_null(out, "remote_fingerprint", text(s.remote_fingerprint));
+}
+
 void install_stop_signals() {
     struct sigaction action {};
     action.sa_handler = on_stop_signal;

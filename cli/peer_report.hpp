@@ -25,6 +25,12 @@ bool is_reliable(om_delivery_mode mode);
 void set_or_null(Poco::JSON::Object::Ptr object, const std::string& key,
                  const std::optional<std::string>& value);
 
+// The delivery session's metrics of om_peer_state (0.4), after the CONTRACT's fields of connect
+// and bench: rtt_var_ms, min_rtt_ms, cwnd, bytes_in_flight, packets_sent, packets_received,
+// packets_lost, retransmits, send_queue_bytes, congestion_control, cipher_suite,
+// local_fingerprint, remote_fingerprint (texts null when the session has not said).
+void set_session_metrics(Poco::JSON::Object::Ptr object, const om_peer_state& state);
+
 // Installs SIGINT/SIGTERM handlers that only set a flag; stop_requested() reads it.
 void install_stop_signals();
 bool stop_requested();

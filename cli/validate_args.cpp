@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <charconv>
+#include <string>
 
 namespace om_cli {
 namespace {
@@ -77,6 +78,20 @@ std::string validate_args(const CliOptions& o) {
         if (g.server.empty()) return needs(o, "--server ws://HOST:PORT");
         if (g.id.empty()) return needs(o, "--id NAME");
         if (o.command != Command::Listen && o.cmd.peer.empty()) return needs(o, "PEER");
+        if (o.command != Command::Listen) {
+            const bool reliable = o.cmd.mode == "reliable-ordered" || o.cmd.mode == "reliable-unordered";
+            if (reliable && g.no_reliable)
+                return o.command_name + ": --mode " + o.cmd.mode + " needs reliable delivery, which --no-reliable turns off";
+            if (!reliable && g.no_unreliable)
+                return o.command_name + ": --mode " + o.cmd.mode + " needs unreliable delivery, which --no-unreliable turns off";
+        }
+        if (g.no_reliable && g.no_unreliable)
+            return o.command_name + ": --no-reliable and --no-unreliable leave no delivery mode";
+        if (o.command == Command::Bench && o.cmd.size < 16)
+            return "bench: --size must be at least 16 bytes (marker, sequence number and timestamp)";
+        if (g.disconnect_timeout_ms <= g.keep_alive_ms)
+            return "--disconnect-timeout-ms (" + std::to_string(g.disconnect_timeout_ms) +
+                   ") must be greater than --keep-alive-ms (" + std::to_string(g.keep_alive_ms) + ")";
         break;
     case Command::DatagramDemo:
         if (o.cmd.size < 8 || o.cmd.size > 65507)

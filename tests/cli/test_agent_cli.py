@@ -14,6 +14,9 @@ CONTRACT_OPTIONS = [
     "--plugin", "--log-level", "--count", "--size", "--mode", "--transport", "--seconds",
     "--plugin-option", "--version", "--help",
 ]
+# The rest of P2POptions, and 0.4's channels and identity.
+NEW_OPTIONS = ["--keep-alive-ms", "--disconnect-timeout-ms", "--punch-retries", "--punch-interval-ms",
+               "--mtu", "--no-reliable", "--no-unreliable", "--identity-file", "--channel"]
 COMMANDS = ["netcheck", "listen", "connect", "bench", "plugins", "version", "datagram-demo"]
 SERVER_ARGS = ["--server", "ws://127.0.0.1:9", "--id", "a", "--bind", "127.0.0.1"]
 
@@ -27,12 +30,13 @@ class Help(unittest.TestCase):
         for flag in ("--help", "-h"):
             r = agent(flag)
             self.assertEqual(r.returncode, 0, describe(r))
-            for name in CONTRACT_OPTIONS + COMMANDS:
+            for name in CONTRACT_OPTIONS + NEW_OPTIONS + COMMANDS:
                 self.assertIn(name, r.stdout, f"{name} missing from {flag}")
             for word in ("transport", "nat-discovery", "strategy", "turn", "delivery",
                          "reliable-ordered", "reliable-unordered", "unreliable", "sequenced",
                          "auto", "p2p", "server", "--exclude-interfaces", "peer_state_changed",
-                         "planned_strategy"):
+                         "planned_strategy", "peer_writable", "rtt_ms_p50", "retransmits",
+                         "cipher_suite", "remote_fingerprint"):
                 self.assertIn(word, r.stdout)
 
     def test_help_wins_over_other_arguments(self):
@@ -42,11 +46,12 @@ class Help(unittest.TestCase):
 
 class NotYetSupported(unittest.TestCase):
     CASES = {
-        # listen and connect --transport auto/p2p/server are built (test_signaling_cli.py); the
-        # TURN path of connect is not yet.
+        # listen, connect and bench over auto/p2p/server are built (test_signaling_cli.py); the
+        # TURN path is not yet.
         "connect": ["connect", "b", "--count", "3", "--size", "100", "--mode", "unreliable",
                     "--transport", "turn"],
-        "bench": ["bench", "b", "--seconds", "1", "--size", "512", "--mode", "sequenced"],
+        "bench": ["bench", "b", "--seconds", "1", "--size", "512", "--mode", "sequenced",
+                  "--transport", "turn"],
     }
 
     def test_each_unbuilt_command_exits_2_after_validation(self):
@@ -55,7 +60,9 @@ class NotYetSupported(unittest.TestCase):
                  "--stun-port", "3480", "--no-p2p", "--no-fallback", "--timeout-ms", "500",
                  "--plugin", "transport=netsim:udp", "--plugin", "delivery=reliable",
                  "--plugin-option", "netsim.loss=0.1", "--log-level", "error",
-                 "--exclude-interfaces", "docker*,veth*"]
+                 "--exclude-interfaces", "docker*,veth*", "--keep-alive-ms", "1000",
+                 "--disconnect-timeout-ms", "5000", "--punch-retries", "3", "--punch-interval-ms", "50",
+                 "--mtu", "1300", "--no-reliable", "--identity-file", "/nonexistent/id.pem"]
         for command, args in self.CASES.items():
             with self.subTest(command=command):
                 r = agent(*SERVER_ARGS, *extra, *args)
@@ -105,7 +112,33 @@ class UsageErrors(unittest.TestCase):
         [*SERVER_ARGS, "connect", "b", "--transport", "pigeon"],
         [*SERVER_ARGS, "connect", "b", "--seconds", "3"],
         [*SERVER_ARGS, "bench", "b", "--seconds", "0"],
-        [*SERVER_ARGS, "bench", "b", "--transport", "p2p"],
+        [*SERVER_ARGS, "bench", "b", "--transport", "pigeon"],
+        [*SERVER_ARGS, "bench", "b", "--size", "8"],
+        [*SERVER_ARGS, "bench", "b", "--count", "3"],
+        [*SERVER_ARGS, "connect", "b", "--channel", "256"],
+        [*SERVER_ARGS, "connect", "b", "--channel", "-1"],
+        [*SERVER_ARGS, "connect", "b", "--channel", "x"],
+        [*SERVER_ARGS, "bench", "b", "--channel", "1000"],
+        [*SERVER_ARGS, "listen", "--channel", "3"],
+        [*SERVER_ARGS, "--keep-alive-ms", "0", "listen"],
+        [*SERVER_ARGS, "--keep-alive-ms", "soon", "listen"],
+        [*SERVER_ARGS, "--disconnect-timeout-ms", "0", "listen"],
+        [*SERVER_ARGS, "--disconnect-timeout-ms", "1000", "--keep-alive-ms", "2000", "listen"],
+        [*SERVER_ARGS, "--punch-retries", "-1", "listen"],
+        [*SERVER_ARGS, "--punch-retries", "many", "listen"],
+        [*SERVER_ARGS, "--punch-interval-ms", "0", "listen"],
+        [*SERVER_ARGS, "--mtu", "1199", "listen"],
+        [*SERVER_ARGS, "--mtu", "65508", "listen"],
+        [*SERVER_ARGS, "--mtu", "big", "listen"],
+        [*SERVER_ARGS, "--no-reliable=1", "listen"],
+        [*SERVER_ARGS, "--no-unreliable=yes", "listen"],
+        [*SERVER_ARGS, "--identity-file", "", "listen"],
+        [*SERVER_ARGS, "--identity-file"],
+        [*SERVER_ARGS, "--no-reliable", "connect", "b"],
+        [*SERVER_ARGS, "--no-reliable", "connect", "b", "--mode", "reliable-unordered"],
+        [*SERVER_ARGS, "--no-unreliable", "connect", "b", "--mode", "sequenced"],
+        [*SERVER_ARGS, "--no-unreliable", "bench", "b", "--mode", "unreliable"],
+        [*SERVER_ARGS, "--no-reliable", "--no-unreliable", "listen"],
         [*SERVER_ARGS, "listen", "--count", "3"],
         [*SERVER_ARGS, "connect", "b", "--count"],
         [*SERVER_ARGS, "--timeout-ms", "soon", "netcheck"],

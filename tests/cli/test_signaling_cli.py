@@ -3,6 +3,7 @@ OM_AGENT and OM_SERVER name the binaries. Every process is killed at the end of 
 every wait is bounded; all traffic stays on 127.0.0.1."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,7 +19,15 @@ SERVER = os.environ["OM_SERVER"]
 CONNECT_FIELDS = ["status", "transport", "strategy", "local_candidate", "remote_candidate",
                   "local_nat", "remote_nat", "connect_ms", "rtt_ms", "sent", "echoed",
                   "bytes_sent", "bytes_received", "packet_loss", "diagnosis"]
-EXTRA_FIELDS = ["planned_strategy", "pairs"]  # beyond the CONTRACT, after its fields
+# Beyond the CONTRACT, after its fields: the strategy chosen, the mode and channel, the QUIC
+# session's metrics (0.4), and the pairs tried.
+EXTRA_FIELDS = ["planned_strategy", "mode", "channel", "rtt_var_ms", "min_rtt_ms", "cwnd", "bytes_in_flight",
+                "packets_sent", "packets_received", "packets_lost", "retransmits", "send_queue_bytes",
+                "congestion_control", "cipher_suite", "local_fingerprint", "remote_fingerprint",
+                "would_block", "pairs"]
+BENCH_FIELDS = ["transport", "seconds", "messages", "bytes", "mbit_per_s", "msgs_per_s", "rtt_ms_p50",
+                "rtt_ms_p99", "retransmits"]
+FINGERPRINT = re.compile(r"^([0-9A-F]{2}:){31}[0-9A-F]{2}$")
 
 
 def free_port():
@@ -228,6 +237,115 @@ class ListenConnect(SignalingCase):
         self.assertIsNotNone(connected, listener.describe())
         self.assertEqual(connected["transport"], "P2P", listener.describe())
         self.assertEqual(listener.stop(), 0, listener.describe())
+
+    def test_every_mode_on_channel_3_over_p2p_and_the_relay(self):
+        # connect checks that each echo came back intact, on the channel and in the mode it went
+        # with (else exit 1 naming the misrouted echoes); the listener echoes on the same channel.
+        listener = self.listen("b")
+        fingerprints = set()
+        for transport, expected in (("p2p", "P2P"), ("server", "ServerRelay")):
+            for mode in ("reliable-ordered", "reliable-unordered", "unreliable", "sequenced"):
+                time.sleep(0.15)
+                r, result = self.connect("b", "--transport", transport, "--count", "15", "--size", "300",
+                                         "--mode", mode, "--channel", "3")
+                self.assertEqual(r.returncode, 0, describe(r))
+                self.check_fields(result, r)
+                self.assertEqual((result["status"], result["transport"]), ("Connected", expected), describe(r))
+                self.assertEqual((result["mode"], result["channel"]), (mode, 3))
+                self.assertEqual(result["sent"], 15)
+                if mode.startswith("reliable"):
+                    self.assertEqual(result["echoed"], 15, describe(r))
+                    self.assertEqual(result["packet_loss"], 0)
+                else:
+                    self.assertGreater(result["echoed"], 0, describe(r))
+                self.assertTrue(result["cipher_suite"].startswith("TLS_"), result)
+                self.assertIsInstance(result["congestion_control"], str)
+                self.assertGreater(result["cwnd"], 0)
+                self.assertGreater(result["packets_sent"], 0)
+                for key in ("rtt_var_ms", "min_rtt_ms", "bytes_in_flight", "packets_lost", "retransmits",
+                            "send_queue_bytes", "would_block"):
+                    self.assertIsInstance(result[key], (int, float), key)
+                self.assertRegex(result["local_fingerprint"], FINGERPRINT)
+                self.assertRegex(result["remote_fingerprint"], FINGERPRINT)
+                fingerprints.add(result["remote_fingerprint"])
+        # The listener kept one identity; each connect run made a new one of its own.
+        self.assertEqual(len(fingerprints), 1)
+        self.assertEqual(listener.stop(), 0, listener.describe())
+        self.assertFalse([e for e in listener.events() if e.get("event") == "echo_failed"], listener.describe())
+
+    def test_large_reliable_messages_come_back_intact(self):
+        listener = self.listen("b")
+        for transport in ("p2p", "server"):
+            time.sleep(0.15)
+            r, result = self.connect("b", "--transport", transport, "--count", "4", "--size", str(1 << 20),
+                                     "--mode", "reliable-ordered", "--channel", "7")
+            self.assertEqual(r.returncode, 0, describe(r))
+            self.assertEqual(result["echoed"], 4, describe(r))
+            self.assertEqual(result["bytes_received"], 4 << 20)
+        self.assertEqual(listener.stop(), 0, listener.describe())
+
+    def test_p2p_options_are_accepted_and_identity_persists(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            identity = os.path.join(tmp, "a.pem")
+            opts = ["--keep-alive-ms", "2000", "--disconnect-timeout-ms", "12000", "--punch-retries", "5",
+                    "--punch-interval-ms", "50", "--mtu", "1350", "--identity-file", identity]
+            listener = self.listen("b")
+            seen = []
+            for mode, flag in (("reliable-ordered", "--no-unreliable"), ("sequenced", "--no-reliable")):
+                time.sleep(0.15)
+                r, result = self.connect("b", *opts, flag, "--transport", "p2p", "--count", "5", "--mode", mode)
+                self.assertEqual(r.returncode, 0, describe(r))
+                self.assertEqual(result["transport"], "P2P")
+                self.assertGreater(result["echoed"], 0, describe(r))
+                seen.append(result["local_fingerprint"])
+            self.assertTrue(os.path.exists(identity))
+            self.assertEqual(os.stat(identity).st_mode & 0o077, 0, "the identity file is private")
+            self.assertEqual(seen[0], seen[1], "the identity file keeps the fingerprint")
+            self.assertRegex(seen[0], FINGERPRINT)
+            # A mode the local agent turned off is a usage error, before anything is sent.
+            r, _ = self.connect("b", "--no-reliable", "--transport", "p2p", "--mode", "reliable-ordered")
+            self.assertEqual(r.returncode, 2, describe(r))
+            self.assertEqual(r.stdout, "")
+            self.assertEqual(listener.stop(), 0, listener.describe())
+
+    def bench(self, peer, *extra, agent_id="a", timeout=90):
+        r = run([AGENT, *self.agent_args(agent_id), "bench", peer, *extra], timeout=timeout)
+        lines = [line for line in r.stdout.splitlines() if line.strip()]
+        return r, (json.loads(lines[-1]) if lines else None)
+
+    def test_bench_over_p2p_and_the_relay(self):
+        listener = self.listen("b")
+        for transport, expected, mode in (("p2p", "P2P", "reliable-ordered"), ("server", "ServerRelay", "reliable-ordered"),
+                                          ("p2p", "P2P", "unreliable")):
+            time.sleep(0.15)
+            r, result = self.bench("b", "--transport", transport, "--seconds", "1", "--size", "1000",
+                                   "--mode", mode, "--channel", "2")
+            self.assertEqual(r.returncode, 0, describe(r))
+            self.assertIsNotNone(result, describe(r))
+            self.assertEqual(list(result.keys())[:len(BENCH_FIELDS)], BENCH_FIELDS, describe(r))
+            self.assertEqual(result["transport"], expected)
+            self.assertGreater(result["messages"], 0, describe(r))
+            self.assertEqual(result["bytes"], result["messages"] * 1000)
+            self.assertGreater(result["seconds"], 0.5)
+            self.assertLess(result["seconds"], 10)
+            self.assertGreater(result["mbit_per_s"], 0)
+            self.assertGreater(result["msgs_per_s"], 0)
+            self.assertGreater(result["rtt_ms_p50"], 0, describe(r))
+            self.assertGreaterEqual(result["rtt_ms_p99"], result["rtt_ms_p50"])
+            self.assertLess(result["rtt_ms_p50"], 1000)
+            self.assertIsInstance(result["retransmits"], int)
+            self.assertEqual((result["mode"], result["channel"]), (mode, 2))
+            if mode.startswith("reliable"):
+                self.assertEqual(result["damaged"], 0)
+        self.assertEqual(listener.stop(), 0, listener.describe())
+
+    def test_bench_unknown_peer_fails(self):
+        r, result = self.bench("nobody", "--transport", "server", "--seconds", "1", timeout=30)
+        self.assertEqual(r.returncode, 1, describe(r))
+        self.assertIsNotNone(result, describe(r))
+        self.assertEqual(result["messages"], 0)
+        self.assertIn("nobody", result["diagnosis"])
 
     def test_every_mode_over_p2p_and_the_relay(self):
         # The seed's default mode and the three others, direct and relayed: reliable modes get
