@@ -98,6 +98,7 @@ bool StreamDecoder::fail(std::string why)
 {
     state_ = State::Failed;
     why_ = std::move(why);
+    small_len_ = 0;  // nothing is held once failed: buffered() is 0
     body_.clear();
     body_.shrink_to_fit();
     return false;
