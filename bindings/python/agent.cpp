@@ -204,10 +204,16 @@ NatInfoSnapshot PythonAgent::nat_info(bool refresh)
     return out;
 }
 
-void PythonAgent::send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode)
+void PythonAgent::send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode,
+                               uint32_t channel)
 {
     BufferView bytes(data);
-    with_agent([&](orbitmesh::Agent& agent) { agent.send(peer_id, bytes.data(), bytes.size(), mode); });
+    with_agent([&](orbitmesh::Agent& agent) { agent.send(peer_id, bytes.data(), bytes.size(), mode, channel); });
+}
+
+std::string PythonAgent::fingerprint()
+{
+    return with_agent([](orbitmesh::Agent& agent) { return agent.fingerprint(); });
 }
 
 uint64_t PythonAgent::counter(const std::string& name)

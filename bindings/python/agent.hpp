@@ -69,7 +69,11 @@ public:
     PeerStateSnapshot peer_state(const std::string& peer_id);
     std::string peer_pairs_json(const std::string& peer_id);
     NatInfoSnapshot nat_info(bool refresh);
-    void send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode);
+    // Over the peer's one encrypted connection, on `channel` (0..255). TooLargeError above the
+    // mode's limit, WouldBlockError when the peer's send queue is full (on_peer_writable follows).
+    void send_to_peer(const std::string& peer_id, const py::buffer& data, om_delivery_mode mode, uint32_t channel);
+    // This agent's certificate fingerprint, "AB:CD:...": SHA-256 as 32 hex pairs.
+    std::string fingerprint();
 
     uint64_t counter(const std::string& name);
     std::string counters_json();

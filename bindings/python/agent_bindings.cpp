@@ -137,12 +137,22 @@ void register_agent(py::module_& m)
         .def("peer_state", &A::peer_state, py::arg("peer_id"),
              "A snapshot of a peer connection (status Disconnected for one never connected).")
         .def("send_to_peer",
-             [](A& a, const std::string& peer_id, const py::buffer& data, Delivery::Value mode) {
-                 a.send_to_peer(peer_id, data, static_cast<om_delivery_mode>(mode));
+             [](A& a, const std::string& peer_id, const py::buffer& data, Delivery::Value mode, int64_t channel) {
+                 if (channel < 0 || channel >= OM_MAX_CHANNELS)
+                     fail(OM_ERR_INVALID_ARGUMENT, "channel must be 0.." + std::to_string(OM_MAX_CHANNELS - 1) +
+                                                       ", got " + std::to_string(channel));
+                 a.send_to_peer(peer_id, data, static_cast<om_delivery_mode>(mode), static_cast<uint32_t>(channel));
              },
              py::arg("peer_id"), py::arg("data"), py::arg("mode") = Delivery::ReliableOrdered,
-             "Sends a message (bytes-like) to a connected peer. StateError when not connected, "
-             "WouldBlockError when the outgoing queue is full.")
+             py::arg("channel") = 0,
+             "Sends a message (bytes-like) to a connected peer with a delivery mode on a channel "
+             "(0..255), over the peer's one end-to-end encrypted QUIC connection, direct or "
+             "through the server relay. Each ReliableOrdered channel keeps its own order. Reliable "
+             "modes carry up to 16 MiB (MAX_RELIABLE_MESSAGE); Unreliable and Sequenced messages "
+             "must fit one datagram. StateError when not connected, TooLargeError above the "
+             "mode's limit, WouldBlockError when the peer's send queue is full (on_peer_writable "
+             "follows when there is room), NotSupportedError when the mode is disabled in "
+             "P2POptions. The GIL is released while the library copies the data.")
         .def("connect_async",
              [](py::object self) { return in_executor(self, "connect", py::args(), py::kwargs()); },
              "Awaitable connect(): runs in asyncio's default executor.")
@@ -155,11 +165,23 @@ void register_agent(py::module_& m)
              [](py::object self, const py::args& args, const py::kwargs& kwargs) {
                  return in_executor(self, "send_to_peer", args, kwargs);
              },
-             "Awaitable send_to_peer(peer_id, data, mode=Delivery.ReliableOrdered).")
+             "Awaitable send_to_peer(peer_id, data, mode=Delivery.ReliableOrdered, channel=0).")
+        .def("fingerprint", &A::fingerprint,
+             "This agent's certificate fingerprint, which peers pin: SHA-256 as 32 upper-case hex "
+             "pairs separated by ':' (\"AB:CD:...\"). Stable across restarts with "
+             "P2POptions.identity_file. A peer sees it as peer_state(...).remote_fingerprint.")
         .def("disconnect_async",
              [](py::object self) { return in_executor(self, "disconnect", py::args(), py::kwargs()); })
-        .def("on_message", &set_slot<CallbackHub::Message>, py::arg("callback"),
-             "Calls callback(peer_id: str, data: bytes) for each message from a peer; None removes it.")
+        .def("on_message", [](A& a, py::object fn) { a.hub().set_message_callback(fn); return fn; },
+             py::arg("callback"),
+             "Calls the callback for each message from a peer; None removes it. Two forms, told "
+             "apart once, here, with inspect.signature: a callable that takes four positional "
+             "parameters (or *args) is called as callback(peer_id: str, data: bytes, channel: int, "
+             "mode: Delivery); one that takes two as callback(peer_id: str, data: bytes). "
+             "TypeError for any other shape.")
+        .def("on_peer_writable", &set_slot<CallbackHub::PeerWritable>, py::arg("callback"),
+             "Calls callback(peer_id: str) when a peer whose send answered WouldBlockError has "
+             "room in its send queue again; None removes it.")
         .def("on_peer_connected", &set_slot<CallbackHub::PeerConnected>, py::arg("callback"),
              "Calls callback(peer_id: str) when a peer connection is up.")
         .def("on_peer_disconnected", &set_slot<CallbackHub::PeerDisconnected>, py::arg("callback"),

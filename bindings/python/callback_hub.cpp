@@ -64,6 +64,57 @@ void CallbackHub::set_callback(Slot slot, py::object fn) { replace(slots_.at(slo
 
 namespace {
 
+// How many positional arguments fn accepts: 4 (or *args) -> the form with channel and mode,
+// 2 -> the seed's (peer_id, data). Decided once, when the callable is registered.
+bool takes_channel_and_mode(const py::object& fn)
+{
+    py::module_ inspect = py::module_::import("inspect");
+    py::object signature;
+    try {
+        signature = inspect.attr("signature")(fn);
+    } catch (py::error_already_set& error) {
+        if (!error.matches(PyExc_ValueError) && !error.matches(PyExc_TypeError)) throw;
+        return false; // no signature to read (some builtins): the two-argument form
+    }
+    py::object parameter = inspect.attr("Parameter");
+    size_t required = 0, optional = 0;
+    bool varargs = false;
+    for (py::handle p : signature.attr("parameters").attr("values")()) {
+        py::object kind = p.attr("kind");
+        const bool has_default = !p.attr("default").is(parameter.attr("empty"));
+        if (kind.equal(parameter.attr("VAR_POSITIONAL"))) {
+            varargs = true;
+        } else if (kind.equal(parameter.attr("POSITIONAL_ONLY")) || kind.equal(parameter.attr("POSITIONAL_OR_KEYWORD"))) {
+            (has_default ? optional : required) += 1;
+        } else if (kind.equal(parameter.attr("KEYWORD_ONLY")) && !has_default) {
+            throw py::type_error("on_message: the callback must not have required keyword-only parameters");
+        }
+    }
+    if (required <= 4 && (required + optional >= 4 || varargs)) return true;
+    if (required <= 2 && required + optional >= 2) return false;
+    throw py::type_error("on_message: the callback must take (peer_id, data) or (peer_id, data, channel, mode)");
+}
+
+} // namespace
+
+void CallbackHub::set_message_callback(py::object fn)
+{
+    bool with_channel = false;
+    if (!fn.is_none()) {
+        if (!PyCallable_Check(fn.ptr())) throw py::type_error("callback must be callable or None");
+        with_channel = takes_channel_and_mode(fn);
+    }
+    if (fn.is_none()) fn = py::object();
+    {
+        std::lock_guard lock(mutex_);
+        if (shut_down_) fn = py::object();
+        std::swap(slots_[Message], fn);
+        message_with_channel_ = with_channel;
+    }
+}
+
+namespace {
+
 py::object text_or_none(const char* text)
 {
     return text ? py::object(py::str(text)) : py::object(py::none());
@@ -81,10 +132,12 @@ void CallbackHub::deliver(const om_event& event)
     if (is_shut_down() || !interpreter_alive()) return;
     py::gil_scoped_acquire gil;
     std::array<py::object, SlotCount> fns;
+    bool message_with_channel = false;
     {
         std::lock_guard lock(mutex_);
         if (shut_down_) return;
         fns = slots_;
+        message_with_channel = message_with_channel_;
     }
     RunningMark mark(this);
     try {
@@ -93,7 +146,14 @@ void CallbackHub::deliver(const om_event& event)
             if (fns[Datagram]) invoke(fns[Datagram], py::str(event.address ? event.address : ""), payload(event));
             break;
         case OM_EVENT_MESSAGE:
-            if (fns[Message]) invoke(fns[Message], py::str(event.peer_id ? event.peer_id : ""), payload(event));
+            if (fns[Message] && message_with_channel)
+                invoke(fns[Message], py::str(event.peer_id ? event.peer_id : ""), payload(event),
+                       static_cast<uint32_t>(event.channel), static_cast<Delivery::Value>(event.delivery_mode));
+            else if (fns[Message])
+                invoke(fns[Message], py::str(event.peer_id ? event.peer_id : ""), payload(event));
+            break;
+        case OM_EVENT_PEER_WRITABLE:
+            if (fns[PeerWritable]) invoke(fns[PeerWritable], py::str(event.peer_id ? event.peer_id : ""));
             break;
         case OM_EVENT_PEER_CONNECTED:
             if (fns[PeerConnected]) invoke(fns[PeerConnected], py::str(event.peer_id ? event.peer_id : ""));

@@ -32,16 +32,21 @@ public:
     // Event(event: Event); Message(peer_id: str, data: bytes); PeerConnected(peer_id: str);
     // PeerDisconnected(peer_id: str, reason: str | None); Connected(); Disconnected(reason);
     // Reconnecting(detail); StateChanged(peer_id, status, transport, strategy) with the enums;
+    // PeerWritable(peer_id) after WouldBlockError; Message may also take (peer_id, data,
+    // channel: int, mode: Delivery) (set_message_callback);
     // ConnectRequest(peer_id, remote_nat: NatType) -> decision (see decide()).
     enum Slot : size_t {
         Datagram, Event, Message, PeerConnected, PeerDisconnected, Connected, Disconnected,
-        Reconnecting, StateChanged, ConnectRequest, SlotCount
+        Reconnecting, StateChanged, ConnectRequest, PeerWritable, SlotCount
     };
 
     // GIL held. None clears.
     void set_callback(Slot slot, py::object fn);
     void set_datagram_callback(py::object fn) { set_callback(Datagram, std::move(fn)); }
     void set_event_callback(py::object fn) { set_callback(Event, std::move(fn)); }
+    // Message: inspects fn once (inspect.signature) to choose between fn(peer_id, data) and
+    // fn(peer_id, data, channel, mode); TypeError when it takes neither.
+    void set_message_callback(py::object fn);
 
     // Any thread, GIL not held.
     void deliver(const om_event& event);
@@ -66,6 +71,7 @@ private:
     mutable std::mutex mutex_;
     bool shut_down_ = false;
     std::array<py::object, SlotCount> slots_;
+    bool message_with_channel_ = false; // the Message callable takes (peer_id, data, channel, mode)
 };
 
 } // namespace orbitmesh::python

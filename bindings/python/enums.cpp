@@ -70,7 +70,8 @@ void register_enums(py::module_& m)
         .value("Connected", EventType::Connected)
         .value("Disconnected", EventType::Disconnected)
         .value("Reconnecting", EventType::Reconnecting)
-        .value("PeerStateChanged", EventType::PeerStateChanged);
+        .value("PeerStateChanged", EventType::PeerStateChanged)
+        .value("PeerWritable", EventType::PeerWritable);
 
     bind_enum<CandidateType::Value>(m, "CandidateType", "Type of an ICE candidate (RFC 8445 §5.1.1).")
         .value("Host", CandidateType::Host)

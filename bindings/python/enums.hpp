@@ -81,6 +81,7 @@ struct EventType {
         Disconnected = OM_EVENT_DISCONNECTED,
         Reconnecting = OM_EVENT_RECONNECTING,
         PeerStateChanged = OM_EVENT_PEER_STATE_CHANGED,
+        PeerWritable = OM_EVENT_PEER_WRITABLE,
     };
 };
 

@@ -30,6 +30,7 @@ std::string describe(const orbitmesh::Event& e)
     if (!e.peer_id.empty()) out += ", peer_id=" + py::repr(py::str(e.peer_id)).cast<std::string>();
     if (!e.address.empty()) out += ", address=" + py::repr(py::str(e.address)).cast<std::string>();
     if (!e.data.empty()) out += ", len=" + std::to_string(e.data.size());
+    if (e.type == OM_EVENT_MESSAGE) out += ", channel=" + std::to_string(e.channel);
     if (e.status != OM_OK) out += std::string(", status=") + om_status_name(e.status);
     if (!e.message.empty()) out += ", message=" + py::repr(py::str(e.message)).cast<std::string>();
     if (is_peer_event(e)) {
@@ -65,6 +66,8 @@ void register_event(py::module_& m)
                                "Peer events: the strategy that made (or is making) the connection.")
         .def_property_readonly("delivery_mode", [](const E& e) { return static_cast<Delivery::Value>(e.delivery_mode); },
                                "Messages: the mode the peer sent it with.")
+        .def_property_readonly("channel", [](const E& e) { return e.channel; },
+                               "Messages: the channel (0..255) the peer sent it on.")
         .def("__repr__", &describe);
 }
 

@@ -40,6 +40,8 @@ PYBIND11_MODULE(orbitmesh, m)
     register_server(m);
 
     m.attr("__version__") = orbitmesh::version();
+    m.attr("MAX_CHANNELS") = OM_MAX_CHANNELS;
+    m.attr("MAX_RELIABLE_MESSAGE") = OM_MAX_RELIABLE_MESSAGE;
     m.def("version", &orbitmesh::version, "Version of the liborbitmesh actually loaded.");
     m.def("plugins", &plugins,
           "Plugins found on OM_PLUGIN_PATH and in the install directory (from their manifests; "

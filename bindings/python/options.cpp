@@ -44,6 +44,7 @@ void apply_p2p_options(const P2POptions& p2p, orbitmesh::AgentOptions& options)
     raw.enable_reliable_delivery = p2p.enable_reliable_delivery;
     set_optional(p2p.bind_address, &orbitmesh::AgentOptions::bind_address, options);
     if (!p2p.exclude_interfaces.empty()) options.exclude_interfaces(p2p.exclude_interfaces);
+    raw.identity_file = p2p.identity_file ? p2p.identity_file->c_str() : nullptr;
 }
 
 void register_options(py::module_& m)
@@ -80,6 +81,10 @@ void register_options(py::module_& m)
                    "Interfaces whose addresses are not offered as host candidates when bound to the "
                    "wildcard: a list of names or one str separated by ','; a trailing '*' matches a "
                    "prefix (\"docker*\"). Loopback is always left out then.")
+        .text("identity_file", &P::identity_file,
+              "A PEM file with the agent's key and certificate, the identity peers pin (its "
+              "SHA-256 is Agent.fingerprint()). Created (mode 0600) when missing, so the identity "
+              "survives restarts; None = a new identity each time the agent is created.")
         .finish();
 
     using S = P2PServerOptions;

@@ -38,6 +38,9 @@ struct P2POptions {
     std::optional<std::string> bind_address;
     // Interfaces left out of host candidates when bound to the wildcard ("docker*" = prefix).
     std::vector<std::string> exclude_interfaces;
+    // Added in 0.4: a PEM file with the agent's key and certificate (created, mode 0600, when
+    // missing), so its fingerprint survives restarts; None = a new identity each time.
+    std::optional<std::string> identity_file;
 };
 
 struct P2PServerOptions {
@@ -46,7 +49,8 @@ struct P2PServerOptions {
     std::optional<std::string> turn_realm;
 };
 
-// Copies every P2POptions field into the C agent options.
+// Copies every P2POptions field into the C agent options. `p2p` must outlive the agent's
+// creation: identity_file points into it (the C++ wrapper has no setter of its own for it).
 void apply_p2p_options(const P2POptions& p2p, orbitmesh::AgentOptions& options);
 
 } // namespace orbitmesh::python

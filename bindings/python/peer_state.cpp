@@ -44,11 +44,29 @@ void register_peer_state(py::module_& m)
         .def_property_readonly("messages_sent", [](const M& x) { return x.state.messages_sent; })
         .def_property_readonly("messages_received", [](const M& x) { return x.state.messages_received; })
         .def_property_readonly("packet_loss_rate", [](const M& x) { return x.state.packet_loss; }, "0..1")
+        // Added in 0.4: the delivery session (QUIC) above the path; 0 / None before it exists.
+        .def_property_readonly("rtt_var_ms", [](const M& x) { return x.state.rtt_var_ms; }, "RFC 9002 rttvar.")
+        .def_property_readonly("min_rtt_ms", [](const M& x) { return x.state.min_rtt_ms; })
+        .def_property_readonly("cwnd", [](const M& x) { return x.state.cwnd; }, "Congestion window, bytes.")
+        .def_property_readonly("bytes_in_flight", [](const M& x) { return x.state.bytes_in_flight; })
+        .def_property_readonly("packets_sent", [](const M& x) { return x.state.packets_sent; })
+        .def_property_readonly("packets_received", [](const M& x) { return x.state.packets_received; })
+        .def_property_readonly("packets_lost", [](const M& x) { return x.state.packets_lost; })
+        .def_property_readonly("retransmits", [](const M& x) { return x.state.retransmits; })
+        .def_property_readonly("send_queue_bytes", [](const M& x) { return x.state.send_queue_bytes; },
+                               "Accepted, not yet acknowledged by the peer.")
+        .def_property_readonly("congestion_control", [](const M& x) { return text_or_none(x.state.congestion_control); },
+                               "\"cubic\", \"reno\", \"bbr\" or \"bbr2\"; None before the session exists.")
+        .def_property_readonly("cipher_suite", [](const M& x) { return text_or_none(x.state.cipher_suite); },
+                               "TLS 1.3 suite of the end-to-end encryption.")
+        .def_property_readonly("local_fingerprint", [](const M& x) { return text_or_none(x.state.local_fingerprint); })
+        .def_property_readonly("remote_fingerprint", [](const M& x) { return text_or_none(x.state.remote_fingerprint); })
         .def("__repr__", [](const M& x) {
             return "ConnectionMetrics(round_trip_time_ms=" + std::to_string(x.state.rtt_ms) +
                    ", bytes_sent=" + std::to_string(x.state.bytes_sent) +
                    ", bytes_received=" + std::to_string(x.state.bytes_received) +
-                   ", packet_loss_rate=" + std::to_string(x.state.packet_loss) + ")";
+                   ", packet_loss_rate=" + std::to_string(x.state.packet_loss) +
+                   ", cwnd=" + std::to_string(x.state.cwnd) + ", retransmits=" + std::to_string(x.state.retransmits) + ")";
         });
 
     using P = PeerStateSnapshot;
@@ -79,6 +97,13 @@ void register_peer_state(py::module_& m)
                                "Authenticated checks received from the peer.")
         .def_property_readonly("last_heard_ms", [](const P& p) { return p.state.last_heard_ms; },
                                "Milliseconds since the peer was last heard on the active path.")
+        .def_property_readonly("cipher_suite", [](const P& p) { return text_or_none(p.state.cipher_suite); },
+                               "TLS 1.3 suite of the end-to-end encryption (None before the session exists).")
+        .def_property_readonly("local_fingerprint", [](const P& p) { return text_or_none(p.state.local_fingerprint); },
+                               "Our certificate's SHA-256, as Agent.fingerprint() gives it.")
+        .def_property_readonly("remote_fingerprint", [](const P& p) { return text_or_none(p.state.remote_fingerprint); },
+                               "The peer's certificate SHA-256, as it presented it (its Agent.fingerprint()).")
+        .def_property_readonly("congestion_control", [](const P& p) { return text_or_none(p.state.congestion_control); })
         .def_property_readonly("metrics", [](const P& p) { return MetricsSnapshot{p.state}; })
         .def_property_readonly("is_connected", [](const P& p) { return p.state.status == OM_PEER_CONNECTED; })
         .def("__repr__", &describe);

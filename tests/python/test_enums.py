@@ -38,6 +38,7 @@ C_VALUES = [
     (om.EventType.Disconnected, "EventType.Disconnected", 9),
     (om.EventType.Reconnecting, "EventType.Reconnecting", 10),
     (om.EventType.PeerStateChanged, "EventType.PeerStateChanged", 11),
+    (om.EventType.PeerWritable, "EventType.PeerWritable", 12),
     (om.CandidateType.Host, "CandidateType.Host", 0),
     (om.CandidateType.ServerReflexive, "CandidateType.ServerReflexive", 1),
     (om.CandidateType.PeerReflexive, "CandidateType.PeerReflexive", 2),

@@ -38,8 +38,10 @@ def test_p2p_defaults_are_the_seeds():
         assert value == default and type(value) is type(default), name
     assert options.bind_address is None
     assert options.exclude_interfaces == []
-    assert options._fields == tuple(SEED_P2P_DEFAULTS) + ("bind_address", "exclude_interfaces")
-    assert options.to_dict() == {**SEED_P2P_DEFAULTS, "bind_address": None, "exclude_interfaces": []}
+    assert options.identity_file is None
+    assert options._fields == tuple(SEED_P2P_DEFAULTS) + ("bind_address", "exclude_interfaces", "identity_file")
+    assert options.to_dict() == {**SEED_P2P_DEFAULTS, "bind_address": None, "exclude_interfaces": [],
+                                 "identity_file": None}
 
 
 def test_server_defaults_are_the_seeds():

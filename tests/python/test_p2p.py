@@ -1,7 +1,8 @@
 """Peer-to-peer from Python: two agents on 127.0.0.1 connect directly (the embedded STUN server
 tells them they are Open), the state reports the path, the strategy and the candidates as RFC
-8839 text, unreliable messages go over the direct path, reliable ones are refused until a
-delivery plugin exists, and the async twin reaches the same state. Every wait is bounded."""
+8839 text, unreliable and reliable messages go over the direct path (one encrypted QUIC
+connection; every mode and channel is in test_delivery.py), and the async twin reaches the same
+state. Every wait is bounded."""
 import asyncio
 import threading
 
