@@ -1,6 +1,7 @@
 // Maps the parsed command line onto orbitmesh::AgentOptions, field by field.
 #include "agent_setup.hpp"
 
+#include <iostream>
 #include <map>
 
 namespace om_cli {
@@ -58,6 +59,38 @@ std::string transport_plugin_name(const GlobalOptions& global) {
         if (choice.kind == "transport") return choice.name;
     }
     return "udp";
+}
+
+PeerConnect connect_agent_to_peer(orbitmesh::Agent& agent, const char* command, const std::string& peer,
+                                  om_transport_type via, om_peer_state& state, std::string& failure) {
+    try {
+        agent.connect();
+    } catch (const orbitmesh::Error& e) {
+        failure = std::string("server: ") + e.status_name() + ": " + e.what();
+        return PeerConnect::Failed;
+    }
+    try {
+        state = agent.connect_peer(peer, via);
+        return PeerConnect::Connected;
+    } catch (const orbitmesh::Error& e) {
+        if (e.status() == OM_ERR_NOT_SUPPORTED) {
+            std::cerr << "orbitmesh-agent: " << command << ": not yet supported (" << e.what() << ")\n";
+            return PeerConnect::NotSupported;
+        }
+        failure = std::string(e.status_name()) + ": " + e.what();
+        refresh_peer_state(agent, peer, state);
+        if (state.status == OM_PEER_CONNECTED || state.status == OM_PEER_DISCONNECTED) state.status = OM_PEER_FAILED;
+        return PeerConnect::Failed;
+    }
+}
+
+void refresh_peer_state(orbitmesh::Agent& agent, const std::string& peer, om_peer_state& state) {
+    try {
+        om_peer_state s = agent.peer_state(peer);
+        if (s.connect_ms <= 0) s.connect_ms = state.connect_ms;  // keep the connect call's
+        state = s;
+    } catch (const orbitmesh::Error&) {
+    }
 }
 
 } // namespace om_cli

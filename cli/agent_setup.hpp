@@ -14,6 +14,14 @@ void apply_log_level(const GlobalOptions& global);
 // defaults for anything not given).
 void fill_agent_options(const GlobalOptions& global, orbitmesh::AgentOptions& options);
 
+// Registers with the server, then connects to `peer` (connect and bench). On a failure, `failure`
+// says why and `state` is the peer's last state (Failed); NotSupported has been printed to stderr.
+enum class PeerConnect { Connected, Failed, NotSupported };
+PeerConnect connect_agent_to_peer(orbitmesh::Agent& agent, const char* command, const std::string& peer,
+                                  om_transport_type via, om_peer_state& state, std::string& failure);
+// A fresh snapshot of the peer into `state`, keeping its connect_ms when the snapshot has none.
+void refresh_peer_state(orbitmesh::Agent& agent, const std::string& peer, om_peer_state& state);
+
 // "udp" unless --plugin transport=NAME says otherwise.
 std::string transport_plugin_name(const GlobalOptions& global);
 

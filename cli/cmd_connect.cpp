@@ -60,24 +60,10 @@ public:
     }
 
     int run(om_transport_type via) {
-        try {
-            agent_->connect();
-        } catch (const orbitmesh::Error& e) {
-            failure_ = std::string("server: ") + e.status_name() + ": " + e.what();
-            return report();
-        }
-        try {
-            state_ = agent_->connect_peer(options_.cmd.peer, via);
-        } catch (const orbitmesh::Error& e) {
-            if (e.status() == OM_ERR_NOT_SUPPORTED) {
-                std::cerr << "orbitmesh-agent: connect: not yet supported (" << e.what() << ")\n";
-                return kExitUsage;
-            }
-            failure_ = std::string(e.status_name()) + ": " + e.what();
-            refresh_state();
-            if (state_.status == OM_PEER_CONNECTED || state_.status == OM_PEER_DISCONNECTED)
-                state_.status = OM_PEER_FAILED;
-            return report();
+        switch (connect_agent_to_peer(*agent_, "connect", options_.cmd.peer, via, state_, failure_)) {
+        case PeerConnect::NotSupported: return kExitUsage;
+        case PeerConnect::Failed: return report();
+        case PeerConnect::Connected: break;
         }
         exchange();
         refresh_state();
@@ -85,15 +71,7 @@ public:
     }
 
 private:
-    void refresh_state() {
-        try {
-            om_peer_state s = agent_->peer_state(options_.cmd.peer);
-            // Keep connect_ms from the connect call when the snapshot has none.
-            if (s.connect_ms <= 0) s.connect_ms = state_.connect_ms;
-            state_ = s;
-        } catch (const orbitmesh::Error&) {
-        }
-    }
+    void refresh_state() { refresh_peer_state(*agent_, options_.cmd.peer, state_); }
 
     void on_event(const om_event& e) {
         if (e.type == OM_EVENT_MESSAGE) {

@@ -1,21 +1,11 @@
 #include "batch_io.h"
+#include "udp_gso.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
-#include <netinet/in.h>
-#include <netinet/udp.h>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP IPPROTO_UDP
-#endif
 
 namespace om::udp {
 

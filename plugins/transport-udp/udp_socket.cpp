@@ -1,24 +1,14 @@
 #include "udp_socket.h"
+#include "udp_gso.h"
 
 #include "proto/address.h"
 
-#include <netinet/in.h>
-#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <orbitmesh_plugin_support/plugin_error.h>
 
 #include <cerrno>
 
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP IPPROTO_UDP
-#endif
 
 namespace om::udp {
 
