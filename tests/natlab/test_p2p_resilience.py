@@ -38,8 +38,8 @@ CUT_MESSAGES = 10000
 CUT_SIZE = 64
 SHAPE_RATE = "1mbit"           # tbf on the initiator router's wan0 and lan0: ~6 s of stream
 CUT_AFTER_S = 0.5              # after the responder reports the direct path
-DISCONNECT_TIMEOUT_MS = 4000   # when the CLI has --disconnect-timeout-ms
-KEEP_ALIVE_MS = 500
+DISCONNECT_TIMEOUT_MS = 10000  # when the CLI has --disconnect-timeout-ms; 4000 idled out behind the 1 mbit queue
+KEEP_ALIVE_MS = 1000
 DEFAULT_DISCONNECT_TIMEOUT_MS = 30000
 
 LOSS_RATES = (0.01, 0.10, 0.30)
