@@ -183,6 +183,7 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
 Agent::~Agent()
 {
     loop_.run_sync([this]() -> om_status {
+        outbound_.close_all();  // nothing queued reaches a session from here on
         if (signaling_) signaling_->stop("the agent is closing");
         signaling_.reset();
         for (auto& w : connect_waiters_) w->complete(OM_ERR_CLOSED, "the agent is closing");

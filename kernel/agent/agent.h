@@ -3,6 +3,7 @@
 // called from any thread and hand their work to it.
 #pragma once
 
+#include "agent/delivery/outbound_queue.h"
 #include "agent/ice/host_candidates.h"
 #include "agent/nat_discovery.h"
 #include "agent/peer_table.h"
@@ -175,6 +176,15 @@ private:
     bool has_direct_path(const PeerRecord& peer, const om_address& remote) const;
     void on_peer_message(const std::string& peer_id, PeerRecord& peer, om_delivery_mode mode, uint32_t channel,
                          std::vector<uint8_t> data);
+    // Messages out (agent_send.cpp). queue_message: false when the peer takes no messages now.
+    bool queue_message(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode,
+                       uint32_t channel);
+    // The peer's outbound queue follows its state: open (with the session's limits) while
+    // Connected with an established session, closed otherwise.
+    void sync_outbound(const std::string& peer_id, PeerRecord& peer);
+    void session_writable(const std::string& peer_id);  // the session's WRITABLE event
+    void drain_outbound();
+    bool send_queued(const std::string& peer_id, PeerRecord& peer);  // true: a writable event is due
     // A datagram from a peer's direct path (by source address): to its session.
     bool route_peer_packet(const om_datagram& datagram);
     // ICE restarts while relayed (agent_restart.cpp): a connection on the relay keeps looking
@@ -254,6 +264,9 @@ private:
     uint32_t next_path_id_ = 1;
     std::string local_fingerprint_;
     bool fingerprint_read_ = false;
+    OutboundQueue outbound_;  // the one piece of peer state other threads touch (its own lock)
+    bool draining_outbound_ = false;
+    bool drain_again_ = false;
 
     mutable std::mutex error_mutex_;
     std::string last_error_;

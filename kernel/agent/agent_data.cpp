@@ -53,9 +53,7 @@ public:
     {
         switch (event) {
         case OM_DELIVERY_EVENT_ESTABLISHED: return agent_.delivery_established(peer_id_, peer_);
-        case OM_DELIVERY_EVENT_WRITABLE:
-            return agent_.emit(OM_EVENT_PEER_WRITABLE, nullptr, nullptr, 0, OM_OK, "send queue has room",
-                               peer_id_.c_str(), 0, &peer_);
+        case OM_DELIVERY_EVENT_WRITABLE: return agent_.session_writable(peer_id_);
         case OM_DELIVERY_EVENT_FAILED:
             return agent_.delivery_failed(peer_id_, peer_, status == OM_OK ? OM_ERR_CLOSED : status, reason);
         default: agent_.counters_.add("delivery.unknown_events", 1);
@@ -409,33 +407,6 @@ bool Agent::route_peer_packet(const om_datagram& datagram)
         }
     }
     return false;  // not a peer's: the application's own datagram
-}
-
-void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel)
-{
-    if (mode < OM_DELIVERY_RELIABLE_ORDERED || mode > OM_DELIVERY_SEQUENCED)
-        fail(OM_ERR_INVALID_ARGUMENT, "unknown delivery mode " + std::to_string(mode));
-    if (channel >= OM_MAX_CHANNELS)
-        fail(OM_ERR_INVALID_ARGUMENT, "channel " + std::to_string(channel) + " is out of range (0.." +
-                                          std::to_string(OM_MAX_CHANNELS - 1) + ")");
-    if (!data && len) fail(OM_ERR_INVALID_ARGUMENT, "data is NULL");
-    on_loop([&] {
-        PeerRecord* peer = peers_.find(peer_id);
-        if (!peer || peer->status != OM_PEER_CONNECTED)
-            fail(OM_ERR_STATE, peer_id + " is not connected" + (peer && !peer->diagnosis.empty() ? " (" + peer->diagnosis + ")" : ""));
-        if (!peer->delivery)
-            fail(OM_ERR_NOT_SUPPORTED, "no delivery plugin is loaded (delivery_plugin \"" + config_.delivery_plugin +
-                                           "\"): messages need one (the default is delivery-quic)");
-        std::string why;
-        om_status status = peer->delivery->send(mode, channel, data, len, &why);
-        if (status != OM_OK) {
-            if (status == OM_ERR_WOULD_BLOCK) counters_.add("delivery.send_would_block", 1);
-            fail(status, "sending to " + peer_id + ": " + (why.empty() ? std::string(om_status_str(status)) : why));
-        }
-        peer->bytes_sent += len;
-        ++peer->messages_sent;
-        counters_.add("delivery.messages_sent", 1);
-    });
 }
 
 } // namespace om

@@ -517,6 +517,7 @@ std::string Agent::peer_pairs_json(const std::string& peer_id)
 void Agent::set_peer_status(const std::string& peer_id, PeerRecord& peer, om_peer_status status, const std::string& why)
 {
     peer.status = status;
+    sync_outbound(peer_id, peer);  // before the event: its callback may send
     emit_peer(OM_EVENT_PEER_STATE_CHANGED, peer_id, peer, why);
 }
 

@@ -462,6 +462,7 @@ void Agent::peer_state(const std::string& peer_id, om_peer_state& out)
         const bool has_metrics = peer && peer->delivery && peer->delivery->metrics(metrics);
         PeerTable::snapshot(peer, local_nat_type(), signaling_ ? signaling_->last_rtt_ms() : 0,
                             has_metrics ? &metrics : nullptr, out);
+        out.send_queue_bytes += outbound_.queued_bytes(peer_id);  // not yet handed to the session
     });
 }
 

@@ -220,6 +220,19 @@ int32_t DeliveryInstance::send_message(void* session, om_delivery_mode mode, uin
     return rv;
 }
 
+int32_t DeliveryInstance::send_messages(void* session, const om_delivery_message* messages, size_t count,
+                                        size_t* accepted)
+{
+    Box& b = box(session);
+    if (accepted) *accepted = 0;
+    if (messages == nullptr && count > 0) throw PluginError(OM_ERR_INVALID_ARGUMENT, "messages is NULL with a count above 0");
+    std::string why;
+    const int32_t rv = b.session->send_messages({messages, count}, host_.now_us(), accepted, &why);
+    reschedule(b);
+    if (rv != OM_OK) host_.set_error(why.c_str());
+    return rv;
+}
+
 int32_t DeliveryInstance::on_packet(void* session, uint32_t path_id, const uint8_t* data, size_t len)
 {
     Box& b = box(session);

@@ -39,6 +39,7 @@ public:
     int32_t session_open(const om_delivery_session_args* args, void** out_session);
     void session_close(void* session) noexcept;
     int32_t send_message(void* session, om_delivery_mode mode, uint32_t channel, const uint8_t* data, size_t len);
+    int32_t send_messages(void* session, const om_delivery_message* messages, size_t count, size_t* accepted);
     int32_t on_packet(void* session, uint32_t path_id, const uint8_t* data, size_t len);
     int32_t path_changed(void* session, const om_delivery_path* path);
     int32_t metrics(void* session, om_delivery_metrics* out);

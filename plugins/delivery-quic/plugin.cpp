@@ -1,4 +1,4 @@
-// delivery-quic's face to the kernel: the delivery vtable (ABI 1.2) and the descriptor. Every
+// delivery-quic's face to the kernel: the delivery vtable (ABI 1.3) and the descriptor. Every
 // entry point catches everything (ABI-RULES R17).
 #include "delivery_instance.h"
 
@@ -49,6 +49,13 @@ int32_t quic_send_message(void* instance, void* session, om_delivery_mode mode, 
                           [&](DeliveryInstance& d) { return d.send_message(session, mode, channel, data, len); });
 }
 
+int32_t quic_send_messages(void* instance, void* session, const om_delivery_message* messages, size_t count,
+                           size_t* accepted) noexcept
+{
+    return Entry::guarded(instance,
+                          [&](DeliveryInstance& d) { return d.send_messages(session, messages, count, accepted); });
+}
+
 int32_t quic_on_packet(void* instance, void* session, uint32_t path_id, const uint8_t* data, size_t len) noexcept
 {
     return Entry::guarded(instance, [&](DeliveryInstance& d) { return d.on_packet(session, path_id, data, len); });
@@ -77,6 +84,7 @@ const om_delivery_vtbl kVtbl = {
     .on_packet = quic_on_packet,
     .path_changed = quic_path_changed,
     .local_fingerprint = quic_local_fingerprint,
+    .send_messages = quic_send_messages,
 };
 
 const om_plugin_descriptor kDescriptor = {

@@ -159,8 +159,32 @@ int32_t QuicSession::send_message(om_delivery_mode mode, uint32_t channel, std::
         }
     }
     ++messages_sent_;
-    if (!in_io_) flush(now_us);
+    if (!in_io_ && !batching_) flush(now_us);
     return OM_OK;
+}
+
+int32_t QuicSession::send_messages(std::span<const om_delivery_message> messages, uint64_t now_us, size_t* accepted,
+                                   std::string* error)
+{
+    // Queue them all, then write once: a burst leaves in GSO batches, not a packet per call.
+    const bool outer = !batching_;
+    batching_ = true;
+    int32_t rv = OM_OK;
+    size_t taken = 0;
+    for (const om_delivery_message& m : messages) {
+        if (m.data == nullptr && m.len > 0) {
+            if (error) *error = "message " + std::to_string(taken) + ": data is NULL with a length above 0";
+            rv = OM_ERR_INVALID_ARGUMENT;
+            break;
+        }
+        rv = send_message(m.mode, m.channel, {m.data, m.len}, now_us, error);
+        if (rv != OM_OK) break;
+        ++taken;
+    }
+    if (outer) batching_ = false;
+    if (accepted) *accepted = taken;
+    if (outer && taken > 0 && !in_io_ && !failed_) flush(now_us);
+    return rv;
 }
 
 int32_t QuicSession::on_packet(uint32_t path_id, std::span<const uint8_t> data, uint64_t now_us)
@@ -613,6 +637,8 @@ void QuicSession::metrics(om_delivery_metrics& out) const
     copy_text(out.remote_fingerprint, sizeof out.remote_fingerprint, conn_ ? conn_->peer_fingerprint() : std::string());
     out.established = established_ && !failed_ ? 1 : 0;
     out.path_id = current_path_id();
+    out.max_unreliable_message = max_unreliable_message(OM_DELIVERY_UNRELIABLE);
+    out.max_sequenced_message = max_unreliable_message(OM_DELIVERY_SEQUENCED);
 }
 
 }  // namespace om::quic

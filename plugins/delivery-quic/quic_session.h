@@ -58,6 +58,10 @@ public:
     // OM_ERR_INVALID_ARGUMENT, OM_ERR_CLOSED once the session failed.
     int32_t send_message(om_delivery_mode mode, uint32_t channel, std::span<const uint8_t> data, uint64_t now_us,
                          std::string* error);
+    // send_message for each message in order, the packets written once at the end (ABI 1.3
+    // send_messages). Stops at the first refusal: *accepted counts those taken before it.
+    int32_t send_messages(std::span<const om_delivery_message> messages, uint64_t now_us, size_t* accepted,
+                          std::string* error);
     // A packet of the peer that came over path_id. OM_ERR_CLOSED after the session ended,
     // OM_ERR_MALFORMED when a server's first packet cannot start a connection.
     int32_t on_packet(uint32_t path_id, std::span<const uint8_t> data, uint64_t now_us);
@@ -142,6 +146,7 @@ private:
     int32_t failure_status_ = OM_OK;
     std::string failure_reason_;
     bool in_io_ = false;  // inside ngtcp2: send_message only queues
+    bool batching_ = false;  // inside send_messages: written once at its end
     uint32_t pending_migration_ = 0;
     uint64_t last_now_us_ = 0;
     uint64_t last_timer_us_ = 0;

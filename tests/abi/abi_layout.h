@@ -341,7 +341,7 @@ OM_LAYOUT_OFFSET(om_turn_vtbl, release, 56)
 #if defined(OM_LAYOUT_ABI_1_0)
 OM_LAYOUT_SIZE(om_delivery_metrics, 64)
 #else
-OM_LAYOUT_SIZE(om_delivery_metrics, 416)
+OM_LAYOUT_SIZE(om_delivery_metrics, 432)
 OM_LAYOUT_OFFSET(om_delivery_metrics, rtt_var_ms, 64) /* ABI 1.2 */
 OM_LAYOUT_OFFSET(om_delivery_metrics, min_rtt_ms, 72)
 OM_LAYOUT_OFFSET(om_delivery_metrics, cwnd, 80)
@@ -357,6 +357,8 @@ OM_LAYOUT_OFFSET(om_delivery_metrics, local_fingerprint, 216)
 OM_LAYOUT_OFFSET(om_delivery_metrics, remote_fingerprint, 312)
 OM_LAYOUT_OFFSET(om_delivery_metrics, established, 408)
 OM_LAYOUT_OFFSET(om_delivery_metrics, path_id, 412)
+OM_LAYOUT_OFFSET(om_delivery_metrics, max_unreliable_message, 416) /* ABI 1.3 */
+OM_LAYOUT_OFFSET(om_delivery_metrics, max_sequenced_message, 424)
 #endif
 OM_LAYOUT_OFFSET(om_delivery_metrics, struct_size, 0)
 OM_LAYOUT_OFFSET(om_delivery_metrics, rtt_ms, 8)
@@ -395,11 +397,15 @@ OM_LAYOUT_OFFSET(om_delivery_session_args, io_user_data, 24)
 #if defined(OM_LAYOUT_ABI_1_0)
 OM_LAYOUT_SIZE(om_delivery_vtbl, 64)
 #else
-OM_LAYOUT_SIZE(om_delivery_vtbl, 96)
+OM_LAYOUT_SIZE(om_delivery_vtbl, 104)
 OM_LAYOUT_OFFSET(om_delivery_vtbl, send_message, 64) /* ABI 1.2 */
 OM_LAYOUT_OFFSET(om_delivery_vtbl, on_packet, 72)
 OM_LAYOUT_OFFSET(om_delivery_vtbl, path_changed, 80)
 OM_LAYOUT_OFFSET(om_delivery_vtbl, local_fingerprint, 88)
+OM_LAYOUT_OFFSET(om_delivery_vtbl, send_messages, 96) /* ABI 1.3 */
+OM_LAYOUT_SIZE(om_delivery_message, 24)
+OM_LAYOUT_OFFSET(om_delivery_message, data, 8)
+OM_LAYOUT_OFFSET(om_delivery_message, len, 16)
 #endif
 OM_LAYOUT_OFFSET(om_delivery_vtbl, struct_size, 0)
 OM_LAYOUT_OFFSET(om_delivery_vtbl, create, 8)

@@ -34,12 +34,14 @@ extern "C" {
 /*       transport vtable: mtu; host API: counter_add, config_get                             */
 /*  1.2  delivery: paths (om_delivery_path), roles, channels, pinned fingerprints, session   */
 /*       events (established, writable, failed), GSO-shaped packet output, richer metrics    */
+/*  1.3  delivery: send_messages (a run of messages in one call, one flush), metrics say the  */
+/*       largest unreliable and sequenced message on the current path                        */
 /* ------------------------------------------------------------------------------------------ */
 #define OM_PLUGIN_ABI_MAKE(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define OM_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define OM_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 #define OM_PLUGIN_ABI_VERSION_MAJOR 1
-#define OM_PLUGIN_ABI_VERSION_MINOR 2
+#define OM_PLUGIN_ABI_VERSION_MINOR 3
 /* A plain integer expression, usable in #if. */
 #define OM_PLUGIN_ABI_VERSION ((OM_PLUGIN_ABI_VERSION_MAJOR << 16) | OM_PLUGIN_ABI_VERSION_MINOR)
 
@@ -374,6 +376,10 @@ typedef struct om_delivery_metrics {
     char remote_fingerprint[OM_FINGERPRINT_STRLEN]; /* the certificate the peer presented */
     int32_t established;      /* 1 once the handshake completed and the peer is authenticated */
     uint32_t path_id;         /* the path the session sends on */
+    /* Added in ABI 1.3: the largest message send_message takes in these modes on the current
+     * path (one DATAGRAM frame); 0 unknown. The kernel checks them on the caller's thread. */
+    uint64_t max_unreliable_message;
+    uint64_t max_sequenced_message;
 } om_delivery_metrics;
 
 /* Added in ABI 1.2: one path under a session. */
@@ -395,6 +401,13 @@ enum {
                                         * closed, ...). No call but session_close follows. */
 };
 
+/* Added in ABI 1.3: one message of a send_messages run. */
+typedef struct om_delivery_message {
+    om_delivery_mode mode;
+    uint32_t channel;
+    const uint8_t* data;
+    size_t len;
+} om_delivery_message;
 /* The delivery plugin's outputs, given at session creation. */
 typedef struct om_delivery_session_args {
     uint32_t struct_size;
@@ -455,6 +468,12 @@ typedef struct om_delivery_vtbl {
     int32_t (*path_changed)(void* instance, void* session, const om_delivery_path* path);
     /* This agent's certificate fingerprint, which the kernel sends to peers (OM_FINGERPRINT_STRLEN). */
     int32_t (*local_fingerprint)(void* instance, char* buf, size_t cap);
+    /* Added in ABI 1.3 */
+    /* send_message for each of count messages in order, the packets written once at the end (so
+     * a burst leaves as one GSO write). Stops at the first message refused: *accepted is how many
+     * were taken before it and the status is that message's (OM_OK when all were taken). */
+    int32_t (*send_messages)(void* instance, void* session, const om_delivery_message* messages,
+                             size_t count, size_t* accepted);
 } om_delivery_vtbl;
 
 /* ------------------------------------------------------------------------------------------ */

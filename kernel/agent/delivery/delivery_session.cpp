@@ -3,6 +3,8 @@
 #include "core/error.h"
 #include "plugin_host/guarded_call.h"
 
+#include <algorithm>
+
 namespace om {
 
 namespace {
@@ -84,6 +86,32 @@ om_status DeliverySession::send(om_delivery_mode mode, uint32_t channel, const u
         status = call("send", [&] { return vtbl_.send(plugin_.instance, session_, mode, data, len); });
     }
     if (status != OM_OK && error) *error = plugin_.ctx->take_error();
+    return status;
+}
+
+om_status DeliverySession::send_batch(const om_delivery_message* messages, size_t count, size_t* accepted,
+                                      std::string* error)
+{
+    *accepted = 0;
+    if (!vtbl_.send_messages) {
+        for (; *accepted < count; ++*accepted) {
+            const om_delivery_message& m = messages[*accepted];
+            om_status status = send(m.mode, m.channel, m.data, m.len, error);
+            if (status != OM_OK) return status;
+        }
+        return OM_OK;
+    }
+    size_t taken = 0;
+    int32_t status = call("send_messages", [&] {
+        return vtbl_.send_messages(plugin_.instance, session_, messages, count, &taken);
+    });
+    *accepted = std::min(taken, count);  // a plugin's count is not trusted past the run
+    if (status != OM_OK && error) *error = plugin_.ctx->take_error();
+    if (status == OM_OK && *accepted != count) {
+        if (error) *error = "plugin " + plugin_.ctx->plugin_name + " took " + std::to_string(*accepted) + " of " +
+                            std::to_string(count) + " messages and said OM_OK";
+        return OM_ERR_PLUGIN;
+    }
     return status;
 }
 

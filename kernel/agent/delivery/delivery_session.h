@@ -49,6 +49,9 @@ public:
 
     // The plugin's status; its set_error text goes to *error.
     om_status send(om_delivery_mode mode, uint32_t channel, const uint8_t* data, size_t len, std::string* error);
+    // A run of messages in one plugin call (ABI 1.3 send_messages; one send per message for an
+    // older plugin): *accepted were taken, the status is the first refusal's (OM_OK: all taken).
+    om_status send_batch(const om_delivery_message* messages, size_t count, size_t* accepted, std::string* error);
     void on_packet(uint32_t path_id, const uint8_t* data, size_t len);
     void path_changed(const om_delivery_path& path);
     // Fills what the plugin reports; false when it reports nothing.
