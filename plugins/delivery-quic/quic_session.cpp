@@ -210,12 +210,15 @@ int32_t QuicSession::on_packet(uint32_t path_id, std::span<const uint8_t> data, 
     const ReadResult r = conn_->read(path_id, data, now_us * kNsPerUs);
     in_io_ = false;
     if (r == ReadResult::Ignored) ++counters_.malformed_packets;
-    after_io(now_us);
+    // Written from the timer (due at once), not here: the host hands over the rest of a receive
+    // batch and the application answers what it got first, so the ACKs ride with the answers
+    // and a batch of packets gets one ACK, not one packet back per packet in.
+    after_io(now_us, false);
     return OM_OK;
 }
 
 // After ngtcp2 returned: report what happened inside it, then write what is due.
-void QuicSession::after_io(uint64_t now_us)
+void QuicSession::after_io(uint64_t now_us, bool write_now)
 {
     if (conn_ && conn_->closed()) {
         fail(conn_->close_info().status, conn_->close_info().reason, now_us);
@@ -231,7 +234,8 @@ void QuicSession::after_io(uint64_t now_us)
         if (args_.session_event) args_.session_event(args_.io_user_data, OM_DELIVERY_EVENT_ESTABLISHED, OM_OK, nullptr);
         if (failed_) return;
     }
-    flush(now_us);
+    if (write_now) flush(now_us);
+    else write_due_ = true;
 }
 
 int32_t QuicSession::path_changed(const om_delivery_path& path, uint64_t now_us, std::string* error)
@@ -277,6 +281,7 @@ void QuicSession::on_timer(uint64_t now_us)
 uint64_t QuicSession::next_wakeup_us() const
 {
     if (failed_ || !conn_) return 0;
+    if (write_due_) return std::max(last_now_us_, last_timer_us_ + 1);
     if (!blocked_batch_.empty()) return last_now_us_ + kBlockedRetryUs;
     const uint64_t ns = conn_->expiry_ns();
     if (ns == UINT64_MAX) return 0;
@@ -379,6 +384,7 @@ QuicSession::SendStream* QuicSession::next_ready()
 // shorter packet ends a batch, ngtcp2 0.12 writes one packet per call).
 void QuicSession::flush(uint64_t now_us)
 {
+    write_due_ = false;
     if (!conn_ || failed_) return;
     if (!retry_blocked()) return;
     const uint64_t now_ns = now_us * kNsPerUs;

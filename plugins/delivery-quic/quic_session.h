@@ -127,7 +127,7 @@ private:
     SendStream* next_ready();
     bool send_batch(uint32_t path_id, const uint8_t* data, size_t len, size_t segment);
     bool retry_blocked();
-    void after_io(uint64_t now_us);
+    void after_io(uint64_t now_us, bool write_now = true);
     void fail(int32_t status, const std::string& reason, uint64_t now_us);
     void release_queue(uint64_t bytes);
     void deliver(om_delivery_mode mode, uint8_t channel, std::span<const uint8_t> message);
@@ -147,6 +147,7 @@ private:
     std::string failure_reason_;
     bool in_io_ = false;  // inside ngtcp2: send_message only queues
     bool batching_ = false;  // inside send_messages: written once at its end
+    bool write_due_ = false;  // packets came in: flush from the timer, due at once
     uint32_t pending_migration_ = 0;
     uint64_t last_now_us_ = 0;
     uint64_t last_timer_us_ = 0;
