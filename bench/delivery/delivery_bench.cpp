@@ -296,8 +296,9 @@ Rtt ours_rtt(const Config& cfg, const std::string& url, int n, om_delivery_mode 
         if (cur < total) {
             sent_at = now_ns();
             send_ping(p, cur);
+        } else {
+            cv.notify_all();  // only at the end: a wake-up per round would cost a context switch
         }
-        cv.notify_all();
     });
     self = &pair;
     {
@@ -307,8 +308,8 @@ Rtt ours_rtt(const Config& cfg, const std::string& url, int n, om_delivery_mode 
         const auto start = Clock::now();
         uint64_t seen = 0;
         while (cur < total && seconds_since(start) < 30.0) {
-            if (!cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return cur != seen; })) {
-                ++lost;  // nothing for 200 ms: the ping or its echo was lost; send it again
+            if (!cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return cur >= total; }) && cur == seen) {
+                ++lost;  // no progress for 200 ms: the ping or its echo was lost; send it again
                 sent_at = now_ns();
                 send_ping(*self, cur);
             }

@@ -148,6 +148,20 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         return recorded_;
     }
+    // From now on `from` (in what the server sends) reaches the client as `to` (same length): a
+    // lying man in the middle of the signaling. Returns how often it did so.
+    void rewrite(std::string from, std::string to)
+    {
+        REQUIRE(from.size() == to.size());
+        std::lock_guard<std::mutex> lock(mutex_);
+        rewrite_from_ = std::move(from);
+        rewrite_to_ = std::move(to);
+    }
+    int rewrites()
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return rewrites_;
+    }
 
 private:
     void run()
@@ -177,6 +191,14 @@ private:
                 {
                     std::lock_guard<std::mutex> lock(mutex_);
                     recorded_.append(buf, size_t(n));
+                    if (!rewrite_from_.empty()) {
+                        std::string chunk(buf, size_t(n));
+                        for (size_t at = chunk.find(rewrite_from_); at != std::string::npos;
+                             at = chunk.find(rewrite_from_, at + 1)) {
+                            std::memcpy(buf + at, rewrite_to_.data(), rewrite_to_.size());
+                            ++rewrites_;
+                        }
+                    }
                 }
                 (void)::send(client, buf, size_t(n), MSG_NOSIGNAL);
             }
@@ -192,6 +214,8 @@ private:
     std::thread thread_;
     std::mutex mutex_;
     std::string recorded_;
+    std::string rewrite_from_, rewrite_to_;
+    int rewrites_ = 0;
 };
 
 } // namespace
@@ -431,4 +455,77 @@ TEST_CASE("delivery: cut and restored, the path goes P2P -> ServerRelay -> P2P w
     CHECK(path == std::vector<om_transport_type>{OM_TRANSPORT_P2P, OM_TRANSPORT_SERVER_RELAY, OM_TRANSPORT_P2P});
     // Bob's side follows the client's migrations.
     CHECK(b.agent->peer_state("alice").active_transport == OM_TRANSPORT_P2P);
+}
+
+TEST_CASE("delivery: a peer whose certificate does not match the signalled fingerprint is refused, naming it",
+          "[delivery]")
+{
+    auto server = start_server();
+    RecordingProxy proxy(server->http_port());  // lies to bob about alice's fingerprint
+    RecordingAgent a(url_of(server->http_port()), "alice", {}, fast);
+    RecordingAgent b(url_of(proxy.port()), "bob", {}, fast);
+    const std::string genuine = a.agent->fingerprint();
+    std::string forged = genuine;
+    forged[0] = forged[0] == 'A' ? 'B' : 'A';
+    proxy.rewrite(genuine, forged);
+    a.agent->connect();
+    b.agent->connect();
+    om_peer_state state{};
+    const om_status status = test::status_of([&] { state = a.agent->connect_peer("bob"); });
+    REQUIRE(proxy.rewrites() >= 1);
+    CHECK(status != OM_OK);
+    CHECK(a.agent->peer_state("bob").status != OM_PEER_CONNECTED);
+    // bob refused alice's certificate, and says why.
+    bool named = false;
+    for (int i = 0; i < 500 && !named; ++i) {
+        std::vector<orbitmesh::Event> events;
+        {
+            std::lock_guard<std::mutex> lock(b.mutex);
+            events = b.events;
+        }
+        for (auto& e : events)
+            if (e.peer_id == "alice" && e.message.find("does not match") != std::string::npos &&
+                e.message.find(forged) != std::string::npos)
+                named = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(named);
+    CHECK(b.agent->peer_state("alice").status != OM_PEER_CONNECTED);
+    CHECK(test::status_of([&] { b.agent->send("alice", "never"); }) == OM_ERR_STATE);
+}
+
+TEST_CASE("delivery: senders on four threads at once, a small send queue: every message once, each thread's in order",
+          "[delivery]")
+{
+    auto server = start_server();
+    auto small_queue = [](orbitmesh::AgentOptions& o) {
+        fast(o);
+        o.plugin_options("delivery-quic.send_queue_bytes=65536");  // the session's queue fills: held, resumed
+    };
+    RecordingAgent a(url_of(server->http_port()), "alice", {}, small_queue);
+    RecordingAgent b(url_of(server->http_port()), "bob", {}, fast);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(a.agent->connect_peer("bob").active_transport == OM_TRANSPORT_P2P);
+    constexpr int kThreads = 4, kEach = 1500;
+    std::vector<std::thread> senders;
+    for (int t = 0; t < kThreads; ++t)
+        senders.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i)
+                send_all(*a.agent, "bob", std::to_string(t) + ":" + std::to_string(i) + ":" + std::string(700, 'p'),
+                         OM_DELIVERY_RELIABLE_ORDERED, 2);
+        });
+    for (auto& s : senders) s.join();
+    REQUIRE(wait_received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 2, kThreads * kEach, 30000));
+    std::vector<int> next(kThreads, 0);
+    auto got = received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 2);
+    REQUIRE(got.size() == size_t(kThreads * kEach));
+    for (auto& text : got) {
+        const int t = std::stoi(text);
+        const int i = std::stoi(text.substr(text.find(':') + 1));
+        REQUIRE(i == next[size_t(t)]);
+        ++next[size_t(t)];
+    }
+    CHECK(a.agent->peer_state("bob").messages_sent == uint64_t(kThreads * kEach));
+    CHECK(a.agent->peer_state("bob").send_queue_bytes < 65536 + 4096);
 }

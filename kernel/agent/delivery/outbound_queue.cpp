@@ -114,6 +114,10 @@ std::vector<std::string> OutboundQueue::take_ready()
     std::erase_if(out, [&](const std::string& peer) {
         auto it = gates_.find(peer);
         if (it == gates_.end() || !it->second.in_ready) return true;
+        if (it->second.held) {  // marked before the session said it is full
+            it->second.in_ready = false;
+            return true;
+        }
         it->second.in_ready = false;
         return false;
     });

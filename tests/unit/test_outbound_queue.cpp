@@ -1,0 +1,173 @@
+// OutboundQueue: what om_agent_send checks on the caller's thread, the order messages keep, the
+// bound on what a peer may queue, and the writable signal after a refusal.
+#include "agent/delivery/outbound_queue.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+using om::OutboundQueue;
+using Push = OutboundQueue::Push;
+
+namespace {
+
+OutboundQueue::Limits limits(size_t queue_bytes = 1000)
+{
+    OutboundQueue::Limits l;
+    l.max_unreliable = 100;
+    l.max_sequenced = 90;
+    l.queue_bytes = queue_bytes;
+    return l;
+}
+
+Push push(OutboundQueue& q, const std::string& peer, const std::string& text,
+          om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED, om_status* status = nullptr, std::string* why = nullptr)
+{
+    om_status s = OM_OK;
+    std::string w;
+    Push p = q.push(peer, mode, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size(), &s, &w);
+    if (status) *status = s;
+    if (why) *why = w;
+    return p;
+}
+
+std::string text_of(const OutboundQueue::Message& m)
+{
+    return std::string(m.data.begin(), m.data.end());
+}
+
+} // namespace
+
+TEST_CASE("outbound queue: a peer that is not open takes nothing", "[outbound]")
+{
+    OutboundQueue q;
+    CHECK(push(q, "bob", "x") == Push::NotOpen);
+    q.open("bob", limits());
+    CHECK(push(q, "bob", "x") == Push::QueuedWake);
+    CHECK(q.close("bob") == 1);  // dropped with the peer
+    CHECK(push(q, "bob", "x") == Push::NotOpen);
+    CHECK(q.take_ready().empty());
+}
+
+TEST_CASE("outbound queue: one wake per drain, messages in order", "[outbound]")
+{
+    OutboundQueue q;
+    q.open("bob", limits());
+    q.open("carol", limits());
+    CHECK(push(q, "bob", "b1") == Push::QueuedWake);
+    CHECK(push(q, "bob", "b2") == Push::Queued);
+    CHECK(push(q, "carol", "c1") == Push::Queued);
+    CHECK(q.queued_bytes("bob") == 4);
+    auto ready = q.take_ready();
+    REQUIRE(ready == std::vector<std::string>{"bob", "carol"});
+    auto batch = q.take("bob");
+    REQUIRE(batch.size() == 2);
+    CHECK(text_of(batch[0]) == "b1");
+    CHECK(text_of(batch[1]) == "b2");
+    // After the drain began, the next message asks for a drain again.
+    CHECK(push(q, "bob", "b3") == Push::QueuedWake);
+    CHECK(q.queued_bytes("bob") == 6);  // taken bytes count until released
+    CHECK_FALSE(q.release("bob", 4));
+    CHECK(q.queued_bytes("bob") == 2);
+}
+
+TEST_CASE("outbound queue: the caller's thread refuses what the session would", "[outbound]")
+{
+    OutboundQueue q;
+    auto l = limits();
+    l.enable_unreliable = false;
+    q.open("bob", l);
+    om_status status;
+    std::string why;
+    CHECK(push(q, "bob", "dgram", OM_DELIVERY_SEQUENCED, &status, &why) == Push::Refused);
+    CHECK(status == OM_ERR_NOT_SUPPORTED);
+    CHECK_THAT(why, Catch::Contains("enable_unreliable_delivery"));
+
+    q.open("bob", limits());  // new limits for an open peer
+    CHECK(push(q, "bob", std::string(100, 'u'), OM_DELIVERY_UNRELIABLE) == Push::QueuedWake);
+    CHECK(push(q, "bob", std::string(101, 'u'), OM_DELIVERY_UNRELIABLE, &status, &why) == Push::Refused);
+    CHECK(status == OM_ERR_TOO_LARGE);
+    CHECK_THAT(why, Catch::Contains("100 bytes"));
+    CHECK(push(q, "bob", std::string(91, 's'), OM_DELIVERY_SEQUENCED, &status, &why) == Push::Refused);
+    CHECK_THAT(why, Catch::Contains("90 bytes"));
+    std::vector<uint8_t> big(OM_MAX_RELIABLE_MESSAGE + 1);
+    CHECK(q.push("bob", OM_DELIVERY_RELIABLE_UNORDERED, 0, big.data(), big.size(), &status, &why) == Push::Refused);
+    CHECK(status == OM_ERR_TOO_LARGE);
+}
+
+TEST_CASE("outbound queue: bounded per peer, one message always fits, writable once after a refusal", "[outbound]")
+{
+    OutboundQueue q;
+    q.open("bob", limits(1000));
+    q.open("carol", limits(1000));
+    // An empty queue takes a message larger than the bound (any message can be sent).
+    CHECK(push(q, "bob", std::string(1500, 'a')) == Push::QueuedWake);
+    om_status status;
+    std::string why;
+    CHECK(push(q, "bob", "b", OM_DELIVERY_RELIABLE_ORDERED, &status, &why) == Push::Refused);
+    CHECK(status == OM_ERR_WOULD_BLOCK);
+    CHECK_THAT(why, Catch::Contains("writable"));
+    CHECK(push(q, "carol", "c") == Push::Queued);  // another peer is not held up
+    q.take_ready();
+    q.take("bob");
+    CHECK(q.release("bob", 1500));        // refused before, now empty: writable is due
+    CHECK_FALSE(q.release("bob", 0));     // once
+    CHECK(push(q, "bob", std::string(600, 'a')) == Push::QueuedWake);
+    CHECK(push(q, "bob", std::string(600, 'b'), OM_DELIVERY_RELIABLE_ORDERED, &status) == Push::Refused);
+    q.take_ready();
+    q.take("bob");
+    CHECK_FALSE(q.release("bob", 0));  // 600 of 1000: more than half full
+}
+
+TEST_CASE("outbound queue: what the session refused goes back in front, held until it has room", "[outbound]")
+{
+    OutboundQueue q;
+    q.open("bob", limits());
+    push(q, "bob", "1");
+    push(q, "bob", "2");
+    push(q, "bob", "3");
+    q.take_ready();
+    auto batch = q.take("bob");
+    batch.pop_front();  // the session took "1"
+    CHECK(push(q, "bob", "4") == Push::QueuedWake);  // sent while the session had the batch
+    q.give_back("bob", std::move(batch), true);
+    CHECK(q.take_ready().empty());             // held: nothing to drain
+    CHECK(push(q, "bob", "5") == Push::Queued);  // and no wake for it either
+    CHECK(q.take_ready().empty());
+    CHECK(q.resume("bob"));
+    REQUIRE(q.take_ready() == std::vector<std::string>{"bob"});
+    std::vector<std::string> order;
+    for (auto& m : q.take("bob")) order.push_back(text_of(m));
+    CHECK(order == std::vector<std::string>{"2", "3", "4", "5"});
+}
+
+TEST_CASE("outbound queue: senders on many threads, each one's messages in its order", "[outbound]")
+{
+    OutboundQueue q;
+    q.open("bob", limits(size_t(64) << 20));
+    constexpr int kThreads = 4, kEach = 5000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&q, t] {
+            for (int i = 0; i < kEach; ++i) REQUIRE(push(q, "bob", std::to_string(t) + ":" + std::to_string(i)) != Push::Refused);
+        });
+    std::vector<std::vector<int>> seen(kThreads);
+    size_t total = 0;
+    while (total < size_t(kThreads * kEach)) {  // the loop's side, draining meanwhile
+        for (const auto& peer : q.take_ready())
+            for (auto& m : q.take(peer)) {
+                const std::string text = text_of(m);
+                const int t = std::stoi(text.substr(0, text.find(':')));
+                seen[size_t(t)].push_back(std::stoi(text.substr(text.find(':') + 1)));
+                ++total;
+            }
+        std::this_thread::yield();
+    }
+    for (auto& th : threads) th.join();
+    for (auto& list : seen) {
+        REQUIRE(list.size() == size_t(kEach));
+        for (int i = 0; i < kEach; ++i) REQUIRE(list[size_t(i)] == i);
+    }
+}
