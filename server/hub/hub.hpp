@@ -1,5 +1,5 @@
 // The signaling hub: which agent id is on which connection, and what each message does
-// (docs/server.md). Messages are decoded with kernel/proto/signal_message.h; `from` is always
+// (docs/server.md). Messages are decoded with libs/proto/signal_message.h; `from` is always
 // set by the hub, never taken from the client. Thread-safe: every reactor thread calls it.
 #pragma once
 

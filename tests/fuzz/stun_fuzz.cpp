@@ -1,4 +1,4 @@
-// libFuzzer target for the STUN codec (kernel/proto/stun*.cpp). For each input it:
+// libFuzzer target for the STUN codec (libs/proto/stun*.cpp). For each input it:
 //  - parses in both modes: strict success implies classic-mode success, a refusal always says why;
 //  - calls every typed reader on every attribute: a value or a reason, never both, never neither;
 //  - rebuilds a parsed message with the Builder from its typed values and checks the rebuilt

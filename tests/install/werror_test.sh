@@ -29,8 +29,8 @@ grep -q -- '-Werror' "$build/compile_commands.json" || fail "OM_WERROR=ON does n
 
 step "Release -O3 with -Werror: the string building GCC 12 misjudged compiles cleanly"
 "$OM_CMAKE" --build "$build" --target \
-    kernel/CMakeFiles/om_proto.dir/proto/address.cpp.o \
-    kernel/CMakeFiles/om_proto.dir/proto/candidate.cpp.o \
+    libs/CMakeFiles/om_proto.dir/proto/address.cpp.o \
+    libs/CMakeFiles/om_proto.dir/proto/candidate.cpp.o \
     kernel/CMakeFiles/om_kernel_objects.dir/plugin_host/host_api.cpp.o \
     bench/connect/CMakeFiles/connect_bench.dir/connect_bench.cpp.o
 echo "ok"

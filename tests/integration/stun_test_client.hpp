@@ -1,5 +1,5 @@
 // A test-side STUN client: one UDP socket on a loopback address, requests built with the codec
-// (kernel/proto/stun.h), answers read with a deadline and parsed strictly.
+// (libs/proto/stun.h), answers read with a deadline and parsed strictly.
 #pragma once
 
 #include "proto/stun.h"

@@ -1,5 +1,5 @@
 // A real agent (liborbitmesh) against a hand-made peer: a raw signaling client plus a raw UDP
-// socket that speaks ICE through kernel/proto. It trickles its real candidate after the
+// socket that speaks ICE through libs/proto. It trickles its real candidate after the
 // response (the agent must check it), and, in a second run, signs its answers with a wrong
 // password (the agent must drop and count them, then fall back to the relay).
 #include "server_process.hpp"

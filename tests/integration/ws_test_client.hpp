@@ -1,5 +1,5 @@
 // A test-only WebSocket client over a plain blocking-with-timeout TCP socket to 127.0.0.1:
-// the RFC 6455 handshake and framing come from kernel/proto, so tests can also send raw,
+// the RFC 6455 handshake and framing come from libs/proto, so tests can also send raw,
 // half or broken frames on purpose.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Signaling messages (kernel/proto/signal_message.*): round trips, strict decoding, hostile input.
+// Signaling messages (libs/proto/signal_message.*): round trips, strict decoding, hostile input.
 #include "proto/signal_message.h"
 #include "proto/ws_frame.h"
 

@@ -1,4 +1,4 @@
-// RFC 6455 §5 framing: the incremental decoder and the encoder (kernel/proto/ws_frame.*).
+// RFC 6455 §5 framing: the incremental decoder and the encoder (libs/proto/ws_frame.*).
 #include "proto/ws_frame.h"
 
 #include <catch2/catch.hpp>
