@@ -402,11 +402,18 @@ void QuicSession::flush(uint64_t now_us)
         batch_len = 0;
         packets = 0;
     };
+    // ngtcp2 0.12.1 counts a packet whose only frames are DATAGRAMs (and ACK/PADDING) in
+    // bytes_in_flight but not as PTO-eliciting (fixed upstream in 0.14, commit d0f93391 "Make
+    // DATAGRAM PTO-eliciting"). Packets of datagrams alone can fill the congestion window; when
+    // they or their ACKs are lost no probe timer fires, the window never opens again and both
+    // sides wait for the idle timeout. So a packet that took a datagram gets stream data (a
+    // STREAM frame is PTO-eliciting) next whenever a stream has some, before more datagrams.
+    bool packet_has_datagram = false;
     for (size_t total = 0; total < max_packets && !blocked;) {
         uint8_t* const at = tx_.data() + batch_len;
         WriteResult r;
         SendStream* stream = established_ ? next_ready() : nullptr;
-        const bool datagram = established_ && !datagrams_.empty();
+        const bool datagram = established_ && !datagrams_.empty() && !(packet_has_datagram && stream);
         if (datagram) {
             stream = nullptr;
             Datagram& d = datagrams_.front();
@@ -440,8 +447,11 @@ void QuicSession::flush(uint64_t now_us)
         if (datagram) {
             Datagram& d = datagrams_.front();
             const bool taken = r.accepted >= 0;
-            // Not taken into a fresh packet twice: it never will be.
-            const bool hopeless = r.refused || (!taken && r.packet > 0 && ++d.attempts >= 2);
+            // Dropped only when no packet on this path can ever take it (the path changed after
+            // it was queued): a packet without it may just have been full, or the ACK-only
+            // packet ngtcp2 writes when the congestion window is closed.
+            const bool hopeless =
+                r.refused || (!taken && d.header_size + d.payload.size() > conn_->max_datagram_payload());
             if (taken || hopeless) {
                 if (hopeless) ++counters_.datagrams_dropped;
                 release_queue(d.payload.size() + d.header_size);  // ngtcp2 copied it into the packet
@@ -449,6 +459,7 @@ void QuicSession::flush(uint64_t now_us)
             }
             if (r.refused) continue;
             if (!taken && r.packet == 0 && !r.more) break;  // congestion limited
+            packet_has_datagram = taken && r.more;  // still open with the datagram in it
         } else if (stream) {
             if (r.stream_blocked) {
                 stream->blocked_round = flush_round_;  // flow control: try the others
@@ -465,6 +476,7 @@ void QuicSession::flush(uint64_t now_us)
             }
             if (r.packet == 0 && !r.more) break;  // congestion limited
         }
+        if (r.packet > 0) packet_has_datagram = false;
         if (r.more) continue;
         if (r.packet == 0) break;  // nothing more to write
         // A complete packet of n bytes at `at`.

@@ -108,7 +108,6 @@ private:
         std::array<uint8_t, kMaxSequencedHeaderSize> header{};
         size_t header_size = 0;
         std::vector<uint8_t> payload;
-        int attempts = 0;
     };
 
     // AdapterEvents

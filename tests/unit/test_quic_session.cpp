@@ -428,7 +428,8 @@ TEST_CASE("quic session: disabled modes are refused naming the option", "[quic]"
 }
 
 namespace {
-void loss_run(double loss);
+// seed 0: one derived from the loss rate
+void loss_run(double loss, uint64_t seed = 0);
 }
 
 TEST_CASE("quic session: loss, reordering and duplication", "[quic]")
@@ -436,18 +437,47 @@ TEST_CASE("quic session: loss, reordering and duplication", "[quic]")
     loss_run(GENERATE(0.01, 0.10));
 }
 
-// KNOWN FAILURE, hidden until fixed: at 30 % loss both sides go quiet with data still queued
-// (no packet, no timer but the idle one) until the idle timeout. Run with "[quic-loss30]".
-TEST_CASE("quic session: 30 % loss, reordering and duplication", "[.][quic-loss30]")
+// At 30 % loss both sides used to go quiet with data still queued until the idle timeout:
+// packets of DATAGRAM frames alone filled the congestion window, ngtcp2 0.12.1 arms no probe
+// timer for them, and once they were lost nothing opened the window again (quic_session.cpp,
+// flush). Seed 0 is the one that caught it; 1 and 2 are more of the same.
+TEST_CASE("quic session: 30 % loss, reordering and duplication", "[quic][quic-loss30]")
 {
-    loss_run(0.30);
+    loss_run(0.30, GENERATE(0u, 1u, 2u));
+}
+
+// KNOWN FAILURE, hidden until fixed: the same ngtcp2 0.12.1 gap with no stream data to pair
+// the datagrams with. A burst of sequenced messages alone at 30 % loss fills the window with
+// DATAGRAM-only packets; once they are lost no probe leaves and even a later reliable message
+// waits for the idle timeout. Run with "[quic-dgram-loss30]".
+TEST_CASE("quic session: datagrams alone at 30 % loss, then a reliable message", "[.][quic-dgram-loss30]")
+{
+    Wire w;
+    w.rng.seed(1);
+    w.open({}, 120000);
+    REQUIRE(w.handshake());
+    w.loss = 0.30;
+    w.duplicate = 0.05;
+    w.reorder = 0.10;
+    for (uint32_t i = 0; i < 3000; ++i) {
+        REQUIRE(send(w.client(), w, OM_DELIVERY_SEQUENCED, 1, payload(1, i, 300)) == OM_OK);
+        if (i % 20 == 0) w.run_for(2000);
+    }
+    w.run_for(3'000'000);
+    REQUIRE(send(w.client(), w, OM_DELIVERY_RELIABLE_ORDERED, 2, payload(2, 0, 100)) == OM_OK);
+    CHECK(w.run_until(
+        [&] {
+            return std::any_of(w.ends[1].received.begin(), w.ends[1].received.end(),
+                               [](const Message& m) { return m.mode == OM_DELIVERY_RELIABLE_ORDERED; });
+        },
+        60'000'000));
 }
 
 namespace {
-void loss_run(double loss)
+void loss_run(double loss, uint64_t seed)
 {
     Wire w;
-    w.rng.seed(static_cast<uint64_t>(loss * 1000) + 7);
+    w.rng.seed(seed ? seed : static_cast<uint64_t>(loss * 1000) + 7);
     w.open({}, 120000);
     REQUIRE(w.handshake());
     w.loss = loss;
