@@ -109,6 +109,9 @@ bool StreamDecoder::feed(std::span<const uint8_t> bytes, Sink& sink)
     while (!bytes.empty()) {
         switch (state_) {
         case State::Failed: return false;
+        case State::Probe:
+            sink.on_discarded(bytes.size());
+            return true;
         case State::Header: {
             const size_t take = std::min(kStreamHeaderSize - small_len_, bytes.size());
             std::memcpy(small_ + small_len_, bytes.data(), take);
@@ -119,6 +122,12 @@ bool StreamDecoder::feed(std::span<const uint8_t> bytes, Sink& sink)
             mode_ = static_cast<om_delivery_mode>(small_[0]);
             channel_ = small_[1];
             small_len_ = 0;
+            if (small_[0] == kProbeStreamMode) {
+                state_ = State::Probe;
+                sink.on_discarded(pending_consumed_);
+                pending_consumed_ = 0;
+                break;
+            }
             if (!is_stream_mode(mode_))
                 return fail("stream header names mode " + std::to_string(small_[0]) + ", not a reliable mode");
             state_ = State::Length;

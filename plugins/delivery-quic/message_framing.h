@@ -4,7 +4,10 @@
 // A unidirectional stream (RFC 9000 §2) starts with a 2-byte header (mode, channel) and carries
 // messages, each a QUIC variable-length integer (RFC 9000 §16) followed by that many bytes:
 //   ReliableOrdered   one stream per (sender, channel), opened lazily, many messages;
-//   ReliableUnordered one new stream per message (header + one message + FIN).
+//   ReliableUnordered one new stream per message (header + one message + FIN);
+//   probe stream      header (kProbeStreamMode, 0), then bytes the receiver discards: one byte
+//                     rides in every packet that carries a DATAGRAM, because ngtcp2 0.12.1 arms
+//                     no probe timeout for DATAGRAM-only packets (quic_session.cpp flush).
 // A DATAGRAM frame (RFC 9221) carries one message:
 //   Unreliable        mode, channel, payload;
 //   Sequenced         mode, channel, varint sequence number, payload.
@@ -37,6 +40,8 @@ constexpr size_t kStreamHeaderSize = 2;
 constexpr size_t kMaxLengthPrefix = 4;  // OM_MAX_RELIABLE_MESSAGE < 2^30
 constexpr size_t kDatagramHeaderSize = 2;
 constexpr size_t kMaxSequencedHeaderSize = 2 + 8;
+// The stream header's mode byte of the probe stream (never an om_delivery_mode).
+constexpr uint8_t kProbeStreamMode = 0xF0;
 
 bool is_stream_mode(om_delivery_mode mode) noexcept;    // ReliableOrdered, ReliableUnordered
 bool is_datagram_mode(om_delivery_mode mode) noexcept;  // Unreliable, Sequenced
@@ -64,7 +69,7 @@ std::optional<DatagramMessage> decode_datagram(std::span<const uint8_t> bytes, s
 // Holds at most one partial message, never more than its announced (validated) length.
 class StreamDecoder {
 public:
-    enum class State : uint8_t { Header, Length, Body, Failed };
+    enum class State : uint8_t { Header, Length, Body, Failed, Probe };
 
     // Called for each whole message; `consumed` counts the stream bytes that message used up
     // (header, prefix, body) so the caller can give that much flow-control credit back.
@@ -72,6 +77,8 @@ public:
         virtual ~Sink() = default;
         virtual void on_message(om_delivery_mode mode, uint8_t channel, std::span<const uint8_t> message,
                                 size_t consumed) = 0;
+        // Bytes of a probe stream (header included), discarded: credit to give back.
+        virtual void on_discarded(size_t consumed) { (void)consumed; }
     };
 
     // Feeds the next bytes; false once the stream is malformed (why() says how), after which

@@ -17,6 +17,9 @@ constexpr size_t kMaxBatchPackets = 64;
 constexpr uint64_t kBlockedRetryUs = 1000;
 // A datagram's overhead on the wire before the handshake tells us the peer's connection id.
 constexpr size_t kWorstDatagramOverhead = 1 + 20 + 4 + 16 + 1 + 2;
+// Room a datagram leaves in its packet for the probe stream's STREAM frame: type, stream id,
+// offset and length varints (RFC 9000 §19.8, 8 bytes each at most) and the one probe byte.
+constexpr size_t kProbeFrameReserve = 1 + 8 + 8 + 8 + 1;
 
 void copy_text(char* dst, size_t cap, const std::string& text)
 {
@@ -76,7 +79,8 @@ size_t QuicSession::max_unreliable_message(om_delivery_mode mode) const
 {
     size_t frame = conn_ ? conn_->max_datagram_payload()
                          : (path_.mtu > kWorstDatagramOverhead ? path_.mtu - kWorstDatagramOverhead : 0);
-    const size_t header = mode == OM_DELIVERY_SEQUENCED ? kMaxSequencedHeaderSize : kDatagramHeaderSize;
+    const size_t header = (mode == OM_DELIVERY_SEQUENCED ? kMaxSequencedHeaderSize : kDatagramHeaderSize) +
+                          kProbeFrameReserve;
     return frame > header ? frame - header : 0;
 }
 
@@ -379,6 +383,41 @@ QuicSession::SendStream* QuicSession::next_ready()
     return nullptr;
 }
 
+// The probe stream can take a byte now: opened (it has a stream id) and not flow blocked in
+// this flush. Opened lazily, like any stream, when the first datagram goes out.
+bool QuicSession::probe_ready()
+{
+    if (!probe_) {
+        auto owned = std::make_unique<SendStream>();
+        owned->probe = true;
+        probe_ = owned.get();
+        std::vector<uint8_t> header(kStreamHeaderSize);
+        header[0] = kProbeStreamMode;
+        header[1] = 0;
+        queued_bytes_ += header.size();
+        owned->end = header.size();
+        owned->chunks.push_back(std::move(header));
+        unopened_.push_back(std::move(owned));
+        open_streams();
+    }
+    return probe_->id >= 0 && probe_->blocked_round != flush_round_ && probe_->written == probe_->end;
+}
+
+void QuicSession::add_probe_byte()
+{
+    probe_->chunks.push_back(std::vector<uint8_t>(1, 0));
+    probe_->end += 1;
+    queued_bytes_ += 1;
+    if (!probe_->in_ready) {
+        probe_->in_ready = true;
+        ready_.push_front(probe_);
+    } else if (ready_.front() != probe_) {
+        // next_ready() must find it first: it goes into this packet, before the datagram.
+        ready_.erase(std::remove(ready_.begin(), ready_.end(), probe_), ready_.end());
+        ready_.push_front(probe_);
+    }
+}
+
 // Writes packets while congestion control, pacing and the send quantum allow: up to one send
 // quantum of packets per call, equal-size packets gathered into one GSO-shaped batch (a
 // shorter packet ends a batch, ngtcp2 0.12 writes one packet per call).
@@ -408,12 +447,22 @@ void QuicSession::flush(uint64_t now_us)
     // they or their ACKs are lost no probe timer fires, the window never opens again and both
     // sides wait for the idle timeout. So a packet that took a datagram gets stream data (a
     // STREAM frame is PTO-eliciting) next whenever a stream has some, before more datagrams.
+    // That alone does not cover datagrams with no stream data to pair them with, so a packet that
+    // would carry a DATAGRAM without a STREAM frame gets one byte of the probe stream first
+    // (message_framing.h), which the receiver discards: every packet with a datagram is then
+    // PTO-eliciting, as upstream made DATAGRAM itself.
     bool packet_has_datagram = false;
+    bool packet_has_stream = false;
     for (size_t total = 0; total < max_packets && !blocked;) {
         uint8_t* const at = tx_.data() + batch_len;
         WriteResult r;
         SendStream* stream = established_ ? next_ready() : nullptr;
-        const bool datagram = established_ && !datagrams_.empty() && !(packet_has_datagram && stream);
+        bool datagram = established_ && !datagrams_.empty() && !(packet_has_datagram && stream);
+        if (datagram && !packet_has_stream && probe_ready()) {
+            add_probe_byte();
+            stream = probe_;
+            datagram = false;
+        }
         if (datagram) {
             stream = nullptr;
             Datagram& d = datagrams_.front();
@@ -475,8 +524,9 @@ void QuicSession::flush(uint64_t now_us)
                 ready_.pop_front();
             }
             if (r.packet == 0 && !r.more) break;  // congestion limited
+            packet_has_stream = r.accepted >= 0 && r.more;
         }
-        if (r.packet > 0) packet_has_datagram = false;
+        if (r.packet > 0) packet_has_datagram = packet_has_stream = false;
         if (r.more) continue;
         if (r.packet == 0) break;  // nothing more to write
         // A complete packet of n bytes at `at`.
@@ -543,6 +593,7 @@ void QuicSession::on_stream_data(int64_t stream_id, std::span<const uint8_t> dat
             session.deliver(mode, channel, message);
             credit += consumed;
         }
+        void on_discarded(size_t consumed) override { credit += consumed; }  // the probe stream
     } sink(*this, stream_id);
     const bool ok = rs.decoder.feed(data, sink) && (!fin || rs.decoder.finish());
     // Credit goes back as messages are delivered: a peer that never finishes a message cannot
@@ -582,6 +633,7 @@ void QuicSession::on_stream_closed(int64_t stream_id)
     if (const auto it = open_.find(stream_id); it != open_.end()) {
         lost_stream_packets_closed_ += conn_->stream_loss_count(stream_id);
         SendStream* s = it->second.get();
+        if (s == probe_) probe_ = nullptr;  // (only if the peer reset it: it never ends)
         for (auto& c : s->chunks) release_queue(c.size());
         if (s->in_ready) ready_.erase(std::remove(ready_.begin(), ready_.end(), s), ready_.end());
         if (s->mode == OM_DELIVERY_RELIABLE_ORDERED && ordered_[s->channel] == s) ordered_[s->channel] = nullptr;

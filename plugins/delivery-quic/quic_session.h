@@ -98,6 +98,7 @@ private:
         bool fin = false;         // unordered: FIN after the one message
         bool fin_written = false;
         bool in_ready = false;
+        bool probe = false;       // the probe stream (message_framing.h): never FIN, never a message
         uint64_t blocked_round = 0;
     };
     struct RecvStream {
@@ -124,6 +125,8 @@ private:
     void flush(uint64_t now_us);
     void open_streams();
     SendStream* next_ready();
+    bool probe_ready();
+    void add_probe_byte();
     bool send_batch(uint32_t path_id, const uint8_t* data, size_t len, size_t segment);
     bool retry_blocked();
     void after_io(uint64_t now_us, bool write_now = true);
@@ -157,6 +160,7 @@ private:
     std::deque<std::unique_ptr<SendStream>> unopened_;               // waiting for a stream id
     std::deque<SendStream*> ready_;                                  // opened, with unwritten data
     std::deque<Datagram> datagrams_;
+    SendStream* probe_ = nullptr;  // owned by unopened_ / open_
     std::array<uint64_t, OM_MAX_CHANNELS> next_sequence_{};
     uint64_t queued_bytes_ = 0;
     bool want_writable_ = false;

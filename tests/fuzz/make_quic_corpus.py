@@ -38,6 +38,7 @@ FRAMING = {
     "datagram-unreliable": b"\x00" + bytes([2, 4]) + b"payload",
     "datagram-sequenced": b"\x00" + bytes([3, 200]) + varint(1234567, 4) + b"p",
     "datagram-sequenced-cut": b"\x00" + bytes([3, 1, 0xC0, 1]),
+    "probe-stream": b"\x80" + bytes([0xF0, 0]) + bytes(5),
 }
 
 SESSION = {

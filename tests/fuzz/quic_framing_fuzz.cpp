@@ -53,6 +53,13 @@ struct Collect final : StreamDecoder::Sink {
         got.push_back({mode, channel, {message.begin(), message.end()}, used});
         consumed += used;
     }
+    void on_discarded(size_t used) override
+    {
+        expect(got.empty(), "a probe stream delivered a message");
+        consumed += used;
+        discarded += used;
+    }
+    size_t discarded = 0;
 };
 
 struct Run {
@@ -68,12 +75,17 @@ void check_run(Run& r, size_t fed)
     expect(r.ok || !r.decoder.why().empty(), "stream refused without a reason");
     expect(r.sink.consumed <= fed, "consumed more bytes than were fed");
     expect(r.decoder.buffered() <= OM_MAX_RELIABLE_MESSAGE + 8, "decoder holds more than one message");
+    // A probe stream discards every byte it is fed, its header included.
+    if (r.ok && r.decoder.state() == StreamDecoder::State::Probe)
+        expect(r.sink.discarded == fed && r.sink.got.empty(), "a probe stream did not discard all it got");
     if (r.ok && r.decoder.state() == StreamDecoder::State::Length && r.decoder.buffered() == 0)
         expect(r.sink.consumed + (r.sink.got.empty() ? kStreamHeaderSize : 0) == fed, "consumed bytes do not add up",
                std::to_string(r.sink.consumed) + " of " + std::to_string(fed));
     r.finished = r.decoder.finish();
     expect(r.finished || !r.decoder.why().empty(), "finish refused without a reason");
-    if (r.finished) expect(r.ok && r.decoder.state() == StreamDecoder::State::Length, "finish accepted a cut stream");
+    if (r.finished)
+        expect(r.ok && (r.decoder.state() == StreamDecoder::State::Length || r.decoder.state() == StreamDecoder::State::Probe),
+               "finish accepted a cut stream");
 }
 
 void expect_same(const Run& a, const Run& b, const char* how)
@@ -102,7 +114,7 @@ void fuzz_stream(std::span<const uint8_t> bytes, size_t split)
     check_run(single, bytes.size());
     expect_same(whole, single, "byte by byte:");
 
-    if (!whole.ok || !whole.decoder.has_header()) return;
+    if (!whole.ok || !whole.decoder.has_header() || whole.decoder.state() == StreamDecoder::State::Probe) return;
     // Canonical re-encoding: header, then each message with a minimal length prefix.
     std::vector<uint8_t> again(kStreamHeaderSize);
     write_stream_header(whole.decoder.mode(), whole.decoder.channel(), again.data());

@@ -25,6 +25,8 @@ struct Collect final : StreamDecoder::Sink {
     {
         got.push_back({mode, channel, {m.begin(), m.end()}, consumed});
     }
+    void on_discarded(size_t consumed) override { discarded += consumed; }
+    size_t discarded = 0;
 };
 
 std::vector<uint8_t> stream(om_delivery_mode mode, uint8_t channel, const std::vector<std::vector<uint8_t>>& msgs)
@@ -217,4 +219,19 @@ TEST_CASE("message framing: malformed datagrams are refused with a reason", "[qu
     REQUIRE(m);
     CHECK(m->channel == 255);
     CHECK(m->payload.empty());
+}
+
+TEST_CASE("message framing: a probe stream's bytes are discarded and given back as credit, however split", "[quic][framing]")
+{
+    std::vector<uint8_t> bytes = {kProbeStreamMode, 0, 0, 0, 0, 7, 0};
+    for (size_t split = 0; split <= bytes.size(); ++split) {
+        StreamDecoder d;
+        Collect sink;
+        REQUIRE(d.feed(std::span<const uint8_t>(bytes).first(split), sink));
+        REQUIRE(d.feed(std::span<const uint8_t>(bytes).subspan(split), sink));
+        CHECK(sink.got.empty());  // nothing reaches the application
+        CHECK(sink.discarded == bytes.size());
+        CHECK(d.finish());
+        CHECK(d.buffered() == 0);
+    }
 }

@@ -446,14 +446,14 @@ TEST_CASE("quic session: 30 % loss, reordering and duplication", "[quic][quic-lo
     loss_run(0.30, GENERATE(0u, 1u, 2u));
 }
 
-// KNOWN FAILURE, hidden until fixed: the same ngtcp2 0.12.1 gap with no stream data to pair
-// the datagrams with. A burst of sequenced messages alone at 30 % loss fills the window with
-// DATAGRAM-only packets; once they are lost no probe leaves and even a later reliable message
-// waits for the idle timeout. Run with "[quic-dgram-loss30]".
-TEST_CASE("quic session: datagrams alone at 30 % loss, then a reliable message", "[.][quic-dgram-loss30]")
+// The same ngtcp2 0.12.1 gap with no stream data to pair the datagrams with: a burst of
+// sequenced messages alone at 30 % loss filled the window with DATAGRAM-only packets; once they
+// were lost no probe left and even a later reliable message waited for the idle timeout. Each
+// such packet now carries a byte of the probe stream (quic_session.cpp flush).
+TEST_CASE("quic session: datagrams alone at 30 % loss, then a reliable message", "[quic][quic-dgram-loss30]")
 {
     Wire w;
-    w.rng.seed(1);
+    w.rng.seed(GENERATE(1, 2, 3, 4));
     w.open({}, 120000);
     REQUIRE(w.handshake());
     w.loss = 0.30;
