@@ -182,7 +182,8 @@ private:
     // The peer's outbound queue follows its state: open (with the session's limits) while
     // Connected with an established session, closed otherwise.
     void sync_outbound(const std::string& peer_id, PeerRecord& peer);
-    void session_writable(const std::string& peer_id);  // the session's WRITABLE event
+    void session_writable(const std::string& peer_id, PeerRecord& peer);  // the session's WRITABLE event
+    void post_drain();
     void drain_outbound();
     bool send_queued(const std::string& peer_id, PeerRecord& peer);  // true: a writable event is due
     // A datagram from a peer's direct path (by source address): to its session.

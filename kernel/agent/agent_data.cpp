@@ -53,7 +53,7 @@ public:
     {
         switch (event) {
         case OM_DELIVERY_EVENT_ESTABLISHED: return agent_.delivery_established(peer_id_, peer_);
-        case OM_DELIVERY_EVENT_WRITABLE: return agent_.session_writable(peer_id_);
+        case OM_DELIVERY_EVENT_WRITABLE: return agent_.session_writable(peer_id_, peer_);
         case OM_DELIVERY_EVENT_FAILED:
             return agent_.delivery_failed(peer_id_, peer_, status == OM_OK ? OM_ERR_CLOSED : status, reason);
         default: agent_.counters_.add("delivery.unknown_events", 1);
@@ -184,6 +184,7 @@ bool Agent::use_path(const std::string& peer_id, PeerRecord& peer, uint32_t path
         // A QUIC server cannot migrate: it moves when its client's packets do, and the transport
         // follows its session (follow_session_path), not this side's checks.
         peer.delivery->path_changed(om_delivery_path{path.id(), path.mtu(), path.rtt_us()});
+        if (peer.delivery) sync_outbound(peer_id, peer);  // the datagram limit is the path's
         return true;
     }
     const bool changed = peer.current_path != path_id;
@@ -214,6 +215,7 @@ bool Agent::use_path(const std::string& peer_id, PeerRecord& peer, uint32_t path
     if (changed) {
         counters_.add("delivery.path_changes", 1);
         peer.delivery->path_changed(om_delivery_path{path.id(), path.mtu(), path.rtt_us()});
+        if (peer.delivery) sync_outbound(peer_id, peer);  // the datagram limit is the path's
     }
     return true;
 }
@@ -353,6 +355,7 @@ void Agent::follow_session_path(const std::string& peer_id, PeerRecord& peer)
     auto it = peer.paths.find(m.path_id);
     if (it == peer.paths.end()) return;
     peer.current_path = m.path_id;
+    sync_outbound(peer_id, peer);  // the datagram limit is the path's
     if (peer.transport == it->second->kind()) return;
     peer.transport = it->second->kind();
     counters_.add("delivery.followed_peer_path", 1);

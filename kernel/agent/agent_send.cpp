@@ -7,10 +7,14 @@
 #include "core/error.h"
 #include "core/log.h"
 
+#include <algorithm>
+
 namespace om {
 namespace {
 // When the session names no limit of its own (an older plugin).
 constexpr size_t kDefaultQueueBytes = size_t(32) << 20;
+// A plugin older than ABI 1.2 has no WRITABLE event: its full queue is tried again after this.
+constexpr uint64_t kOldPluginRetryUs = 2000;
 } // namespace
 
 void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel)
@@ -22,7 +26,8 @@ void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om
                                           std::to_string(OM_MAX_CHANNELS - 1) + ")");
     if (!data && len) fail(OM_ERR_INVALID_ARGUMENT, "data is NULL");
     if (queue_message(peer_id, data, len, mode, channel)) return;
-    // The peer takes no messages now: the loop thread knows why (or opens it, if it just connected).
+    // The queue does not take it: the peer is not Connected (the loop says why), or the session
+    // must judge it itself (a datagram limit an older plugin does not publish).
     on_loop([&] {
         PeerRecord* peer = peers_.find(peer_id);
         if (!peer || peer->status != OM_PEER_CONNECTED)
@@ -31,8 +36,19 @@ void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om
             fail(OM_ERR_NOT_SUPPORTED, "no delivery plugin is loaded (delivery_plugin \"" + config_.delivery_plugin +
                                            "\"): messages need one (the default is delivery-quic)");
         sync_outbound(peer_id, *peer);
-        if (!queue_message(peer_id, data, len, mode, channel))
-            fail(OM_ERR_STATE, peer_id + " takes no messages yet (its session is not established)");
+        if (queue_message(peer_id, data, len, mode, channel)) return;
+        // Straight to the session, behind what is queued.
+        drain_outbound();
+        if (!peer->delivery) fail(OM_ERR_STATE, peer_id + " is not connected (" + peer->diagnosis + ")");
+        std::string why;
+        om_status status = peer->delivery->send(mode, channel, data, len, &why);
+        if (status != OM_OK) {
+            if (status == OM_ERR_WOULD_BLOCK) counters_.add("delivery.send_would_block", 1);
+            fail(status, "sending to " + peer_id + ": " + (why.empty() ? std::string(om_status_str(status)) : why));
+        }
+        peer->bytes_sent += len;
+        ++peer->messages_sent;
+        counters_.add("delivery.messages_sent", 1);
     });
 }
 
@@ -59,13 +75,19 @@ bool Agent::queue_message(const std::string& peer_id, const uint8_t* data, size_
 
 void Agent::sync_outbound(const std::string& peer_id, PeerRecord& peer)
 {
-    if (peer.status != OM_PEER_CONNECTED || !peer.delivery || !peer.established) {
+    if (!peer.delivery || !peer.established) {
+        // The session is gone: what it never took goes with it.
         if (size_t dropped = outbound_.close(peer_id)) counters_.add("delivery.queued_messages_dropped", dropped);
+        return;
+    }
+    if (peer.status != OM_PEER_CONNECTED) {
+        outbound_.pause(peer_id);  // the session lives on: keep and drain what it was given
         return;
     }
     OutboundQueue::Limits limits;
     limits.enable_reliable = config_.raw.enable_reliable_delivery != 0;
     limits.enable_unreliable = config_.raw.enable_unreliable_delivery != 0;
+    limits.channel_zero_only = !peer.delivery->reports_writable();
     om_delivery_metrics m{};
     if (peer.delivery->metrics(m)) {
         limits.max_unreliable = size_t(m.max_unreliable_message);
@@ -76,10 +98,16 @@ void Agent::sync_outbound(const std::string& peer_id, PeerRecord& peer)
     outbound_.open(peer_id, limits);
 }
 
-void Agent::session_writable(const std::string& peer_id)
+void Agent::session_writable(const std::string& peer_id, PeerRecord& peer)
 {
+    ++peer.session_writable_events;  // send_queued sees it if it comes from inside its own call
     // Never from inside the session's own output: a fresh task.
-    if (outbound_.resume(peer_id)) loop_.post([this] { drain_outbound(); });
+    if (outbound_.resume(peer_id)) post_drain();
+}
+
+void Agent::post_drain()
+{
+    loop_.post([this] { drain_outbound(); });
 }
 
 void Agent::drain_outbound()
@@ -88,20 +116,30 @@ void Agent::drain_outbound()
         drain_again_ = true;  // a callback sent while a drain ran: the outer drain takes it
         return;
     }
-    draining_outbound_ = true;
+    struct Draining {
+        bool& flag;
+        explicit Draining(bool& f) : flag(f) { flag = true; }
+        ~Draining() { flag = false; }
+    } draining(draining_outbound_);
     std::vector<std::string> writable;
-    do {
-        drain_again_ = false;
-        for (const std::string& peer_id : outbound_.take_ready()) {
-            PeerRecord* peer = peers_.find(peer_id);
-            if (!peer || !peer->delivery) {
-                if (size_t dropped = outbound_.close(peer_id)) counters_.add("delivery.queued_messages_dropped", dropped);
-                continue;
+    try {
+        do {
+            drain_again_ = false;
+            for (const std::string& peer_id : outbound_.take_ready()) {
+                PeerRecord* peer = peers_.find(peer_id);
+                if (!peer || !peer->delivery) {
+                    if (size_t dropped = outbound_.close(peer_id)) counters_.add("delivery.queued_messages_dropped", dropped);
+                    continue;
+                }
+                if (send_queued(peer_id, *peer)) writable.push_back(peer_id);
             }
-            if (send_queued(peer_id, *peer)) writable.push_back(peer_id);
-        }
-    } while (drain_again_);
-    draining_outbound_ = false;
+        } while (drain_again_);
+    } catch (const std::exception& e) {
+        // Never out of a loop task: the peers that were not reached are drained next time.
+        counters_.add("delivery.drain_errors", 1);
+        log_message(OM_LOG_ERROR, std::string("delivery: sending queued messages failed: ") + e.what());
+        post_drain();
+    }
     for (const std::string& peer_id : writable) {
         PeerRecord* peer = peers_.find(peer_id);
         if (peer && outbound_.is_open(peer_id))
@@ -113,35 +151,71 @@ bool Agent::send_queued(const std::string& peer_id, PeerRecord& peer)
 {
     std::deque<OutboundQueue::Message> batch = outbound_.take(peer_id);
     if (batch.empty()) return false;
-    std::vector<om_delivery_message> run;
-    run.reserve(batch.size());
-    for (const auto& m : batch) run.push_back(om_delivery_message{m.mode, m.channel, m.data.data(), m.data.size()});
-    size_t accepted = 0;
-    std::string why;
-    om_status status = peer.delivery->send_batch(run.data(), run.size(), &accepted, &why);
-    // (The session may have ended inside that call: peer.delivery can be gone from here on.)
     size_t released = 0;
-    for (size_t i = 0; i < accepted; ++i) released += batch[i].data.size();
-    peer.bytes_sent += released;
-    peer.messages_sent += accepted;
-    counters_.add("delivery.messages_sent", accepted);
-    batch.erase(batch.begin(), batch.begin() + std::ptrdiff_t(accepted));
-    if (status == OM_ERR_WOULD_BLOCK) {
-        // The session's own queue is full: the rest waits here for its WRITABLE event.
-        counters_.add("delivery.session_would_block", 1);
-        outbound_.give_back(peer_id, std::move(batch), true);
-    } else if (status != OM_OK && !batch.empty()) {
+    size_t refused = 0;
+    std::string last_refusal;
+    bool hold = false;
+    while (!batch.empty() && peer.delivery) {
+        const uint64_t writable_before = peer.session_writable_events;
+        std::vector<om_delivery_message> run;
+        run.reserve(batch.size());
+        for (const auto& m : batch) run.push_back(om_delivery_message{m.mode, m.channel, m.data.data(), m.data.size()});
+        size_t accepted = 0;
+        std::string why;
+        om_status status;
+        try {
+            status = peer.delivery->send_batch(run.data(), run.size(), &accepted, &why);
+        } catch (const Error& e) {
+            status = e.status();  // the plugin broke: its session is as good as over
+            why = e.what();
+        }
+        // (The session may have ended inside that call: peer.delivery can be gone from here on.)
+        accepted = std::min(accepted, batch.size());
+        for (size_t i = 0; i < accepted; ++i) released += OutboundQueue::cost(batch[i].data.size());
+        peer.bytes_sent += [&] {
+            size_t n = 0;
+            for (size_t i = 0; i < accepted; ++i) n += batch[i].data.size();
+            return n;
+        }();
+        peer.messages_sent += accepted;
+        counters_.add("delivery.messages_sent", accepted);
+        batch.erase(batch.begin(), batch.begin() + std::ptrdiff_t(accepted));
+        if (status == OM_OK || batch.empty()) break;
+        if (status == OM_ERR_WOULD_BLOCK) {
+            counters_.add("delivery.session_would_block", 1);
+            // It took some, wrote, and its WRITABLE came from inside that very call (after the
+            // refusal): no other will come, so try again now.
+            if (peer.session_writable_events != writable_before && accepted > 0) continue;
+            hold = peer.delivery && peer.delivery->reports_writable();
+            if (!hold) loop_.add_timer(kOldPluginRetryUs, 0, [this](uint64_t) { drain_outbound(); });
+            break;
+        }
         // Refused after it was queued (the path's datagram limit shrank, the session ended): the
         // message is dropped and counted; the rest goes on unless the session is over.
-        const bool over = status == OM_ERR_CLOSED || !peer.delivery;
+        const bool over = status == OM_ERR_CLOSED || status == OM_ERR_PLUGIN || !peer.delivery;
         const size_t dropped = over ? batch.size() : 1;
-        counters_.add("delivery.messages_refused_after_queue", dropped);
-        log_message(OM_LOG_WARNING, "delivery: " + std::to_string(dropped) + " message(s) to " + peer_id +
-                                     " dropped: " + (why.empty() ? std::string(om_status_str(status)) : why));
-        for (size_t i = 0; i < dropped; ++i) released += batch[i].data.size();
+        for (size_t i = 0; i < dropped; ++i) released += OutboundQueue::cost(batch[i].data.size());
         batch.erase(batch.begin(), batch.begin() + std::ptrdiff_t(dropped));
-        if (!batch.empty()) outbound_.give_back(peer_id, std::move(batch), false);
-        if (!batch.empty() || !over) drain_again_ = true;
+        refused += dropped;
+        last_refusal = why.empty() ? std::string(om_status_str(status)) : why;
+        if (over) break;
+    }
+    if (refused) {
+        counters_.add("delivery.messages_refused_after_queue", refused);
+        log_message(OM_LOG_WARNING, "delivery: " + std::to_string(refused) + " queued message(s) to " + peer_id +
+                                        " dropped: " + last_refusal);
+    }
+    if (!batch.empty()) {
+        if (!peer.delivery) {
+            released += [&] {
+                size_t n = 0;
+                for (const auto& m : batch) n += OutboundQueue::cost(m.data.size());
+                return n;
+            }();
+            counters_.add("delivery.queued_messages_dropped", batch.size());
+        } else {
+            outbound_.give_back(peer_id, std::move(batch), hold);
+        }
     }
     return outbound_.release(peer_id, released);
 }

@@ -88,6 +88,7 @@ struct PeerRecord {
     uint32_t restart_request = 0;
     uint64_t restart_timer = 0;
     uint32_t restart_attempts = 0;
+    uint64_t session_writable_events = 0;  // WRITABLE events of its session (agent_send.cpp)
 
     void finish_waiters(om_status result, const std::string& message);
 };

@@ -59,7 +59,8 @@ TEST_CASE("outbound queue: one wake per drain, messages in order", "[outbound]")
     CHECK(push(q, "bob", "b1") == Push::QueuedWake);
     CHECK(push(q, "bob", "b2") == Push::Queued);
     CHECK(push(q, "carol", "c1") == Push::Queued);
-    CHECK(q.queued_bytes("bob") == 4);
+    const size_t two = OutboundQueue::cost(2);
+    CHECK(q.queued_bytes("bob") == 2 * two);
     auto ready = q.take_ready();
     REQUIRE(ready == std::vector<std::string>{"bob", "carol"});
     auto batch = q.take("bob");
@@ -68,9 +69,9 @@ TEST_CASE("outbound queue: one wake per drain, messages in order", "[outbound]")
     CHECK(text_of(batch[1]) == "b2");
     // After the drain began, the next message asks for a drain again.
     CHECK(push(q, "bob", "b3") == Push::QueuedWake);
-    CHECK(q.queued_bytes("bob") == 6);  // taken bytes count until released
-    CHECK_FALSE(q.release("bob", 4));
-    CHECK(q.queued_bytes("bob") == 2);
+    CHECK(q.queued_bytes("bob") == 3 * two);  // taken messages count until released
+    CHECK_FALSE(q.release("bob", 2 * two));
+    CHECK(q.queued_bytes("bob") == two);
 }
 
 TEST_CASE("outbound queue: the caller's thread refuses what the session would", "[outbound]")
@@ -112,13 +113,13 @@ TEST_CASE("outbound queue: bounded per peer, one message always fits, writable o
     CHECK(push(q, "carol", "c") == Push::Queued);  // another peer is not held up
     q.take_ready();
     q.take("bob");
-    CHECK(q.release("bob", 1500));        // refused before, now empty: writable is due
+    CHECK(q.release("bob", OutboundQueue::cost(1500)));  // refused before, now empty: writable is due
     CHECK_FALSE(q.release("bob", 0));     // once
-    CHECK(push(q, "bob", std::string(600, 'a')) == Push::QueuedWake);
-    CHECK(push(q, "bob", std::string(600, 'b'), OM_DELIVERY_RELIABLE_ORDERED, &status) == Push::Refused);
+    CHECK(push(q, "bob", std::string(500, 'a')) == Push::QueuedWake);
+    CHECK(push(q, "bob", std::string(500, 'b'), OM_DELIVERY_RELIABLE_ORDERED, &status) == Push::Refused);
     q.take_ready();
     q.take("bob");
-    CHECK_FALSE(q.release("bob", 0));  // 600 of 1000: more than half full
+    CHECK_FALSE(q.release("bob", 0));  // 564 of 1000: more than half full
 }
 
 TEST_CASE("outbound queue: what the session refused goes back in front, held until it has room", "[outbound]")
@@ -170,4 +171,41 @@ TEST_CASE("outbound queue: senders on many threads, each one's messages in its o
         REQUIRE(list.size() == size_t(kEach));
         for (int i = 0; i < kEach; ++i) REQUIRE(list[size_t(i)] == i);
     }
+}
+
+TEST_CASE("outbound queue: empty messages count against the bound too", "[outbound]")
+{
+    OutboundQueue q;
+    q.open("bob", limits(100 * OutboundQueue::kMessageOverhead));
+    int taken = 0;
+    while (push(q, "bob", "") != Push::Refused && taken < 1000) ++taken;
+    CHECK(taken == 100);
+}
+
+TEST_CASE("outbound queue: paused (not Connected, the session lives on), it keeps what it has", "[outbound]")
+{
+    OutboundQueue q;
+    q.open("bob", limits());
+    push(q, "bob", "1");
+    q.pause("bob");
+    CHECK(push(q, "bob", "2") == Push::NotOpen);
+    REQUIRE(q.take_ready() == std::vector<std::string>{"bob"});
+    CHECK(q.take("bob").size() == 1);  // still drained into the session
+    q.open("bob", limits());
+    CHECK(push(q, "bob", "3") != Push::NotOpen);
+}
+
+TEST_CASE("outbound queue: a datagram limit the session does not publish is left to the session", "[outbound]")
+{
+    OutboundQueue q;
+    auto l = limits();
+    l.max_unreliable = 0;
+    l.channel_zero_only = true;
+    q.open("bob", l);
+    CHECK(push(q, "bob", "d", OM_DELIVERY_UNRELIABLE) == Push::NotOpen);
+    om_status status;
+    std::string why;
+    CHECK(q.push("bob", OM_DELIVERY_RELIABLE_ORDERED, 3, reinterpret_cast<const uint8_t*>("x"), 1, &status, &why) ==
+          Push::Refused);
+    CHECK(status == OM_ERR_NOT_SUPPORTED);
 }

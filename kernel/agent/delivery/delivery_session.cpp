@@ -134,7 +134,20 @@ bool DeliverySession::metrics(om_delivery_metrics& out)
 {
     out = om_delivery_metrics{};
     out.struct_size = sizeof out;
-    return call("metrics", [&] { return vtbl_.metrics(plugin_.instance, session_, &out); }) == OM_OK;
+    // A read: what the plugin produced earlier is handed on by its own flush, not from inside
+    // whatever asked for the metrics (a state change must not run the application's callbacks
+    // in its middle).
+    ++depth_;
+    int32_t status = OM_ERR_PLUGIN;
+    try {
+        status = guarded_call(*plugin_.ctx, "metrics", [&] { return vtbl_.metrics(plugin_.instance, session_, &out); });
+    } catch (...) {
+        --depth_;
+        throw;
+    }
+    --depth_;
+    if (!outputs_.empty()) post_flush();
+    return status == OM_OK;
 }
 
 std::string DeliverySession::local_fingerprint(PluginInstance& plugin)
@@ -193,8 +206,14 @@ void DeliverySession::session_event_cb(void* io, int32_t event, int32_t status, 
 void DeliverySession::queue(Output output)
 {
     outputs_.push_back(std::move(output));
-    if (depth_ > 0 || flush_posted_) return;
+    if (depth_ > 0) return;
     // From the plugin's own timer: hand on from a fresh loop task, outside the plugin.
+    post_flush();
+}
+
+void DeliverySession::post_flush()
+{
+    if (flush_posted_) return;
     flush_posted_ = true;
     loop_.post([state = state_] {
         if (!state->self) return;

@@ -57,6 +57,8 @@ public:
     // Fills what the plugin reports; false when it reports nothing.
     bool metrics(om_delivery_metrics& out);
     uint32_t path_id() const { return path_id_; }
+    // ABI >= 1.2: the plugin says WRITABLE after OM_ERR_WOULD_BLOCK (and takes channels > 0).
+    bool reports_writable() const { return vtbl_.send_message != nullptr; }
 
     // The plugin instance's certificate fingerprint, "" when it has none (an older plugin).
     static std::string local_fingerprint(PluginInstance& plugin);
@@ -84,6 +86,7 @@ private:
 
     void queue(Output output);
     void flush();
+    void post_flush();  // flush from a fresh loop task (once until it ran)
     // Runs a plugin call, then hands on what it produced.
     template <class F>
     int32_t call(const char* step, F&& fn);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <optional>
 
 namespace om {
 namespace {
@@ -31,37 +32,52 @@ OutboundQueue::Push OutboundQueue::push(const std::string& peer, om_delivery_mod
         *why = std::move(text);
         return Push::Refused;
     };
-    // The checks that need nothing of the session, before the lock.
+    // Under the lock: may this message go? (No copy yet: refusals and WOULD_BLOCK retries of a
+    // 16 MiB message must not cost a 16 MiB copy each.)
+    const auto check = [&](Gate& gate) -> std::optional<Push> {
+        const Limits& limits = gate.limits;
+        if (!gate.accepting) return Push::NotOpen;
+        if (channel != 0 && limits.channel_zero_only)
+            return refuse(OM_ERR_NOT_SUPPORTED, "the delivery plugin (ABI < 1.2) has only channel 0");
+        if (is_reliable(mode) && !limits.enable_reliable)
+            return refuse(OM_ERR_NOT_SUPPORTED,
+                          std::string(mode_label(mode)) + " delivery is off (enable_reliable_delivery = 0)");
+        if (!is_reliable(mode) && !limits.enable_unreliable)
+            return refuse(OM_ERR_NOT_SUPPORTED,
+                          std::string(mode_label(mode)) + " delivery is off (enable_unreliable_delivery = 0)");
+        const size_t datagram_limit = mode == OM_DELIVERY_SEQUENCED ? limits.max_sequenced : limits.max_unreliable;
+        if (!is_reliable(mode) && datagram_limit == 0) return Push::NotOpen;  // the session must say
+        if (!is_reliable(mode) && len > datagram_limit)
+            return refuse(OM_ERR_TOO_LARGE, std::string("a ") + mode_label(mode) + " message of " +
+                                                std::to_string(len) +
+                                                " bytes does not fit one datagram on this path: the limit is " +
+                                                std::to_string(datagram_limit) + " bytes");
+        if (gate.bytes > 0 && limits.queue_bytes && gate.bytes + cost(len) > limits.queue_bytes) {
+            gate.want_writable = true;
+            return refuse(OM_ERR_WOULD_BLOCK, "the send queue to " + peer + " holds " + std::to_string(gate.bytes) +
+                                                  " bytes, its limit is " + std::to_string(limits.queue_bytes) +
+                                                  " (send_queue_bytes); a writable event follows");
+        }
+        return std::nullopt;
+    };
     if (is_reliable(mode) && len > OM_MAX_RELIABLE_MESSAGE)
         return refuse(OM_ERR_TOO_LARGE, std::string("a ") + mode_label(mode) + " message of " + std::to_string(len) +
                                             " bytes exceeds the limit of " + std::to_string(OM_MAX_RELIABLE_MESSAGE) +
                                             " bytes");
-    std::vector<uint8_t> copy(data, data + len);  // outside the lock: it may be 16 MiB
-
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = gates_.find(peer);
+        if (it == gates_.end()) return Push::NotOpen;
+        if (auto verdict = check(it->second)) return *verdict;
+    }
+    std::vector<uint8_t> copy(data, data + len);  // outside the lock
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = gates_.find(peer);
+    auto it = gates_.find(peer);  // again: the loop may have closed it meanwhile
     if (it == gates_.end()) return Push::NotOpen;
     Gate& gate = it->second;
-    const Limits& limits = gate.limits;
-    if (is_reliable(mode) && !limits.enable_reliable)
-        return refuse(OM_ERR_NOT_SUPPORTED,
-                      std::string(mode_label(mode)) + " delivery is off (enable_reliable_delivery = 0)");
-    if (!is_reliable(mode) && !limits.enable_unreliable)
-        return refuse(OM_ERR_NOT_SUPPORTED,
-                      std::string(mode_label(mode)) + " delivery is off (enable_unreliable_delivery = 0)");
-    const size_t datagram_limit = mode == OM_DELIVERY_SEQUENCED ? limits.max_sequenced : limits.max_unreliable;
-    if (!is_reliable(mode) && datagram_limit && len > datagram_limit)
-        return refuse(OM_ERR_TOO_LARGE, std::string("a ") + mode_label(mode) + " message of " + std::to_string(len) +
-                                            " bytes does not fit one datagram on this path: the limit is " +
-                                            std::to_string(datagram_limit) + " bytes");
-    if (gate.bytes > 0 && limits.queue_bytes && gate.bytes + len > limits.queue_bytes) {
-        gate.want_writable = true;
-        return refuse(OM_ERR_WOULD_BLOCK, "the send queue to " + peer + " holds " + std::to_string(gate.bytes) +
-                                              " bytes, its limit is " + std::to_string(limits.queue_bytes) +
-                                              " (send_queue_bytes); a writable event follows");
-    }
+    if (auto verdict = check(gate)) return *verdict;
     gate.messages.push_back(Message{mode, channel, std::move(copy)});
-    gate.bytes += len;
+    gate.bytes += cost(len);
     if (gate.held) return Push::Queued;  // the session's WRITABLE event drains it
     mark_ready(peer, gate);
     if (drain_due_) return Push::Queued;
@@ -79,7 +95,16 @@ void OutboundQueue::mark_ready(const std::string& peer, Gate& gate)
 void OutboundQueue::open(const std::string& peer, const Limits& limits)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    gates_[peer].limits = limits;
+    Gate& gate = gates_[peer];
+    gate.limits = limits;
+    gate.accepting = true;
+}
+
+void OutboundQueue::pause(const std::string& peer)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = gates_.find(peer);
+    if (it != gates_.end()) it->second.accepting = false;
 }
 
 size_t OutboundQueue::close(const std::string& peer)

@@ -26,7 +26,12 @@ public:
         size_t max_unreliable = 0;  // largest unreliable message on the current path; 0 unknown
         size_t max_sequenced = 0;   // the same for sequenced
         size_t queue_bytes = 0;     // refuse (OM_ERR_WOULD_BLOCK) beyond it; one message always fits
+        bool channel_zero_only = false;  // a plugin older than ABI 1.2
     };
+    // What a message costs against queue_bytes: its bytes and the bookkeeping around them, so
+    // empty messages are bounded too.
+    static constexpr size_t kMessageOverhead = 64;
+    static size_t cost(size_t len) { return len + kMessageOverhead; }
     struct Message {
         om_delivery_mode mode;
         uint32_t channel;
@@ -45,6 +50,9 @@ public:
 
     // Loop thread. The peer is connected with a session: messages are taken (again: new limits).
     void open(const std::string& peer, const Limits& limits);
+    // The session lives on but the peer is not Connected now (a signaling blip): new messages
+    // are refused (NotOpen), what is queued stays and is still drained into the session.
+    void pause(const std::string& peer);
     // The peer no longer takes messages; what it had queued is dropped. Returns how many.
     size_t close(const std::string& peer);
     void close_all();
@@ -58,7 +66,7 @@ public:
     void give_back(const std::string& peer, std::deque<Message> rest, bool hold);
     // The session has room again (its WRITABLE event). True when messages wait (drain them).
     bool resume(const std::string& peer);
-    // Bytes that left the queue. True when the application was refused (OM_ERR_WOULD_BLOCK)
+    // Costs (cost()) that left the queue. True when the application was refused (OM_ERR_WOULD_BLOCK)
     // and the queue is at most half full now: a writable event is due, once.
     bool release(const std::string& peer, size_t bytes);
     size_t queued_bytes(const std::string& peer) const;
@@ -69,6 +77,7 @@ private:
         std::deque<Message> messages;
         size_t bytes = 0;  // queued plus taken and not yet released
         bool held = false;
+        bool accepting = true;
         bool in_ready = false;
         bool want_writable = false;
     };
