@@ -171,12 +171,10 @@ bool Agent::send_queued(const std::string& peer_id, PeerRecord& peer)
         }
         // (The session may have ended inside that call: peer.delivery can be gone from here on.)
         accepted = std::min(accepted, batch.size());
-        for (size_t i = 0; i < accepted; ++i) released += OutboundQueue::cost(batch[i].data.size());
-        peer.bytes_sent += [&] {
-            size_t n = 0;
-            for (size_t i = 0; i < accepted; ++i) n += batch[i].data.size();
-            return n;
-        }();
+        for (size_t i = 0; i < accepted; ++i) {
+            peer.bytes_sent += batch[i].data.size();
+            released += OutboundQueue::cost(batch[i].data.size());
+        }
         peer.messages_sent += accepted;
         counters_.add("delivery.messages_sent", accepted);
         batch.erase(batch.begin(), batch.begin() + std::ptrdiff_t(accepted));
@@ -205,17 +203,11 @@ bool Agent::send_queued(const std::string& peer_id, PeerRecord& peer)
         log_message(OM_LOG_WARNING, "delivery: " + std::to_string(refused) + " queued message(s) to " + peer_id +
                                         " dropped: " + last_refusal);
     }
-    if (!batch.empty()) {
-        if (!peer.delivery) {
-            released += [&] {
-                size_t n = 0;
-                for (const auto& m : batch) n += OutboundQueue::cost(m.data.size());
-                return n;
-            }();
-            counters_.add("delivery.queued_messages_dropped", batch.size());
-        } else {
-            outbound_.give_back(peer_id, std::move(batch), hold);
-        }
+    if (!batch.empty() && peer.delivery) {
+        outbound_.give_back(peer_id, std::move(batch), hold);
+    } else if (!batch.empty()) {
+        for (const auto& m : batch) released += OutboundQueue::cost(m.data.size());
+        counters_.add("delivery.queued_messages_dropped", batch.size());
     }
     return outbound_.release(peer_id, released);
 }

@@ -183,11 +183,10 @@ void DeliveryInstance::publish_counters() noexcept
 void DeliveryInstance::reschedule(Box& b)
 {
     const uint64_t due = b.session->next_wakeup_us();
-    if (due == b.timer_due_us && (due == 0 || b.timer_id != 0)) return;
     // An armed timer due no later than needed stays: firing early costs one on_timer that finds
     // little to do, re-arming cost a cancel and an insert on nearly every call (several per
     // packet, as ngtcp2's deadline moves later with each ACK).
-    if (b.timer_id != 0 && (due == 0 || b.timer_due_us <= due)) return;
+    if (b.timer_id != 0 ? due == 0 || b.timer_due_us <= due : due == 0) return;
     if (b.timer_id) host_.timer_cancel(b.timer_id);
     b.timer_id = 0;
     b.timer_due_us = due;

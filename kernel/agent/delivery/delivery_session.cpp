@@ -15,17 +15,20 @@ DeliverySession* self_of(void* io)
 } // namespace
 
 template <class F>
-int32_t DeliverySession::call(const char* step, F&& fn)
+int32_t DeliverySession::call_plugin(const char* step, F&& fn)
 {
     ++depth_;
-    int32_t status = OM_ERR_PLUGIN;
-    try {
-        status = guarded_call(*plugin_.ctx, step, fn);
-    } catch (...) {
-        --depth_;
-        throw;
-    }
-    --depth_;
+    struct Leave {
+        int& depth;
+        ~Leave() { --depth; }
+    } leave{depth_};
+    return guarded_call(*plugin_.ctx, step, fn);
+}
+
+template <class F>
+int32_t DeliverySession::call(const char* step, F&& fn)
+{
+    const int32_t status = call_plugin(step, std::forward<F>(fn));
     if (depth_ == 0) flush();
     return status;
 }
@@ -137,15 +140,8 @@ bool DeliverySession::metrics(om_delivery_metrics& out)
     // A read: what the plugin produced earlier is handed on by its own flush, not from inside
     // whatever asked for the metrics (a state change must not run the application's callbacks
     // in its middle).
-    ++depth_;
-    int32_t status = OM_ERR_PLUGIN;
-    try {
-        status = guarded_call(*plugin_.ctx, "metrics", [&] { return vtbl_.metrics(plugin_.instance, session_, &out); });
-    } catch (...) {
-        --depth_;
-        throw;
-    }
-    --depth_;
+    const int32_t status =
+        call_plugin("metrics", [&] { return vtbl_.metrics(plugin_.instance, session_, &out); });
     if (!outputs_.empty()) post_flush();
     return status == OM_OK;
 }

@@ -87,7 +87,10 @@ private:
     void queue(Output output);
     void flush();
     void post_flush();  // flush from a fresh loop task (once until it ran)
-    // Runs a plugin call, then hands on what it produced.
+    // Runs a plugin call (the plugin is never re-entered while depth_ > 0).
+    template <class F>
+    int32_t call_plugin(const char* step, F&& fn);
+    // call_plugin, then hands on what it produced.
     template <class F>
     int32_t call(const char* step, F&& fn);
 
