@@ -102,6 +102,10 @@ int ServerProcess::terminate() {
     // Say why, for a failure that only shows on a loaded machine: the server's own log.
     std::fprintf(stderr, "orbitmesh-server (pid %d) did not exit within 10 s of SIGTERM; its log:\n%s\n",
                  static_cast<int>(pid_), output().c_str());
+    // ... and where it hangs, when gdb is there to ask (the first such hang was Poco's 10 s
+    // dispatcher idle time).
+    std::system(("command -v gdb >/dev/null && gdb -p " + std::to_string(pid_) +
+                 " -batch -ex 'thread apply all bt' 1>&2 2>/dev/null").c_str());
     return -1; // the destructor kills it
 }
 
