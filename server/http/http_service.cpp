@@ -21,9 +21,9 @@ HttpService::HttpService(const ServerConfig& config, HttpRoutes* routes)
     params->setMaxQueued(1024);
     params->setKeepAlive(false);
     params->setTimeout(Poco::Timespan(config.http_timeout.count() * 1000));
-    // Poco's dispatcher threads wait for work this long before they look at the stop flag: its
-    // default of 10 s let stop() (and so SIGTERM) hang 10 s now and then when a burst of
-    // connections had started a second dispatcher.
+    // Poco's dispatcher threads wait for work this long before they look at the stop flag: with
+    // its default of 10 s, stop() (and so SIGTERM) now and then hung 10 s in joinAll() while a
+    // dispatcher sat out its idle wait.
     params->setThreadIdleTime(Poco::Timespan(0, 250 * 1000));
     server_ = std::make_unique<Poco::Net::HTTPServer>(factory, pool_, socket, params);
     server_->start();
