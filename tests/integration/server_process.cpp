@@ -134,6 +134,16 @@ double metric_value(const std::string& text, const std::string& sample) {
     return 0;
 }
 
+std::string metrics_when(int port, const std::string& sample, double at_least, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::string text = http_get(port, "/metrics").body;
+    while (metric_value(text, sample) < at_least && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        text = http_get(port, "/metrics").body;
+    }
+    return text;
+}
+
 std::string make_token(const std::string& secret, const std::string& subject, long ttl_seconds) {
     Poco::JWT::Token token;
     token.setSubject(subject);

@@ -44,6 +44,11 @@ HttpReply http_get(int port, const std::string& path, const std::string& bearer 
 // "orbitmesh_errors_total{kind=\"unknown_type\"}"); 0 when absent.
 double metric_value(const std::string& metrics_text, const std::string& sample);
 
+// /metrics of the server on port, fetched again until sample reaches at_least or timeout_ms
+// runs out (then the last text). The server reads each connection on its own reactor, so a
+// burst a client has written may still be in flight when another connection asks.
+std::string metrics_when(int port, const std::string& sample, double at_least, int timeout_ms = 10000);
+
 // HS256 tokens as the server checks them; ttl may be negative (already expired).
 std::string make_token(const std::string& secret, const std::string& subject, long ttl_seconds);
 

@@ -202,7 +202,8 @@ TEST_CASE("a relay flood hits the rate limit while a well-behaved pair keeps rel
     for (uint64_t seq = 0; seq < 10; ++seq) CHECK(pair.still_relays(seq));
     done = true;
     drain.join();
-    std::string metrics = http_get(server.port(), "/metrics").body;
+    // Judge once the server has read the whole flood (2000 frames, plus the pair's own relays).
+    std::string metrics = metrics_when(server.port(), "orbitmesh_frames_in_total{type=\"relay\"}", 2000);
     CHECK(metric_value(metrics, "orbitmesh_rate_limited_total") > 1000);
     CHECK(metric_value(metrics, "orbitmesh_frames_out_total{type=\"error\"}") > 0);
     CHECK(metric_value(metrics, "orbitmesh_relay_bytes_total") < 2000.0 * 2000);
