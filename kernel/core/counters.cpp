@@ -9,8 +9,9 @@ namespace om {
 std::atomic<uint64_t>& Counters::counter(std::string_view name)
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = values_.find(name);
-    if (it == values_.end()) it = values_.try_emplace(std::string(name), 0).first;
+    if (auto found = index_.find(name); found != index_.end()) return *found->second;
+    auto it = values_.try_emplace(std::string(name), 0).first;
+    index_.emplace(it->first, &it->second);  // the view is of the node's own key
     return it->second;
 }
 

@@ -9,8 +9,16 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 namespace om {
+
+// std::hash over anything that views as a string, so a lookup by string_view or const char*
+// finds a std::string key without building one (C++20 heterogeneous lookup).
+struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+};
 
 class Counters {
 public:
@@ -27,8 +35,10 @@ public:
 
 private:
     mutable std::mutex mutex_;
-    // std::map nodes never move, so references handed out stay valid.
+    // std::map nodes never move, so references handed out stay valid; the map keeps to_json
+    // sorted, the hashed index makes a lookup by name one hash (it runs several times a packet).
     std::map<std::string, std::atomic<uint64_t>, std::less<>> values_;
+    std::unordered_map<std::string_view, std::atomic<uint64_t>*> index_;
 };
 
 } // namespace om

@@ -124,7 +124,11 @@ int32_t host_address_parse(const char* text, uint16_t default_port, om_address* 
 void host_counter_add(om_host_ctx* ctx, const char* name, int64_t delta)
 {
     if (!ctx || !ctx->owner || !name) return;
-    ctx->owner->counters().add("plugin." + ctx->plugin_name + "." + name, delta);
+    const std::string_view key(name);
+    auto it = ctx->counters.find(key);
+    if (it == ctx->counters.end())
+        it = ctx->counters.emplace(key, &ctx->owner->counters().counter("plugin." + ctx->plugin_name + "." + name)).first;
+    om::Counters::apply(*it->second, delta);
 }
 
 const char* host_config_get(om_host_ctx* ctx, const char* key)

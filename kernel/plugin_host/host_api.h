@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 namespace om {
 
@@ -40,6 +41,9 @@ struct om_host_ctx {
     // earlier then find it false and are dropped instead of running on a dead instance.
     std::shared_ptr<bool> alive = std::make_shared<bool>(true);
     std::set<std::string> settings_read;  // keys the plugin asked for through config_get
+    // counter_add's names to the agent's counters: a plugin adds to a few of them after every
+    // call, and "plugin.<name>.<counter>" need not be built again each time. Loop thread only.
+    std::unordered_map<std::string, std::atomic<uint64_t>*, om::StringHash, std::equal_to<>> counters;
 
     // Throws om::Error(OM_ERR_INVALID_ARGUMENT) for a setting the plugin never read: a typo
     // ("netsim.los=0.1") must not be silently ignored. Plugins read their settings by open.
