@@ -1,5 +1,5 @@
-// The agent's event loop: one thread that owns all agent state. It polls plugin descriptors,
-// runs timers, and runs tasks posted from other threads (woken through an eventfd).
+// The agent's event loop: one thread that owns all agent state. It waits on plugin descriptors
+// (epoll), runs timers, and runs tasks posted from other threads (woken through an eventfd).
 #pragma once
 
 #include <orbitmesh/orbitmesh.h>
@@ -48,9 +48,9 @@ public:
     void cancel_timer(uint64_t timer_id);
     size_t timer_count() const noexcept { return timers_.size(); }
 
-    // Loop thread only: on_readable runs whenever fd polls readable (or has an error/hang-up).
+    // Loop thread only: on_readable runs whenever fd is readable (or has an error/hang-up).
     void watch_fd(int fd, FdFn on_readable);
-    // Loop thread only: while set, on_writable runs whenever fd polls writable (a socket with
+    // Loop thread only: while set, on_writable runs whenever fd is writable (a socket with
     // queued output). Cleared by unwatch_fd_writable or unwatch_fd.
     void watch_fd_writable(int fd, FdFn on_writable);
     void unwatch_fd_writable(int fd);
@@ -71,8 +71,10 @@ private:
     void run_due_timers();
     int poll_timeout_ms() const;
     void wake();
+    void update_interest(int fd);
 
     int wake_fd_ = -1;
+    int epoll_fd_ = -1;
     std::thread thread_;
     std::atomic<std::thread::id> loop_thread_id_{};
     std::atomic<bool> stopping_{false};
