@@ -60,20 +60,13 @@ SessionSettings read_settings(const plugin::HostServices& host)
     return s;
 }
 
-// A session, its outputs and its timers. The kernel's session handle is a Box*.
+// A session, its outputs and its timer. The kernel's session handle is a Box*.
 struct DeliveryInstance::Box {
     DeliveryInstance* owner = nullptr;
     om_delivery_session_args args{};  // the kernel's outputs (for the 1.0 send_frame fallback)
     std::unique_ptr<QuicSession> session;
-    uint64_t timer_id = 0;  // ngtcp2's next deadline
+    uint64_t timer_id = 0;
     uint64_t timer_due_us = 0;
-    uint64_t soon_timer_id = 0;  // a write due at once, after the host's current batch
-    void cancel_timers(const plugin::HostServices& host)
-    {
-        if (timer_id) host.timer_cancel(timer_id);
-        if (soon_timer_id) host.timer_cancel(soon_timer_id);
-        timer_id = soon_timer_id = 0;
-    }
     bool counted_failure = false;
 
     // A 1.2 kernel gives send_packets; a 1.0/1.1 one only send_frame (one packet each).
@@ -99,7 +92,7 @@ DeliveryInstance::DeliveryInstance(const om_plugin_create_args& args)
 DeliveryInstance::~DeliveryInstance()
 {
     for (Box* b : boxes_) {
-        b->cancel_timers(host_);
+        if (b->timer_id) host_.timer_cancel(b->timer_id);
         delete b;
     }
 }
@@ -149,7 +142,7 @@ void DeliveryInstance::session_close(void* session) noexcept
 {
     auto* b = static_cast<Box*>(session);
     if (b == nullptr || !boxes_.erase(b)) return;
-    b->cancel_timers(host_);
+    if (b->timer_id) host_.timer_cancel(b->timer_id);
     try {
         b->session->close(host_.now_us());
     } catch (...) {
@@ -190,12 +183,6 @@ void DeliveryInstance::publish_counters() noexcept
 void DeliveryInstance::reschedule(Box& b)
 {
     const uint64_t due = b.session->next_wakeup_us();
-    // A write due at once (after each packet read, for the ACK) gets a timer of its own, so
-    // ngtcp2's deadline timer is not cancelled and armed again for it on every packet.
-    if (due != 0 && due <= host_.now_us()) {
-        if (!b.soon_timer_id) host_.timer_start(0, &DeliveryInstance::on_timer, &b, &b.soon_timer_id);
-        return;
-    }
     // An armed timer due no later than needed stays: firing early costs one on_timer that finds
     // little to do, re-arming cost a cancel and an insert on nearly every call (several per
     // packet, as ngtcp2's deadline moves later with each ACK).
@@ -212,15 +199,9 @@ void DeliveryInstance::on_timer(void* user_data, uint64_t timer_id)
 {
     auto* b = static_cast<Box*>(user_data);
     DeliveryInstance& self = *b->owner;
-    if (!self.boxes_.count(b)) return;
-    if (b->soon_timer_id == timer_id) {
-        b->soon_timer_id = 0;
-    } else if (b->timer_id == timer_id) {
-        b->timer_id = 0;
-        b->timer_due_us = 0;
-    } else {
-        return;
-    }
+    if (!self.boxes_.count(b) || b->timer_id != timer_id) return;
+    b->timer_id = 0;
+    b->timer_due_us = 0;
     try {
         b->session->on_timer(self.host_.now_us());
         self.reschedule(*b);

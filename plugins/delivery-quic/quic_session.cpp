@@ -274,11 +274,7 @@ void QuicSession::on_timer(uint64_t now_us)
     last_now_us_ = std::max(last_now_us_, now_us);
     last_timer_us_ = now_us;
     if (failed_ || !conn_) return;
-    const bool expired = conn_->expiry_ns() <= now_us * kNsPerUs;
-    // Armed early (an earlier deadline is kept rather than re-armed) and nothing is due yet: a
-    // write would find nothing to send.
-    if (!expired && !write_due_ && blocked_batch_.empty()) return;
-    if (expired) {
+    if (conn_->expiry_ns() <= now_us * kNsPerUs) {
         in_io_ = true;
         conn_->handle_expiry(now_us * kNsPerUs);
         in_io_ = false;
