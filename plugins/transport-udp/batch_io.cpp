@@ -222,7 +222,16 @@ ReceiveOutcome BatchReceiver::receive(int fd, size_t max)
 {
     const size_t wanted = std::min(max, kMaxBatch);
     if (wanted == 0) return {};
-    reset_slots(wanted);
+    reset_slots(std::min(dirty_, wanted));
+    const size_t still_dirty = dirty_ > wanted ? dirty_ : 0;  // slots this call does not offer
+    ReceiveOutcome outcome = receive_slots(fd, wanted);
+    // A failed read may still have written the first slot's header.
+    dirty_ = std::max(still_dirty, std::max<size_t>(outcome.count, 1));
+    return outcome;
+}
+
+ReceiveOutcome BatchReceiver::receive_slots(int fd, size_t wanted)
+{
     if (!have_recvmmsg_) return receive_one(fd);
     int rc;
     do {

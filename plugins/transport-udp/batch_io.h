@@ -87,7 +87,11 @@ public:
     BatchReceiver();
 
     // Whether reads ask for the UDP_GRO segment size (set when GRO is on for the socket).
-    void set_gro(bool enabled) noexcept { gro_ = enabled; }
+    void set_gro(bool enabled) noexcept
+    {
+        gro_ = enabled;
+        dirty_ = kMaxBatch;  // every slot's control buffer changes
+    }
     bool gro() const noexcept { return gro_; }
 
     // One non-blocking read of up to min(max, kMaxBatch) messages.
@@ -104,6 +108,7 @@ public:
 
 private:
     void reset_slots(size_t count) noexcept;
+    ReceiveOutcome receive_slots(int fd, size_t wanted);
     ReceiveOutcome receive_one(int fd);
 
     // Room for one UDP_GRO control message (an int), plus slack for anything else the kernel adds.
@@ -116,6 +121,9 @@ private:
     std::array<iovec, kMaxBatch> vectors_{};
     std::array<sockaddr_storage, kMaxBatch> sources_{};
     std::array<Control, kMaxBatch> controls_{};
+    // Slots [0, dirty_) may hold what the kernel wrote last time; only those are reset, so a
+    // read that returns one datagram costs one slot's reset, not kMaxBatch of them.
+    size_t dirty_ = kMaxBatch;
     bool have_recvmmsg_ = true;
     bool gro_ = false;
 };

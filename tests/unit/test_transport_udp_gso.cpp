@@ -260,6 +260,45 @@ TEST_CASE("transport-udp GRO: a coalesced read is split into the datagrams the p
     }
 }
 
+TEST_CASE("transport-udp: reads of many, then one, then many reuse the receive slots without stale state",
+          "[transport-udp][gro]")
+{
+    // The receiver resets only the slots its last read filled. A slot left as the kernel wrote
+    // it (a shorter name or control length, a MSG_TRUNC flag) would lose the GRO segment size
+    // or the source of a later read in that slot.
+    auto registry = test::registry_of({});
+    UdpInstance coalescing(registry), single(registry, "transport-udp.gso=0"), b(registry);
+    const om_address at_coalescing = coalescing.open("127.0.0.1:0");
+    const om_address at_single = single.open("127.0.0.1:0");
+    const om_address at_b = b.open("127.0.0.1:0");
+
+    size_t expected_total = 0;
+    for (int round = 0; round < 6; ++round) {
+        INFO("round " << round);
+        // Even rounds: many slots (separate datagrams of several sizes, then a GRO run, so one
+        // slot carries a control message). Odd rounds: one datagram, one slot.
+        Batch separate, run;
+        const int count = round % 2 == 0 ? 20 + round : 1;
+        for (int i = 0; i < count; ++i) separate.add(at_b, size_t(100 + 37 * i + round));
+        separate.build();
+        size_t sent = 0;
+        REQUIRE(single.send(separate.datagrams, sent) == OM_OK);
+        b.received.clear();
+        check_arrived(b.wait_for(separate.datagrams.size()), separate.sent_to(at_b), at_single);
+        if (round % 2 == 0) {
+            for (int i = 0; i < 8; ++i) run.add(at_b, 900);
+            run.add(at_b, 50);
+            run.build();
+            REQUIRE(coalescing.send(run.datagrams, sent) == OM_OK);
+            b.received.clear();
+            check_arrived(b.wait_for(run.datagrams.size()), run.sent_to(at_b), at_coalescing);
+        }
+        expected_total += separate.datagrams.size() + run.datagrams.size();
+    }
+    CHECK(b.counter("datagrams_received") == expected_total);
+    CHECK(b.counter("gro_segments") == 3 * 9);
+}
+
 TEST_CASE("transport-udp GSO: a batch to several peers groups per consecutive run, each peer gets its own in order",
           "[transport-udp][gso]")
 {
