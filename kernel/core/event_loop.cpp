@@ -264,11 +264,12 @@ void EventLoop::run()
 
 void EventLoop::run_posted_tasks()
 {
+    // Nearly every turn has none: no deque is built (a std::deque allocates even when empty).
+    std::unique_lock<std::mutex> lock(tasks_mutex_);
+    if (tasks_.empty()) return;
     std::deque<Task> batch;
-    {
-        std::lock_guard<std::mutex> lock(tasks_mutex_);
-        batch.swap(tasks_);
-    }
+    batch.swap(tasks_);
+    lock.unlock();
     for (auto& task : batch) task();
 }
 

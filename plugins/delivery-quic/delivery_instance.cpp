@@ -67,6 +67,7 @@ struct DeliveryInstance::Box {
     std::unique_ptr<QuicSession> session;
     uint64_t timer_id = 0;
     uint64_t timer_due_us = 0;
+    bool timer_for_write = false;  // armed for the write due after a read
     bool counted_failure = false;
 
     // A 1.2 kernel gives send_packets; a 1.0/1.1 one only send_frame (one packet each).
@@ -183,13 +184,22 @@ void DeliveryInstance::publish_counters() noexcept
 void DeliveryInstance::reschedule(Box& b)
 {
     const uint64_t due = b.session->next_wakeup_us();
-    // An armed timer due no later than needed stays: firing early costs one on_timer that finds
-    // little to do, re-arming cost a cancel and an insert on nearly every call (several per
-    // packet, as ngtcp2's deadline moves later with each ACK).
-    if (b.timer_id != 0 ? due == 0 || b.timer_due_us <= due : due == 0) return;
-    if (b.timer_id) host_.timer_cancel(b.timer_id);
+    const bool for_write = b.session->write_due();
+    if (b.timer_id != 0) {
+        // An armed timer due no later than needed stays: firing early costs one on_timer that
+        // finds little to do, re-arming cost a cancel and an insert on nearly every call
+        // (several per packet, as ngtcp2's deadline moves later with each ACK). Not so the one
+        // armed for the write after a read once the application's answer made that write: it
+        // would fire at once with nothing to write, once per packet of a ping-pong.
+        const bool write_done = b.timer_for_write && !for_write;
+        if ((due == 0 || b.timer_due_us <= due) && !write_done) return;
+        host_.timer_cancel(b.timer_id);
+    } else if (due == 0) {
+        return;
+    }
     b.timer_id = 0;
     b.timer_due_us = due;
+    b.timer_for_write = for_write;
     if (due == 0) return;
     const uint64_t now = host_.now_us();
     host_.timer_start(due > now ? due - now : 0, &DeliveryInstance::on_timer, &b, &b.timer_id);
@@ -202,6 +212,7 @@ void DeliveryInstance::on_timer(void* user_data, uint64_t timer_id)
     if (!self.boxes_.count(b) || b->timer_id != timer_id) return;
     b->timer_id = 0;
     b->timer_due_us = 0;
+    b->timer_for_write = false;
     try {
         b->session->on_timer(self.host_.now_us());
         self.reschedule(*b);

@@ -72,6 +72,8 @@ public:
     void on_timer(uint64_t now_us);
     // When on_timer is due (host clock, µs); 0 when nothing is scheduled.
     uint64_t next_wakeup_us() const;
+    // Packets came in and nothing has been written since: the next wakeup is that write.
+    bool write_due() const noexcept { return write_due_; }
     // Ends the session: a CONNECTION_CLOSE goes out (RFC 9000 §10.2) unless it already ended.
     void close(uint64_t now_us);
 
