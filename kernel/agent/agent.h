@@ -179,6 +179,7 @@ private:
     // Messages out (agent_send.cpp). queue_message: false when the peer takes no messages now.
     bool queue_message(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode,
                        uint32_t channel);
+    bool send_now(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel);
     // The peer's outbound queue follows its state: open (with the session's limits) while
     // Connected with an established session, closed otherwise.
     void sync_outbound(const std::string& peer_id, PeerRecord& peer);

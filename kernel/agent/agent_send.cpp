@@ -55,21 +55,53 @@ void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om
 bool Agent::queue_message(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode,
                           uint32_t channel)
 {
-    om_status status = OM_OK;
-    std::string why;
-    switch (outbound_.push(peer_id, mode, channel, data, len, &status, &why)) {
-    case OutboundQueue::Push::NotOpen: return false;
-    case OutboundQueue::Push::Refused:
-        if (status == OM_ERR_WOULD_BLOCK) counters_.add("delivery.send_would_block", 1);
-        fail(status, "sending to " + peer_id + ": " + why);
-    case OutboundQueue::Push::QueuedWake:
-        if (!loop_.in_loop_thread() && !loop_.post([this] { drain_outbound(); }))
-            fail(OM_ERR_CLOSED, "the agent is closing");
+    const bool on_loop = loop_.in_loop_thread();
+    bool may_bypass = on_loop && !draining_outbound_;
+    for (;;) {
+        om_status status = OM_OK;
+        std::string why;
+        switch (outbound_.push(peer_id, mode, channel, data, len, &status, &why, may_bypass)) {
+        case OutboundQueue::Push::NotOpen: return false;
+        case OutboundQueue::Push::Refused:
+            if (status == OM_ERR_WOULD_BLOCK) counters_.add("delivery.send_would_block", 1);
+            fail(status, "sending to " + peer_id + ": " + why);
+        case OutboundQueue::Push::Bypass:
+            if (send_now(peer_id, data, len, mode, channel)) return true;
+            may_bypass = false;  // not taken at once: queued, and the drain handles the answer
+            continue;
+        case OutboundQueue::Push::QueuedWake:
+            if (!on_loop && !loop_.post([this] { drain_outbound(); })) fail(OM_ERR_CLOSED, "the agent is closing");
+            break;
+        case OutboundQueue::Push::Queued: break;
+        }
         break;
-    case OutboundQueue::Push::Queued: break;
     }
     // From a callback on the loop thread (an echo): out at once, behind what others queued.
-    if (loop_.in_loop_thread()) drain_outbound();
+    if (on_loop) drain_outbound();
+    return true;
+}
+
+// A reply from the loop thread with nothing of the peer's queued before it goes into the session
+// without a copy or a trip through the queue. True when the session took it; otherwise the
+// caller queues it, and the drain deals with whatever the session answers, as for any message.
+bool Agent::send_now(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode,
+                     uint32_t channel)
+{
+    PeerRecord* peer = peers_.find(peer_id);
+    if (!peer || !peer->delivery) return false;
+    const om_delivery_message message{mode, channel, data, len};
+    size_t accepted = 0;
+    std::string why;
+    try {
+        peer->delivery->send_batch(&message, 1, &accepted, &why);
+    } catch (const Error&) {
+        return false;  // the queued path meets the same failure and reports it
+    }
+    if (accepted != 1) return false;
+    peer->bytes_sent += len;
+    ++peer->messages_sent;
+    counters_.add("delivery.messages_sent", 1);
+    counters_.add("delivery.messages_sent_direct", 1);
     return true;
 }
 

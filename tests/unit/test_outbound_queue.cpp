@@ -209,3 +209,48 @@ TEST_CASE("outbound queue: a datagram limit the session does not publish is left
           Push::Refused);
     CHECK(status == OM_ERR_NOT_SUPPORTED);
 }
+
+TEST_CASE("outbound queue: a loop-thread reply bypasses the queue only when nothing of the peer's waits",
+          "[outbound]")
+{
+    OutboundQueue q;
+    q.open("bob", limits(1000));
+    om_status status = OM_OK;
+    std::string why;
+    const auto bypass = [&](const std::string& text, om_delivery_mode mode = OM_DELIVERY_RELIABLE_ORDERED) {
+        return q.push("bob", mode, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size(), &status, &why, true);
+    };
+
+    // Empty: not copied, not counted, nothing to drain.
+    CHECK(bypass("first") == Push::Bypass);
+    CHECK(q.queued_bytes("bob") == 0);
+    CHECK(q.take_ready().empty());
+
+    // The checks still come first: a refusal is a refusal, a mode the session must judge goes
+    // the queue's way.
+    CHECK(bypass(std::string(101, 'u'), OM_DELIVERY_UNRELIABLE) == Push::Refused);
+    CHECK(status == OM_ERR_TOO_LARGE);
+    q.pause("bob");
+    CHECK(bypass("paused") == Push::NotOpen);
+    q.open("bob", limits(1000));
+
+    // Something queued (or taken and not yet released) keeps the order: no overtaking.
+    CHECK(push(q, "bob", "queued") == Push::QueuedWake);
+    CHECK(bypass("behind") == Push::Queued);
+    CHECK(q.take_ready() == std::vector<std::string>{"bob"});
+    auto taken = q.take("bob");
+    REQUIRE(taken.size() == 2);
+    CHECK(text_of(taken[0]) == "queued");
+    CHECK(text_of(taken[1]) == "behind");
+    const Push while_held = bypass("while the session holds them");  // their bytes are not released yet
+    CHECK((while_held == Push::Queued || while_held == Push::QueuedWake));
+    CHECK(q.take("bob").size() == 1);
+    q.release("bob", q.queued_bytes("bob"));
+    CHECK(bypass("after release") == Push::Bypass);
+
+    // A full session holds the queue: a reply waits behind it as well.
+    CHECK(push(q, "bob", "x") != Push::Refused);
+    q.take_ready();
+    q.give_back("bob", q.take("bob"), true);
+    CHECK(bypass("held") == Push::Queued);
+}

@@ -25,7 +25,8 @@ const char* mode_label(om_delivery_mode mode)
 } // namespace
 
 OutboundQueue::Push OutboundQueue::push(const std::string& peer, om_delivery_mode mode, uint32_t channel,
-                                        const uint8_t* data, size_t len, om_status* status, std::string* why)
+                                        const uint8_t* data, size_t len, om_status* status, std::string* why,
+                                        bool may_bypass)
 {
     const auto refuse = [&](om_status s, std::string text) {
         *status = s;
@@ -69,6 +70,8 @@ OutboundQueue::Push OutboundQueue::push(const std::string& peer, om_delivery_mod
         auto it = gates_.find(peer);
         if (it == gates_.end()) return Push::NotOpen;
         if (auto verdict = check(it->second)) return *verdict;
+        const Gate& gate = it->second;
+        if (may_bypass && gate.messages.empty() && gate.bytes == 0 && !gate.held) return Push::Bypass;
     }
     std::vector<uint8_t> copy(data, data + len);  // outside the lock
     std::lock_guard<std::mutex> lock(mutex_);

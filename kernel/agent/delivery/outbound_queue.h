@@ -42,11 +42,15 @@ public:
         QueuedWake,  // taken, and the loop must be told to drain
         NotOpen,     // the peer takes no messages now: the loop knows why
         Refused,     // *status and *why say why
+        Bypass,      // allowed and not copied: nothing of the peer's is queued or in the session's
+                     // hands, so the caller may hand it straight to the session (only when asked)
     };
 
-    // Any thread. The mode and channel are valid (Agent::send checked them).
+    // Any thread. The mode and channel are valid (Agent::send checked them). may_bypass: the
+    // caller is on the loop thread and can send at once (a reply from an event callback), so a
+    // message that would be first in an empty queue is not copied into it.
     Push push(const std::string& peer, om_delivery_mode mode, uint32_t channel, const uint8_t* data, size_t len,
-              om_status* status, std::string* why);
+              om_status* status, std::string* why, bool may_bypass = false);
 
     // Loop thread. The peer is connected with a session: messages are taken (again: new limits).
     void open(const std::string& peer, const Limits& limits);
