@@ -529,3 +529,51 @@ TEST_CASE("delivery: senders on four threads at once, a small send queue: every 
     CHECK(a.agent->peer_state("bob").messages_sent == uint64_t(kThreads * kEach));
     CHECK(a.agent->peer_state("bob").send_queue_bytes < 65536 + 4096);
 }
+
+TEST_CASE("delivery: replies sent from the message callback arrive in order while another thread sends too",
+          "[delivery]")
+{
+    // An echo from the loop thread goes straight into the session when nothing of the peer's is
+    // queued (delivery.messages_sent_direct), else behind what is: either way every reply once,
+    // in order, and the other thread's stream in its own order.
+    auto server = start_server();
+    const std::string url = url_of(server->http_port());
+    RecordingAgent a(url, "alice", {}, fast);
+    std::atomic<int> echo_failures{0};
+    std::unique_ptr<orbitmesh::Agent> bob;
+    orbitmesh::AgentOptions options;
+    options.server_url(url).agent_id("bob").bind_address("127.0.0.1");
+    options.raw().connection_timeout_ms = 5000;
+    fast(options);
+    std::atomic<bool> ready{false};
+    bob = std::make_unique<orbitmesh::Agent>(options, [&](const om_event& e) {
+        if (e.type != OM_EVENT_MESSAGE || e.channel != 1 || !ready) return;
+        if (om_agent_send_on_channel(bob->get(), e.peer_id, e.data, e.len, e.delivery_mode, 1) != OM_OK) ++echo_failures;
+    });
+    ready = true;
+    a.agent->connect();
+    bob->connect();
+    REQUIRE(a.agent->connect_peer("bob").active_transport == OM_TRANSPORT_P2P);
+
+    constexpr int kMessages = 3000;  // 1.8 MB of echoes: far below bob's send queue limit
+    std::thread own_stream([&] {
+        for (int i = 0; i < kMessages; ++i)
+            send_all(*bob, "alice", numbered("own", i) + std::string(300, 'o'), OM_DELIVERY_RELIABLE_ORDERED, 2);
+    });
+    for (int i = 0; i < kMessages; ++i)
+        send_all(*a.agent, "bob", numbered("ping", i) + std::string(600, 'p'), OM_DELIVERY_RELIABLE_ORDERED, 1);
+    own_stream.join();
+    REQUIRE(a.wait_for(OM_EVENT_MESSAGE, 2 * kMessages, 20000));
+    CHECK(echo_failures == 0);
+    const auto echoes = received(a, "bob", OM_DELIVERY_RELIABLE_ORDERED, 1);
+    const auto own = received(a, "bob", OM_DELIVERY_RELIABLE_ORDERED, 2);
+    REQUIRE(echoes.size() == size_t(kMessages));
+    REQUIRE(own.size() == size_t(kMessages));
+    for (int i = 0; i < kMessages; ++i) {
+        REQUIRE(echoes[size_t(i)] == numbered("ping", i) + std::string(600, 'p'));
+        REQUIRE(own[size_t(i)] == numbered("own", i) + std::string(300, 'o'));
+    }
+    CHECK(bob->counter("delivery.messages_sent") == uint64_t(2 * kMessages));
+    CHECK(bob->counter("delivery.messages_sent_direct") > 0);
+    bob.reset();  // before the callback's captures go
+}
