@@ -129,13 +129,31 @@ uint64_t EventLoop::add_timer(uint64_t delay_us, uint64_t interval_us, TimerFn f
     uint64_t id = next_timer_id_++;
     uint64_t due = now_us() + delay_us;
     timers_.emplace(id, Timer{due, interval_us, std::move(fn)});
-    timer_queue_.emplace(due, id);
+    queue_timer(due, id);
     return id;
 }
 
 void EventLoop::cancel_timer(uint64_t timer_id)
 {
     timers_.erase(timer_id);  // its queue entry is skipped when it comes due
+}
+
+void EventLoop::queue_timer(uint64_t due_us, uint64_t id)
+{
+    // A loop whose timers are re-armed on every packet would otherwise keep one stale entry per
+    // re-arm until its old deadline passes.
+    if (timer_queue_.size() >= 64 && timer_queue_.size() > 2 * timers_.size()) compact_timer_queue();
+    timer_queue_.push_back({due_us, id});
+    std::push_heap(timer_queue_.begin(), timer_queue_.end(), std::greater<>{});
+}
+
+void EventLoop::compact_timer_queue()
+{
+    std::erase_if(timer_queue_, [&](const QueueEntry& e) {
+        auto it = timers_.find(e.id);
+        return it == timers_.end() || it->second.due_us != e.due_us;
+    });
+    std::make_heap(timer_queue_.begin(), timer_queue_.end(), std::greater<>{});
 }
 
 void EventLoop::watch_fd(int fd, FdFn on_readable)
@@ -202,7 +220,7 @@ int EventLoop::poll_timeout_ms() const
     // Stale queue entries (cancelled timers) at most cause one early wake-up.
     if (timer_queue_.empty()) return 1000;
     uint64_t now = now_us();
-    uint64_t due = timer_queue_.begin()->first;
+    uint64_t due = timer_queue_.front().due_us;
     if (due <= now) return 0;
     uint64_t ms = (due - now + 999) / 1000;
     return ms > 1000 ? 1000 : static_cast<int>(ms);
@@ -276,9 +294,10 @@ void EventLoop::run_posted_tasks()
 void EventLoop::run_due_timers()
 {
     uint64_t now = now_us();
-    while (!timer_queue_.empty() && timer_queue_.begin()->first <= now) {
-        auto [due, id] = *timer_queue_.begin();
-        timer_queue_.erase(timer_queue_.begin());
+    while (!timer_queue_.empty() && timer_queue_.front().due_us <= now) {
+        const auto [due, id] = timer_queue_.front();
+        std::pop_heap(timer_queue_.begin(), timer_queue_.end(), std::greater<>{});
+        timer_queue_.pop_back();
         auto it = timers_.find(id);
         if (it == timers_.end() || it->second.due_us != due) continue;  // cancelled or stale
         TimerFn fn;
@@ -286,7 +305,7 @@ void EventLoop::run_due_timers()
             fn = it->second.fn;  // a copy: the handler may cancel its own periodic timer
             it->second.due_us = due + it->second.interval_us;
             if (it->second.due_us < now) it->second.due_us = now + it->second.interval_us;  // no burst after a stall
-            timer_queue_.emplace(it->second.due_us, id);
+            queue_timer(it->second.due_us, id);
         } else {
             fn = std::move(it->second.fn);
             timers_.erase(it);

@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 namespace om {
 
@@ -47,6 +48,8 @@ public:
     uint64_t add_timer(uint64_t delay_us, uint64_t interval_us, TimerFn fn);
     void cancel_timer(uint64_t timer_id);
     size_t timer_count() const noexcept { return timers_.size(); }
+    // Entries in the timer queue, stale ones included (bounded: see compact_timer_queue).
+    size_t timer_queue_entries() const noexcept { return timer_queue_.size(); }
 
     // Loop thread only: on_readable runs whenever fd is readable (or has an error/hang-up).
     void watch_fd(int fd, FdFn on_readable);
@@ -82,9 +85,23 @@ private:
     std::mutex tasks_mutex_;
     std::deque<Task> tasks_;
 
+    // A min-heap of (due_us, id) on a vector: adding a timer allocates nothing once the vector
+    // has grown. A cancelled or re-armed timer leaves its entry behind (skipped when it comes
+    // due); the heap is rebuilt from the live timers when stale entries outnumber them.
+    struct QueueEntry {
+        uint64_t due_us;
+        uint64_t id;
+        bool operator>(const QueueEntry& other) const noexcept
+        {
+            return due_us != other.due_us ? due_us > other.due_us : id > other.id;
+        }
+    };
+    void queue_timer(uint64_t due_us, uint64_t id);
+    void compact_timer_queue();
+
     uint64_t next_timer_id_ = 1;
     std::unordered_map<uint64_t, Timer> timers_;
-    std::multimap<uint64_t, uint64_t> timer_queue_;  // due_us -> id (stale entries skipped)
+    std::vector<QueueEntry> timer_queue_;  // heap ordered by std::greater: front() is the earliest
     struct Watch {
         FdFn on_readable;
         FdFn on_writable;  // empty: not interested in writability

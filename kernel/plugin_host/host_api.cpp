@@ -51,11 +51,14 @@ int32_t host_timer_start(om_host_ctx* ctx, uint64_t delay_us, uint64_t interval_
         ctx->last_error = "timer delay or interval beyond 2^62 microseconds";
         return OM_ERR_INVALID_ARGUMENT;
     }
-    uint64_t id = ctx->owner->loop().add_timer(delay_us, interval_us, [ctx, fn, user_data, interval_us](uint64_t timer_id) {
-        if (interval_us == 0) ctx->timers.erase(timer_id);
-        run_plugin_callback(ctx, "timer", [&] { fn(user_data, timer_id); });
+    uint64_t id = ctx->owner->loop().add_timer(delay_us, interval_us, [ctx](uint64_t timer_id) {
+        auto it = ctx->timers.find(timer_id);
+        if (it == ctx->timers.end()) return;  // cancelled (cancel_timers also cancels it in the loop)
+        const om_host_ctx::Timer timer = it->second;
+        if (!timer.periodic) ctx->timers.erase(it);
+        run_plugin_callback(ctx, "timer", [&] { timer.fn(timer.user_data, timer_id); });
     });
-    ctx->timers.insert(id);
+    ctx->timers.emplace(id, om_host_ctx::Timer{fn, user_data, interval_us != 0});
     if (out_timer_id) *out_timer_id = id;
     return OM_OK;
 }
@@ -170,7 +173,7 @@ void om_host_ctx::cancel_timers()
 {
     *alive = false;
     if (owner)
-        for (uint64_t id : timers) owner->loop().cancel_timer(id);
+        for (const auto& [id, timer] : timers) owner->loop().cancel_timer(id);
     timers.clear();
 }
 

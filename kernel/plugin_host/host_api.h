@@ -36,7 +36,14 @@ struct om_host_ctx {
     std::string plugin_name;
     om::PluginSettings settings;
     std::string last_error;  // from set_error, read by the kernel after a failed call
-    std::set<uint64_t> timers;
+    // The instance's live timers: the loop's closure holds only the ctx (no allocation for it),
+    // the callback is found here by id.
+    struct Timer {
+        om_host_timer_fn fn;
+        void* user_data;
+        bool periodic;
+    };
+    std::unordered_map<uint64_t, Timer> timers;
     // Cleared (on the loop thread) before the instance is destroyed: tasks the plugin posted
     // earlier then find it false and are dropped instead of running on a dead instance.
     std::shared_ptr<bool> alive = std::make_shared<bool>(true);

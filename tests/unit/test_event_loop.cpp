@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -66,6 +67,37 @@ TEST_CASE("timers fire in due order, periodic ones repeat, cancelled ones never 
     loop.run_sync([&] {
         CHECK(order == std::vector<int>{1, 2, 3});
         CHECK(periodic == 5);
+        CHECK(loop.timer_count() == 0);
+        return OM_OK;
+    }, 1000);
+}
+
+TEST_CASE("a timer re-armed 100,000 times leaves a bounded queue and the others still fire in order", "[loop]")
+{
+    // A transport re-arms its deadline on every packet: each re-arm leaves a stale entry due
+    // seconds later. They must not pile up, nor get in the way of timers due sooner.
+    EventLoop loop;
+    loop.start("test-loop");
+    std::vector<int> order;
+    std::promise<void> done;
+    size_t most_entries = 0;
+    loop.run_sync([&] {
+        loop.add_timer(20'000, 0, [&](uint64_t) { order.push_back(2); });
+        loop.add_timer(10'000, 0, [&](uint64_t) { order.push_back(1); });
+        uint64_t deadline = 0;
+        for (int i = 0; i < 100'000; ++i) {
+            if (deadline) loop.cancel_timer(deadline);
+            deadline = loop.add_timer(30'000'000 + uint64_t(i), 0, [&](uint64_t) { order.push_back(99); });
+            most_entries = std::max(most_entries, loop.timer_queue_entries());
+        }
+        loop.cancel_timer(deadline);
+        loop.add_timer(30'000, 0, [&](uint64_t) { done.set_value(); });
+        return OM_OK;
+    }, 10000);
+    CHECK(most_entries <= 2 * 3 + 64 + 1);
+    REQUIRE(done.get_future().wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+    loop.run_sync([&] {
+        CHECK(order == std::vector<int>{1, 2});
         CHECK(loop.timer_count() == 0);
         return OM_OK;
     }, 1000);
