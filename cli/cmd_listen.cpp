@@ -1,6 +1,7 @@
 // `listen`: registers with --server as --id, accepts every peer and echoes each message back to
-// its sender on the channel and with the delivery mode it came with. Events run in dispatch mode
-// on this thread; one JSON object per line for connected / disconnected / reconnecting /
+// its sender on the channel and with the delivery mode it came with. Events run on the agent's
+// loop thread, and the echo is sent from there at once (no hand-off to this thread and back,
+// which cost two thread wake-ups per message); one JSON object per line for connected / disconnected / reconnecting /
 // peer_connected (with transport and strategy) / peer_state_changed / peer_disconnected (with
 // reason) / peer_writable (the peer's send queue has room again after OM_ERR_WOULD_BLOCK; at most
 // one line per peer per summary interval, the summary counts them all) / error, an "echo_failed"
@@ -21,19 +22,16 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <set>
+#include <mutex>
+#include <thread>
 
 namespace om_cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kDispatchSliceMs = 100;
+constexpr auto kTick = std::chrono::milliseconds(50);  // expiry of waiting echoes, summaries
 constexpr auto kSummaryEvery = std::chrono::seconds(5);
-// After OM_ERR_WOULD_BLOCK: events are read in slices of this length until the peer is writable,
-// at most kWritableWait before the send is tried again anyway.
-constexpr int kWritableSliceMs = 2;
-constexpr auto kWritableWait = std::chrono::milliseconds(50);
 
 struct PeerTally {
     uint64_t messages = 0;
@@ -42,6 +40,15 @@ struct PeerTally {
     uint64_t would_block = 0;  // echoes answered OM_ERR_WOULD_BLOCK (then retried)
     uint64_t writable = 0;     // OM_EVENT_PEER_WRITABLE events
     Clock::time_point last_writable_line{};
+    // Echoes refused with OM_ERR_WOULD_BLOCK and those behind them, oldest first.
+    struct Waiting {
+        orbitmesh::Event message;
+        Clock::time_point deadline;
+    };
+    std::deque<Waiting> waiting;
+    // An agent call from a callback may deliver events itself (a send hands out what the session
+    // had received): such a nested callback queues its echo behind the one being sent.
+    bool sending = false;
 };
 
 class Listener {
@@ -51,15 +58,17 @@ public:
     void create() {
         orbitmesh::AgentOptions o;
         fill_agent_options(options_.global, o);
-        o.event_mode(OM_EVENTS_DISPATCH);
-        agent_ = std::make_unique<orbitmesh::Agent>(o, [this](const om_event& e) { on_event(e); });
+        agent_ = std::make_unique<orbitmesh::Agent>(o, [this](const om_event& e) {
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
+            on_event(e);
+        });
     }
 
     int run() {
         try {
             agent_->connect();
         } catch (const orbitmesh::Error& e) {
-            drain();
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
             Poco::JSON::Object::Ptr out = line("error");
             out->set("status", e.status_name());
             out->set("message", std::string(e.what()));
@@ -68,12 +77,10 @@ public:
         }
         auto next_summary = Clock::now() + kSummaryEvery;
         while (!stop_requested()) {
-            try {
-                agent_->dispatch(kDispatchSliceMs);
-            } catch (const orbitmesh::Error&) {
-                // OM_ERR_TIMEOUT: nothing arrived in this slice.
-            }
-            echo_pending();
+            std::this_thread::sleep_for(kTick);
+            // Never an agent call under the lock: the loop thread takes it in every callback.
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
+            expire_waiting();
             if (Clock::now() >= next_summary) {
                 if (total_messages_ != summarized_messages_) print_summary("summary");
                 next_summary = Clock::now() + kSummaryEvery;
@@ -83,7 +90,8 @@ public:
             agent_->disconnect();
         } catch (const orbitmesh::Error&) {
         }
-        drain();
+        agent_.reset();  // joins the loop thread: no callback after this
+        expire_waiting(true);
         print_summary("stopped");
         return kExitOk;
     }
@@ -95,19 +103,11 @@ private:
         return out;
     }
 
-    void drain() {
-        try {
-            while (agent_->dispatch(0) > 0) {
-            }
-        } catch (const orbitmesh::Error&) {
-        }
-    }
-
-    // Runs inside dispatch(): only records and prints; echoes are sent after dispatch returns.
+    // On the loop thread, under mutex_.
     void on_event(const om_event& e) {
         switch (e.type) {
         case OM_EVENT_MESSAGE:
-            inbox_.push_back(orbitmesh::Event::from(e));
+            on_message(e);
             return;
         case OM_EVENT_CONNECTED: {
             Poco::JSON::Object::Ptr out = line("connected");
@@ -158,7 +158,6 @@ private:
             std::string peer = e.peer_id ? e.peer_id : "";
             PeerTally& tally = peers_[peer];
             ++tally.writable;
-            writable_.insert(peer);
             const auto now = Clock::now();
             if (tally.last_writable_line == Clock::time_point{} || now - tally.last_writable_line >= kSummaryEvery) {
                 tally.last_writable_line = now;
@@ -167,6 +166,7 @@ private:
                 out->set("would_block", tally.would_block);
                 print_json_line(out, std::cout);
             }
+            send_waiting(peer, tally);
             return;
         }
         case OM_EVENT_ERROR: {
@@ -187,56 +187,96 @@ private:
         set_or_null(out, "strategy", strategy_name(e.strategy));
     }
 
-    void echo_pending() {
-        while (!inbox_.empty()) {
-            orbitmesh::Event e = std::move(inbox_.front());
-            inbox_.pop_front();
-            PeerTally& tally = peers_[e.peer_id];
-            ++tally.messages;
-            tally.bytes += e.data.size();
-            ++total_messages_;
-            total_bytes_ += e.data.size();
-            if (!echo(e)) {
-                ++tally.echo_failures;
-                ++echo_failures_;
-                Poco::JSON::Object::Ptr out = line("echo_failed");
-                out->set("peer", e.peer_id);
-                out->set("mode", delivery_mode_name(e.delivery_mode));
-                out->set("channel", e.channel);
-                out->set("reason", last_send_error_);
-                print_json_line(out, std::cout);
+    void on_message(const om_event& e) {
+        const std::string peer = e.peer_id ? e.peer_id : "";
+        PeerTally& tally = peers_[peer];
+        ++tally.messages;
+        tally.bytes += e.len;
+        ++total_messages_;
+        total_bytes_ += e.len;
+        if (tally.sending || !tally.waiting.empty()) {  // behind the echoes already waiting: order kept
+            wait(tally, orbitmesh::Event::from(e));
+            return;
+        }
+        std::string error;
+        tally.sending = true;
+        const Echo result = echo(peer, e.data, e.len, e.delivery_mode, e.channel, &error);
+        tally.sending = false;
+        switch (result) {
+        case Echo::Sent: break;
+        case Echo::Full:
+            ++tally.would_block;
+            ++would_block_;
+            wait(tally, orbitmesh::Event::from(e), true);  // before any that came in meanwhile
+            return;
+        case Echo::Failed: echo_failed(peer, e.delivery_mode, e.channel, error); break;
+        }
+        send_waiting(peer, tally);  // what nested callbacks queued meanwhile
+    }
+
+    void wait(PeerTally& tally, orbitmesh::Event message, bool first = false) {
+        const auto deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
+        if (first) tally.waiting.push_front({std::move(message), deadline});
+        else tally.waiting.push_back({std::move(message), deadline});
+    }
+
+    // After the peer's WRITABLE: its waiting echoes go, in order, until the queue is full again.
+    void send_waiting(const std::string& peer, PeerTally& tally) {
+        if (tally.sending) return;  // nested: the outer call goes on with the queue
+        tally.sending = true;
+        while (!tally.waiting.empty()) {
+            const orbitmesh::Event m = tally.waiting.front().message;
+            std::string error;
+            const Echo result = echo(peer, m.data.data(), m.data.size(), m.delivery_mode, m.channel, &error);
+            if (result == Echo::Full) {
+                ++tally.would_block;
+                ++would_block_;
+                break;
             }
+            if (result == Echo::Failed) echo_failed(peer, m.delivery_mode, m.channel, error);
+            tally.waiting.pop_front();
+        }
+        tally.sending = false;
+    }
+
+    // Echoes that waited longer than --timeout-ms (all of them when stopping) count as failed.
+    void expire_waiting(bool all = false) {
+        const auto now = Clock::now();
+        for (auto& [peer, tally] : peers_)
+            while (!tally.waiting.empty() && (all || tally.waiting.front().deadline <= now)) {
+                const orbitmesh::Event& m = tally.waiting.front().message;
+                echo_failed(peer, m.delivery_mode, m.channel,
+                            "OM_ERR_WOULD_BLOCK: the send queue to " + peer + " stayed full for " +
+                                std::to_string(options_.global.timeout_ms) + " ms (--timeout-ms)");
+                tally.waiting.pop_front();
+            }
+    }
+
+    enum class Echo { Sent, Full, Failed };
+
+    // Sends the message back on its channel and in its mode, from the loop thread (no wait).
+    Echo echo(const std::string& peer, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel,
+              std::string* error) {
+        try {
+            agent_->send(peer, data, len, mode, channel);
+            return Echo::Sent;
+        } catch (const orbitmesh::Error& err) {
+            if (err.status() == OM_ERR_WOULD_BLOCK) return Echo::Full;
+            *error = std::string(err.status_name()) + ": " + err.what();
+            return Echo::Failed;
         }
     }
 
-    // Sends the message back on its channel and in its mode. A full send queue
-    // (OM_ERR_WOULD_BLOCK) is waited out for at most --timeout-ms: events are read meanwhile
-    // (messages queue in inbox_), and the send is tried again on OM_EVENT_PEER_WRITABLE or after
-    // a short slice.
-    bool echo(const orbitmesh::Event& e) {
-        auto deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
-        for (;;) {
-            try {
-                agent_->send(e.peer_id, e.data.data(), e.data.size(), e.delivery_mode, e.channel);
-                return true;
-            } catch (const orbitmesh::Error& err) {
-                if (err.status() != OM_ERR_WOULD_BLOCK || Clock::now() >= deadline || stop_requested()) {
-                    last_send_error_ = std::string(err.status_name()) + ": " + err.what();
-                    if (last_echo_error_.empty()) last_echo_error_ = err.what();
-                    return false;
-                }
-                ++peers_[e.peer_id].would_block;
-                ++would_block_;
-            }
-            writable_.erase(e.peer_id);
-            const auto until = std::min(deadline, Clock::now() + kWritableWait);
-            while (!writable_.count(e.peer_id) && Clock::now() < until && !stop_requested()) {
-                try {
-                    agent_->dispatch(kWritableSliceMs);
-                } catch (const orbitmesh::Error&) {
-                }
-            }
-        }
+    void echo_failed(const std::string& peer, om_delivery_mode mode, uint32_t channel, const std::string& reason) {
+        ++peers_[peer].echo_failures;
+        ++echo_failures_;
+        if (last_echo_error_.empty()) last_echo_error_ = reason;
+        Poco::JSON::Object::Ptr out = line("echo_failed");
+        out->set("peer", peer);
+        out->set("mode", delivery_mode_name(mode));
+        out->set("channel", channel);
+        out->set("reason", reason);
+        print_json_line(out, std::cout);
     }
 
     void print_summary(const char* event) {
@@ -262,16 +302,16 @@ private:
     }
 
     const CliOptions& options_;
-    std::deque<orbitmesh::Event> inbox_;
+    // Everything below: the loop thread's callbacks and this thread's ticks. Recursive: a send
+    // from a callback may run a nested callback on the same thread.
+    std::recursive_mutex mutex_;
     std::map<std::string, PeerTally> peers_;
     uint64_t total_messages_ = 0;
     uint64_t total_bytes_ = 0;
     uint64_t summarized_messages_ = 0;
     uint64_t echo_failures_ = 0;
     uint64_t would_block_ = 0;
-    std::set<std::string> writable_; // peers writable again since their last OM_ERR_WOULD_BLOCK
     std::string last_echo_error_;
-    std::string last_send_error_;
     std::unique_ptr<orbitmesh::Agent> agent_; // last: goes first
 };
 

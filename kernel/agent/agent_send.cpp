@@ -152,26 +152,32 @@ void Agent::drain_outbound()
         bool& flag;
         explicit Draining(bool& f) : flag(f) { flag = true; }
         ~Draining() { flag = false; }
-    } draining(draining_outbound_);
+    };
     std::vector<std::string> writable;
-    try {
-        do {
-            drain_again_ = false;
-            for (const std::string& peer_id : outbound_.take_ready()) {
-                PeerRecord* peer = peers_.find(peer_id);
-                if (!peer || !peer->delivery) {
-                    if (size_t dropped = outbound_.close(peer_id)) counters_.add("delivery.queued_messages_dropped", dropped);
-                    continue;
+    {
+        Draining draining(draining_outbound_);
+        try {
+            do {
+                drain_again_ = false;
+                for (const std::string& peer_id : outbound_.take_ready()) {
+                    PeerRecord* peer = peers_.find(peer_id);
+                    if (!peer || !peer->delivery) {
+                        if (size_t dropped = outbound_.close(peer_id))
+                            counters_.add("delivery.queued_messages_dropped", dropped);
+                        continue;
+                    }
+                    if (send_queued(peer_id, *peer)) writable.push_back(peer_id);
                 }
-                if (send_queued(peer_id, *peer)) writable.push_back(peer_id);
-            }
-        } while (drain_again_);
-    } catch (const std::exception& e) {
-        // Never out of a loop task: the peers that were not reached are drained next time.
-        counters_.add("delivery.drain_errors", 1);
-        log_message(OM_LOG_ERROR, std::string("delivery: sending queued messages failed: ") + e.what());
-        post_drain();
+            } while (drain_again_);
+        } catch (const std::exception& e) {
+            // Never out of a loop task: the peers that were not reached are drained next time.
+            counters_.add("delivery.drain_errors", 1);
+            log_message(OM_LOG_ERROR, std::string("delivery: sending queued messages failed: ") + e.what());
+            post_drain();
+        }
     }
+    // Outside the drain: what a WRITABLE callback sends is drained by its own call (inside,
+    // it would only have marked a drain the finished loop above never ran).
     for (const std::string& peer_id : writable) {
         PeerRecord* peer = peers_.find(peer_id);
         if (peer && outbound_.is_open(peer_id))

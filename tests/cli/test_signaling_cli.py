@@ -139,8 +139,8 @@ class SignalingCase(unittest.TestCase):
             args += ["--token", token]
         return args
 
-    def listen(self, agent_id="b", token=None):
-        p = self.start([AGENT, *self.agent_args(agent_id, token), "listen"])
+    def listen(self, agent_id="b", token=None, extra=()):
+        p = self.start([AGENT, *self.agent_args(agent_id, token), *extra, "listen"])
         connected = p.wait_for_event("connected", timeout=10)
         if connected is None:
             p.stop()
@@ -188,6 +188,23 @@ class ListenConnect(SignalingCase):
         self.assertEqual(stopped[0]["peers"]["a"]["bytes"], 200 * 100)
         # Compact: no line per message.
         self.assertLess(len(listener.lines), 20, listener.describe())
+
+    def test_listen_waits_out_a_full_send_queue_and_echoes_everything_in_order(self):
+        # 60 KB echoes into a 64 KiB session queue: nearly every echo meets OM_ERR_WOULD_BLOCK,
+        # waits for the peer's writable event (sent from the listener's loop thread) and goes
+        # then, behind the ones before it. connect checks each echo's content and order.
+        listener = self.listen("b", extra=["--plugin-option", "delivery-quic.send_queue_bytes=65536"])
+        r, result = self.connect("b", "--transport", "p2p", "--count", "120", "--size", "60000",
+                                 "--mode", "reliable-ordered")
+        self.assertEqual(r.returncode, 0, describe(r))
+        self.assertEqual(result["echoed"], 120, describe(r))
+        self.assertEqual(listener.stop(), 0, listener.describe())
+        stopped = [e for e in listener.events() if e.get("event") == "stopped"]
+        self.assertEqual(len(stopped), 1, listener.describe())
+        self.assertEqual(stopped[0]["echo_failures"], 0, listener.describe())
+        self.assertGreater(stopped[0]["would_block"], 10, listener.describe())
+        self.assertGreater(stopped[0]["peers"]["a"]["writable"], 10, listener.describe())
+        self.assertFalse([e for e in listener.events() if e.get("event") == "echo_failed"], listener.describe())
 
     def test_unreliable_and_auto(self):
         listener = self.listen("b")
