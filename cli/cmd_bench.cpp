@@ -3,7 +3,9 @@
 // its mode), measures
 //  1. round-trip times: a ping-pong phase of single messages, one in flight at a time, each
 //     carrying its send time (steady clock, ns); at most kPings pings or kPingPhase, whichever
-//     ends first (an unreliable ping lost for kPingWait is skipped);
+//     ends first (an unreliable ping lost for kPingWait is skipped). Events run on the agent's
+//     loop thread and each echo sends the next ping from there, as an application answering in
+//     its callback would: the times are the library's, without a hand-off to this thread;
 //  2. throughput: for --seconds, sends --size byte messages as fast as the peer's send queue
 //     takes them (OM_ERR_WOULD_BLOCK waits for OM_EVENT_PEER_WRITABLE or a short slice), then
 //     waits for the echoes still on their way (reliable modes: up to kDrainReliable; others
@@ -30,6 +32,8 @@
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <condition_variable>
+#include <mutex>
 #include <vector>
 
 namespace om_cli {
@@ -43,7 +47,7 @@ constexpr auto kPingWait = std::chrono::milliseconds(1000);
 constexpr auto kDrainReliable = std::chrono::milliseconds(5000);
 constexpr auto kDrainQuiet = std::chrono::milliseconds(500);
 constexpr auto kWritableWait = std::chrono::milliseconds(20);
-constexpr int kPumpWaitMs = 1;
+constexpr auto kPollWait = std::chrono::milliseconds(1);
 
 // Ping payload: "ping", sequence number, send time in ns (big-endian), zero filler to --size.
 constexpr uint8_t kPingMarker[4] = {'p', 'i', 'n', 'g'};
@@ -99,34 +103,52 @@ public:
     void create() {
         orbitmesh::AgentOptions o;
         fill_agent_options(options_.global, o);
-        o.event_mode(OM_EVENTS_DISPATCH);
-        agent_ = std::make_unique<orbitmesh::Agent>(o, [this](const om_event& e) { on_event(e); });
+        agent_ = std::make_unique<orbitmesh::Agent>(o, [this](const om_event& e) {
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
+            on_event(e);
+        });
     }
 
     int run(om_transport_type via) {
         switch (connect_agent_to_peer(*agent_, "bench", options_.cmd.peer, via, state_, failure_)) {
         case PeerConnect::NotSupported: return kExitUsage;
-        case PeerConnect::Failed: return report();
+        case PeerConnect::Failed: return finish();
         case PeerConnect::Connected: break;
         }
         ping_phase();
-        if (failure_.empty() && peer_gone_.empty() && !stop_requested()) throughput_phase();
+        if (failure_.empty() && gone().empty() && !stop_requested()) throughput_phase();
         refresh_state();
-        return report();
+        return finish();
     }
 
 private:
     void refresh_state() { refresh_peer_state(*agent_, options_.cmd.peer, state_); }
 
+    int finish() {
+        {
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
+            finished_ = true;  // the agent's own closing events are not the peer's
+        }
+        agent_.reset();  // joins the loop thread: no callback runs after this
+        return report();
+    }
+
+    std::string gone() {
+        std::lock_guard<std::recursive_mutex> lock(mutex_);
+        return peer_gone_;
+    }
+
+    // On the loop thread, under mutex_.
     void on_event(const om_event& e) {
         const uint64_t arrived = now_ns();
+        if (finished_) return;
         if (e.type == OM_EVENT_MESSAGE) {
             if (!e.peer_id || options_.cmd.peer != e.peer_id) return;
             const bool routed = e.channel == channel_ && e.delivery_mode == mode_;
             if (auto ping = read_ping(e.data, e.len, size_)) {
                 if (routed && pinging_ && ping->first == ping_seq_) {
                     rtts_ms_.push_back(double(arrived - ping->second) / 1e6);
-                    ping_back_ = true;
+                    next_ping();
                 }
                 return; // a late ping echo: not counted
             }
@@ -138,56 +160,87 @@ private:
             ++messages_;
             bytes_ += e.len;
             last_echo_ = Clock::now();
+            if (messages_ >= sent_) changed_.notify_all();
         } else if (e.type == OM_EVENT_PEER_WRITABLE) {
             writable_ = true;
+            changed_.notify_all();
         } else if (e.type == OM_EVENT_PEER_DISCONNECTED && e.peer_id && options_.cmd.peer == e.peer_id) {
             peer_gone_ = e.message ? e.message : "the peer disconnected";
+            changed_.notify_all();
         } else if (e.type == OM_EVENT_DISCONNECTED && state_.active_transport != OM_TRANSPORT_P2P) {
             peer_gone_ = std::string("the server connection ended") + (e.message ? std::string(": ") + e.message : "");
+            changed_.notify_all();
         }
     }
 
-    void pump(int wait_ms) {
+    // Under mutex_: the next ping, from the echo's callback, or the end of the phase.
+    void next_ping() {
+        ++ping_seq_;
+        ping_progress_ = Clock::now();
+        if (ping_seq_ >= uint32_t(kPings) || Clock::now() >= ping_end_ || stop_requested()) {
+            pinging_ = false;
+            changed_.notify_all();
+            return;
+        }
+        const std::vector<uint8_t> ping = make_ping(ping_seq_, size_);
         try {
-            agent_->dispatch(wait_ms);
-        } catch (const orbitmesh::Error&) {
+            agent_->send(options_.cmd.peer, ping.data(), ping.size(), mode_, channel_);
+        } catch (const orbitmesh::Error& e) {
+            // A full queue or a lost ping: the waiting thread sends it again after kPingWait.
+            if (e.status() != OM_ERR_WOULD_BLOCK && send_error_.empty())
+                send_error_ = std::string(e.status_name()) + ": " + e.what();
         }
     }
 
-    // Sends one message, waiting out OM_ERR_WOULD_BLOCK until `deadline`; false when it could
-    // not go (send_error_ says why, unless the deadline passed while blocked).
+    // Sends one message from this thread, waiting out OM_ERR_WOULD_BLOCK until `deadline`;
+    // false when it could not go (send_error_ says why, unless the deadline passed while blocked).
+    // Never under mutex_: a send may wait for the loop thread, whose callbacks take it.
     bool send(const std::vector<uint8_t>& payload, Clock::time_point deadline) {
         for (;;) {
             try {
                 agent_->send(options_.cmd.peer, payload.data(), payload.size(), mode_, channel_);
                 return true;
             } catch (const orbitmesh::Error& e) {
+                std::unique_lock<std::recursive_mutex> lock(mutex_);
                 if (e.status() != OM_ERR_WOULD_BLOCK) {
                     if (send_error_.empty()) send_error_ = std::string(e.status_name()) + ": " + e.what();
                     return false;
                 }
                 ++would_block_;
+                writable_ = false;
+                const auto until = std::min(deadline, Clock::now() + kWritableWait);
+                changed_.wait_until(lock, until, [&] { return writable_ || !peer_gone_.empty() || stop_requested(); });
+                if (Clock::now() >= deadline || !peer_gone_.empty() || stop_requested()) return false;
             }
-            writable_ = false;
-            const auto until = std::min(deadline, Clock::now() + kWritableWait);
-            while (!writable_ && Clock::now() < until && peer_gone_.empty() && !stop_requested()) pump(kPumpWaitMs);
-            if (Clock::now() >= deadline || !peer_gone_.empty() || stop_requested()) return false;
         }
     }
 
     void ping_phase() {
-        const auto end = Clock::now() + kPingPhase;
+        std::unique_lock<std::recursive_mutex> lock(mutex_);
+        ping_end_ = Clock::now() + kPingPhase;
         pinging_ = true;
-        for (uint32_t seq = 0; seq < uint32_t(kPings) && Clock::now() < end && !stop_requested(); ++seq) {
-            ping_seq_ = seq;
-            ping_back_ = false;
-            const auto wait_until = Clock::now() + kPingWait;
-            if (!send(make_ping(seq, size_), wait_until)) {
-                if (!send_error_.empty()) break;
-                continue;
+        ping_seq_ = 0;
+        bool resend = true;
+        while (pinging_ && peer_gone_.empty() && !stop_requested() && send_error_.empty()) {
+            if (resend) {
+                // The first ping, or one after kPingWait without an echo (lost, or refused).
+                const uint32_t seq = ping_seq_;
+                lock.unlock();
+                const bool sent = send(make_ping(seq, size_), Clock::now() + kPingWait);
+                lock.lock();
+                if (!sent && !send_error_.empty()) break;
+                ping_progress_ = Clock::now();
+                resend = false;
             }
-            while (!ping_back_ && Clock::now() < wait_until && peer_gone_.empty() && !stop_requested()) pump(kPumpWaitMs);
-            if (!peer_gone_.empty()) break;
+            const uint32_t seen = ping_seq_;
+            changed_.wait_for(lock, kPollWait * 50, [&] { return !pinging_ || !peer_gone_.empty() || stop_requested(); });
+            if (!pinging_) break;
+            if (Clock::now() >= ping_end_) break;
+            if (ping_seq_ == seen && Clock::now() - ping_progress_ >= kPingWait) {
+                ++ping_seq_;  // skip it: a late echo of the old one is not counted
+                if (ping_seq_ >= uint32_t(kPings)) break;
+                resend = true;
+            }
         }
         pinging_ = false;
         std::sort(rtts_ms_.begin(), rtts_ms_.end());
@@ -196,21 +249,26 @@ private:
     void throughput_phase() {
         const auto start = Clock::now();
         const auto end = start + std::chrono::seconds(options_.cmd.seconds);
-        last_echo_ = start;
-        for (uint32_t seq = 0; Clock::now() < end && peer_gone_.empty() && !stop_requested(); ++seq) {
+        {
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
+            last_echo_ = start;
+        }
+        for (uint32_t seq = 0; Clock::now() < end && gone().empty() && !stop_requested(); ++seq) {
             if (!send(make_demo_payload(seq, size_), end)) {
+                std::lock_guard<std::recursive_mutex> lock(mutex_);
                 if (!send_error_.empty()) break;
                 continue;
             }
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
             ++sent_;
-            pump(0); // read echoes as they come, so the peer's queue towards us drains too
         }
         // The echoes still on their way.
+        std::unique_lock<std::recursive_mutex> lock(mutex_);
         const bool reliable = is_reliable(mode_);
         const auto drain_end = Clock::now() + kDrainReliable;
         while (messages_ < sent_ && Clock::now() < drain_end && peer_gone_.empty() && !stop_requested()) {
             if (!reliable && Clock::now() - last_echo_ > kDrainQuiet) break;
-            pump(kPumpWaitMs);
+            changed_.wait_for(lock, kPollWait * 10);
         }
         const auto stop = messages_ > 0 ? std::max(last_echo_, std::min(Clock::now(), end)) : Clock::now();
         elapsed_s_ = std::chrono::duration<double>(stop - start).count();
@@ -267,6 +325,10 @@ private:
     }
 
     const CliOptions& options_;
+    // Everything below is shared with the loop thread's callbacks. Recursive: a send from a
+    // callback may deliver an event (a nested callback) on the same thread.
+    std::recursive_mutex mutex_;
+    std::condition_variable_any changed_;
     const om_delivery_mode mode_;
     const uint32_t channel_;
     const size_t size_;
@@ -274,7 +336,9 @@ private:
     // ping phase
     bool pinging_ = false;
     uint32_t ping_seq_ = 0;
-    bool ping_back_ = false;
+    bool finished_ = false;
+    Clock::time_point ping_end_{};
+    Clock::time_point ping_progress_{};
     std::vector<double> rtts_ms_;
     // throughput phase
     uint64_t sent_ = 0;
