@@ -599,6 +599,36 @@ Throughput udp_throughput(const Config& cfg, size_t size)
     return m;
 }
 
+// The pinging side of a raw UDP ping-pong: 64 B out, the same back (three reads of up to 100 ms
+// each before it counts as lost). send(buf, len) and receive(buf, cap) -> bytes are the I/O.
+template <typename Send, typename Receive>
+Rtt udp_ping_pong(const Config& cfg, const char* mode, Send send, Receive receive)
+{
+    std::vector<double> us;
+    int lost = 0;
+    const int total = cfg.rtt_warmup + cfg.rtt_rounds;
+    const auto start = Clock::now();
+    for (uint64_t seq = 0; seq < uint64_t(total) && seconds_since(start) < 30.0; ++seq) {
+        uint8_t buf[64] = {};
+        std::memcpy(buf, &seq, 8);
+        const uint64_t t0 = now_ns();
+        send(buf, sizeof buf);
+        uint8_t back[2048];
+        bool got = false;
+        for (int tries = 0; tries < 3 && !got; ++tries) {
+            ssize_t n = receive(back, sizeof back);
+            uint64_t s;
+            if (n >= 8 && (std::memcpy(&s, back, 8), s == seq)) got = true;
+        }
+        if (!got) {
+            ++lost;
+            continue;
+        }
+        if (seq >= uint64_t(cfg.rtt_warmup)) us.push_back(double(now_ns() - t0) / 1e3);
+    }
+    return summarize("udp", mode, us, lost);
+}
+
 Rtt udp_rtt(const Config& cfg)
 {
     uint16_t a_port = 0, b_port = 0;
@@ -615,33 +645,14 @@ Rtt udp_rtt(const Config& cfg)
             if (n > 0) (void)::send(b, buf, size_t(n), 0);
         }
     });
-    std::vector<double> us;
-    int lost = 0;
-    const int total = cfg.rtt_warmup + cfg.rtt_rounds;
-    const auto start = Clock::now();
-    for (uint64_t seq = 0; seq < uint64_t(total) && seconds_since(start) < 30.0; ++seq) {
-        uint8_t buf[64] = {};
-        std::memcpy(buf, &seq, 8);
-        const uint64_t t0 = now_ns();
-        (void)::send(a, buf, sizeof buf, 0);
-        uint8_t back[2048];
-        bool got = false;
-        for (int tries = 0; tries < 3 && !got; ++tries) {
-            ssize_t n = ::recv(a, back, sizeof back, 0);  // 100 ms timeout
-            uint64_t s;
-            if (n >= 8 && (std::memcpy(&s, back, 8), s == seq)) got = true;
-        }
-        if (!got) {
-            ++lost;
-            continue;
-        }
-        if (seq >= uint64_t(cfg.rtt_warmup)) us.push_back(double(now_ns() - t0) / 1e3);
-    }
+    Rtt r = udp_ping_pong(
+        cfg, "raw", [&](const uint8_t* buf, size_t len) { (void)::send(a, buf, len, 0); },
+        [&](uint8_t* buf, size_t cap) { return ::recv(a, buf, cap, 0); });  // 100 ms timeout
     stop = true;
     echo.join();
     ::close(a);
     ::close(b);
-    return summarize("udp", "raw", us, lost);
+    return r;
 }
 
 // Raw UDP through the calls OrbitMesh's loop and UDP transport make for each packet: an epoll
@@ -716,33 +727,14 @@ Rtt udp_epoll_rtt(const Config& cfg)
         while (!stop && seconds_since(start) < 60.0)
             if (ssize_t n = echoer.wait_and_read(100, buf, sizeof buf); n > 0) echoer.send_to_peer(buf, size_t(n));
     });
-    std::vector<double> us;
-    int lost = 0;
-    const int total = cfg.rtt_warmup + cfg.rtt_rounds;
-    const auto start = Clock::now();
-    for (uint64_t seq = 0; seq < uint64_t(total) && seconds_since(start) < 30.0; ++seq) {
-        uint8_t buf[64] = {};
-        std::memcpy(buf, &seq, 8);
-        const uint64_t t0 = now_ns();
-        pinger.send_to_peer(buf, sizeof buf);
-        uint8_t back[2048];
-        bool got = false;
-        for (int tries = 0; tries < 3 && !got; ++tries) {
-            ssize_t n = pinger.wait_and_read(100, back, sizeof back);
-            uint64_t s;
-            if (n >= 8 && (std::memcpy(&s, back, 8), s == seq)) got = true;
-        }
-        if (!got) {
-            ++lost;
-            continue;
-        }
-        if (seq >= uint64_t(cfg.rtt_warmup)) us.push_back(double(now_ns() - t0) / 1e3);
-    }
+    Rtt r = udp_ping_pong(
+        cfg, "epoll", [&](const uint8_t* buf, size_t len) { pinger.send_to_peer(buf, len); },
+        [&](uint8_t* buf, size_t cap) { return pinger.wait_and_read(100, buf, cap); });
     stop = true;
     echo.join();
     ::close(a);
     ::close(b);
-    return summarize("udp", "epoll", us, lost);
+    return r;
 }
 
 // ---------------------------------------------------------------------------------------------

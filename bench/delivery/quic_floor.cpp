@@ -6,6 +6,7 @@
 // ngtcp2 can remove. bench/delivery/run prints it next to the RTT table.
 //
 //   quic_floor [--rounds 20000] [--warmup 2000]
+#include "in_process_session_args.h"
 #include "quic_session.h"
 #include "tls_identity.h"
 
@@ -77,20 +78,8 @@ struct Pair {
         for (int i = 1; i >= 0; --i) {  // the server first: the client's first write reaches it
             sides[i].pair = this;
             sides[i].index = i;
-            om_delivery_session_args a{};
-            a.struct_size = sizeof a;
-            a.mtu = 1400;
-            a.io_user_data = &sides[i];
-            a.peer_id = i == 0 ? "server" : "client";
-            a.role = i == 0 ? OM_DELIVERY_ROLE_CLIENT : OM_DELIVERY_ROLE_SERVER;
-            a.path = {1, 1400, 50};
-            a.idle_timeout_ms = 30000;
-            a.enable_reliable = 1;
-            a.enable_unreliable = 1;
-            a.send_packets = send_packets;
-            a.deliver_message = deliver;
-            a.session_event = event;
-            a.remote_fingerprint = fingerprints[i].c_str();
+            const om_delivery_session_args a = in_process_session_args(
+                i, &sides[i], fingerprints[i].c_str(), {send_packets, deliver, event}, 30000, 50);
             sides[i].session = std::make_unique<QuicSession>(a, i == 0 ? client : server, SessionSettings{}, now_us());
         }
     }

@@ -13,6 +13,7 @@
 // OM_QUIC_FUZZ_CAPTURE=<dir>: write the captured packets there as seeds (type 3) and exit
 // (tests/fuzz/make_quic_corpus.py uses it).
 // Built with clang -fsanitize=fuzzer by scripts/fuzz, and with g++ into the corpus replay test.
+#include "in_process_session_args.h"
 #include "quic_session.h"
 #include "tls_identity.h"
 
@@ -98,22 +99,8 @@ struct Pair {
 
     om_delivery_session_args args(int side)
     {
-        om_delivery_session_args a{};
-        a.struct_size = sizeof a;
-        a.mtu = 1400;
-        a.io_user_data = &ends[side];
-        a.peer_id = side == 0 ? "server" : "client";
-        a.role = side == 0 ? OM_DELIVERY_ROLE_CLIENT : OM_DELIVERY_ROLE_SERVER;
-        a.path = {1, 1400, 2000};
-        a.idle_timeout_ms = 30000;
-        a.enable_reliable = 1;
-        a.enable_unreliable = 1;
-        a.send_packets = send_packets;
-        a.deliver_message = deliver;
-        a.session_event = event;
         fingerprint[side] = identity(1 - side).fingerprint();
-        a.remote_fingerprint = fingerprint[side].c_str();
-        return a;
+        return in_process_session_args(side, &ends[side], fingerprint[side].c_str(), {send_packets, deliver, event}, 30000);
     }
 
     bool dead() const { return ends[0].failed || ends[1].failed || ends[0].session->failed() || ends[1].session->failed(); }

@@ -1,6 +1,7 @@
 // delivery-quic's session (plugins/delivery-quic/quic_session.*): a client and a server session
 // against each other over a simulated wire in this file (a queue of packets on a fake clock,
 // with seeded loss, reordering, duplication and delay), with real ngtcp2 and GnuTLS inside.
+#include "in_process_session_args.h"
 #include "quic_session.h"
 #include "tls_identity.h"
 
@@ -128,23 +129,11 @@ struct Wire {
     om_delivery_session_args args(int side, const std::string& expected, uint32_t idle_ms = 10000,
                                   uint32_t keep_alive_ms = 0)
     {
-        om_delivery_session_args a{};
-        a.struct_size = sizeof a;
-        a.mtu = 1400;
-        a.io_user_data = &ends[side];
-        a.peer_id = side == 0 ? "server" : "client";
-        a.role = side == 0 ? OM_DELIVERY_ROLE_CLIENT : OM_DELIVERY_ROLE_SERVER;
-        a.path = {1, 1400, 2000};
-        a.keep_alive_ms = keep_alive_ms;
-        a.idle_timeout_ms = idle_ms;
-        a.enable_reliable = 1;
-        a.enable_unreliable = 1;
-        a.send_packets = send_packets;
-        a.deliver_message = deliver;
-        a.session_event = event;
         static thread_local std::string fp[2];
         fp[side] = expected;
-        a.remote_fingerprint = fp[side].c_str();
+        om_delivery_session_args a =
+            in_process_session_args(side, &ends[side], fp[side].c_str(), {send_packets, deliver, event}, idle_ms);
+        a.keep_alive_ms = keep_alive_ms;
         return a;
     }
 
