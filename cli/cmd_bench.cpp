@@ -110,7 +110,15 @@ public:
     }
 
     int run(om_transport_type via) {
-        switch (connect_agent_to_peer(*agent_, "bench", options_.cmd.peer, via, state_, failure_)) {
+        om_peer_state connected = state_;
+        std::string failure;
+        const PeerConnect result = connect_agent_to_peer(*agent_, "bench", options_.cmd.peer, via, connected, failure);
+        {
+            std::lock_guard<std::recursive_mutex> lock(mutex_);  // on_event reads them
+            state_ = connected;
+            failure_ = failure;
+        }
+        switch (result) {
         case PeerConnect::NotSupported: return kExitUsage;
         case PeerConnect::Failed: return finish();
         case PeerConnect::Connected: break;
@@ -122,7 +130,12 @@ public:
     }
 
 private:
-    void refresh_state() { refresh_peer_state(*agent_, options_.cmd.peer, state_); }
+    void refresh_state() {
+        om_peer_state fresh = state_;  // read only here and under mutex_ on the loop thread
+        refresh_peer_state(*agent_, options_.cmd.peer, fresh);
+        std::lock_guard<std::recursive_mutex> lock(mutex_);
+        state_ = fresh;
+    }
 
     int finish() {
         {
@@ -197,6 +210,11 @@ private:
     // Never under mutex_: a send may wait for the loop thread, whose callbacks take it.
     bool send(const std::vector<uint8_t>& payload, Clock::time_point deadline) {
         for (;;) {
+            {
+                // Cleared before the try, so a WRITABLE that comes before the refusal is seen.
+                std::lock_guard<std::recursive_mutex> lock(mutex_);
+                writable_ = false;
+            }
             try {
                 agent_->send(options_.cmd.peer, payload.data(), payload.size(), mode_, channel_);
                 return true;
@@ -207,7 +225,6 @@ private:
                     return false;
                 }
                 ++would_block_;
-                writable_ = false;
                 const auto until = std::min(deadline, Clock::now() + kWritableWait);
                 changed_.wait_until(lock, until, [&] { return writable_ || !peer_gone_.empty() || stop_requested(); });
                 if (Clock::now() >= deadline || !peer_gone_.empty() || stop_requested()) return false;

@@ -32,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kTick = std::chrono::milliseconds(50);  // expiry of waiting echoes, summaries
 constexpr auto kSummaryEvery = std::chrono::seconds(5);
+constexpr size_t kMostWaiting = 100000;  // echoes per peer waiting for room; beyond: echo_failed
 
 struct PeerTally {
     uint64_t messages = 0;
@@ -90,6 +91,10 @@ public:
             agent_->disconnect();
         } catch (const orbitmesh::Error&) {
         }
+        {
+            std::lock_guard<std::recursive_mutex> lock(mutex_);
+            closing_ = true;  // callbacks until the loop thread is joined send nothing
+        }
         agent_.reset();  // joins the loop thread: no callback after this
         expire_waiting(true);
         print_summary("stopped");
@@ -105,6 +110,7 @@ private:
 
     // On the loop thread, under mutex_.
     void on_event(const om_event& e) {
+        if (closing_) return;
         switch (e.type) {
         case OM_EVENT_MESSAGE:
             on_message(e);
@@ -195,7 +201,14 @@ private:
         ++total_messages_;
         total_bytes_ += e.len;
         if (tally.sending || !tally.waiting.empty()) {  // behind the echoes already waiting: order kept
+            if (tally.waiting.size() >= kMostWaiting) {
+                echo_failed(peer, e.delivery_mode, e.channel,
+                            "OM_ERR_WOULD_BLOCK: " + std::to_string(kMostWaiting) + " echoes to " + peer +
+                                " already wait for room in its send queue");
+                return;
+            }
             wait(tally, orbitmesh::Event::from(e));
+            send_waiting(peer, tally);  // any event of the peer is a chance to go on
             return;
         }
         std::string error;
@@ -235,6 +248,7 @@ private:
             }
             if (result == Echo::Failed) echo_failed(peer, m.delivery_mode, m.channel, error);
             tally.waiting.pop_front();
+            restart_deadline(tally);
         }
         tally.sending = false;
     }
@@ -249,7 +263,14 @@ private:
                             "OM_ERR_WOULD_BLOCK: the send queue to " + peer + " stayed full for " +
                                 std::to_string(options_.global.timeout_ms) + " ms (--timeout-ms)");
                 tally.waiting.pop_front();
+                restart_deadline(tally);
             }
+    }
+
+    // Each echo waits at most --timeout-ms from when it is next in line, not from when it came.
+    void restart_deadline(PeerTally& tally) {
+        if (!tally.waiting.empty())
+            tally.waiting.front().deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
     }
 
     enum class Echo { Sent, Full, Failed };
@@ -312,6 +333,7 @@ private:
     uint64_t echo_failures_ = 0;
     uint64_t would_block_ = 0;
     std::string last_echo_error_;
+    bool closing_ = false;
     std::unique_ptr<orbitmesh::Agent> agent_; // last: goes first
 };
 

@@ -119,7 +119,11 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
       datagrams_received_(counters_.counter("transport.datagrams_received")),
       bytes_received_(counters_.counter("transport.bytes_received")),
       datagrams_sent_(counters_.counter("transport.datagrams_sent")),
-      bytes_sent_(counters_.counter("transport.bytes_sent"))
+      bytes_sent_(counters_.counter("transport.bytes_sent")),
+      packets_received_(counters_.counter("delivery.packets_received")),
+      messages_received_(counters_.counter("delivery.messages_received")),
+      messages_sent_(counters_.counter("delivery.messages_sent")),
+      messages_sent_direct_(counters_.counter("delivery.messages_sent_direct"))
 {
     for (int c = 0; c < 7; ++c)
         demux_counters_[c] = &counters_.counter(std::string("demux.") +

@@ -179,7 +179,8 @@ private:
     // Messages out (agent_send.cpp). queue_message: false when the peer takes no messages now.
     bool queue_message(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode,
                        uint32_t channel);
-    bool send_now(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel);
+    void send_now(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel);
+    void emit_writable(const std::string& peer_id);
     // The peer's outbound queue follows its state: open (with the session's limits) while
     // Connected with an established session, closed otherwise.
     void sync_outbound(const std::string& peer_id, PeerRecord& peer);
@@ -248,6 +249,10 @@ private:
     std::atomic<uint64_t>& bytes_received_;
     std::atomic<uint64_t>& datagrams_sent_;
     std::atomic<uint64_t>& bytes_sent_;
+    std::atomic<uint64_t>& packets_received_;       // delivery.packets_received
+    std::atomic<uint64_t>& messages_received_;      // delivery.messages_received
+    std::atomic<uint64_t>& messages_sent_;          // delivery.messages_sent
+    std::atomic<uint64_t>& messages_sent_direct_;   // delivery.messages_sent_direct
     std::atomic<uint64_t>* demux_counters_[7];  // by proto::DatagramClass
 
     // Dispatch mode queue.

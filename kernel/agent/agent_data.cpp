@@ -376,7 +376,7 @@ void Agent::on_peer_message(const std::string& peer_id, PeerRecord& peer, om_del
 {
     peer.bytes_received += data.size();
     ++peer.messages_received;
-    counters_.add("delivery.messages_received", 1);
+    messages_received_.fetch_add(1, std::memory_order_relaxed);
     emit(OM_EVENT_MESSAGE, nullptr, data.data(), data.size(), OM_OK, nullptr, peer_id.c_str(), mode, nullptr, channel);
 }
 
@@ -390,7 +390,7 @@ bool Agent::route_peer_packet(const om_datagram& datagram)
                 counters_.add("delivery.packets_without_session", 1);
                 return true;
             }
-            counters_.add("delivery.packets_received", 1);
+            packets_received_.fetch_add(1, std::memory_order_relaxed);
             peer.delivery->on_packet(id, datagram.data, datagram.len);
             return true;
         }

@@ -15,6 +15,14 @@ namespace {
 constexpr size_t kDefaultQueueBytes = size_t(32) << 20;
 // A plugin older than ABI 1.2 has no WRITABLE event: its full queue is tried again after this.
 constexpr uint64_t kOldPluginRetryUs = 2000;
+
+// Marks a drain (or a direct send) in progress: a send from a callback nested in it queues and
+// asks for another round instead of reaching the session ahead of what is being handed over.
+struct DrainGuard {
+    bool& flag;
+    explicit DrainGuard(bool& f) : flag(f) { flag = true; }
+    ~DrainGuard() { flag = false; }
+};
 } // namespace
 
 void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel)
@@ -48,7 +56,7 @@ void Agent::send(const std::string& peer_id, const uint8_t* data, size_t len, om
         }
         peer->bytes_sent += len;
         ++peer->messages_sent;
-        counters_.add("delivery.messages_sent", 1);
+        messages_sent_.fetch_add(1, std::memory_order_relaxed);
     });
 }
 
@@ -56,53 +64,64 @@ bool Agent::queue_message(const std::string& peer_id, const uint8_t* data, size_
                           uint32_t channel)
 {
     const bool on_loop = loop_.in_loop_thread();
-    bool may_bypass = on_loop && !draining_outbound_;
-    for (;;) {
-        om_status status = OM_OK;
-        std::string why;
-        switch (outbound_.push(peer_id, mode, channel, data, len, &status, &why, may_bypass)) {
-        case OutboundQueue::Push::NotOpen: return false;
-        case OutboundQueue::Push::Refused:
-            if (status == OM_ERR_WOULD_BLOCK) counters_.add("delivery.send_would_block", 1);
-            fail(status, "sending to " + peer_id + ": " + why);
-        case OutboundQueue::Push::Bypass:
-            if (send_now(peer_id, data, len, mode, channel)) return true;
-            may_bypass = false;  // not taken at once: queued, and the drain handles the answer
-            continue;
-        case OutboundQueue::Push::QueuedWake:
-            if (!on_loop && !loop_.post([this] { drain_outbound(); })) fail(OM_ERR_CLOSED, "the agent is closing");
-            break;
-        case OutboundQueue::Push::Queued: break;
-        }
+    om_status status = OM_OK;
+    std::string why;
+    switch (outbound_.push(peer_id, mode, channel, data, len, &status, &why, on_loop && !draining_outbound_)) {
+    case OutboundQueue::Push::NotOpen: return false;
+    case OutboundQueue::Push::Refused:
+        if (status == OM_ERR_WOULD_BLOCK) counters_.add("delivery.send_would_block", 1);
+        fail(status, "sending to " + peer_id + ": " + why);
+    case OutboundQueue::Push::Bypass:
+        send_now(peer_id, data, len, mode, channel);
+        if (!drain_again_) return true;  // nothing was queued behind it meanwhile
         break;
+    case OutboundQueue::Push::QueuedWake:
+        if (!on_loop && !loop_.post([this] { drain_outbound(); })) fail(OM_ERR_CLOSED, "the agent is closing");
+        break;
+    case OutboundQueue::Push::Queued: break;
     }
     // From a callback on the loop thread (an echo): out at once, behind what others queued.
     if (on_loop) drain_outbound();
     return true;
 }
 
-// A reply from the loop thread with nothing of the peer's queued before it goes into the session
-// without a copy or a trip through the queue. True when the session took it; otherwise the
-// caller queues it, and the drain deals with whatever the session answers, as for any message.
-bool Agent::send_now(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode,
+// A reply from the loop thread with nothing of the peer's queued or in the session's hands
+// before it goes into the session without a copy or a trip through the queue. The queue counts
+// its bytes meanwhile (push reserved them), so every other message of the peer queues behind
+// it; sends from callbacks nested in this call only mark a drain (draining_outbound_). Not taken
+// at once, it goes back first in line, and the drain deals with the session's answer as for any
+// queued message.
+void Agent::send_now(const std::string& peer_id, const uint8_t* data, size_t len, om_delivery_mode mode,
                      uint32_t channel)
 {
-    PeerRecord* peer = peers_.find(peer_id);
-    if (!peer || !peer->delivery) return false;
-    const om_delivery_message message{mode, channel, data, len};
     size_t accepted = 0;
-    std::string why;
-    try {
-        peer->delivery->send_batch(&message, 1, &accepted, &why);
-    } catch (const Error&) {
-        return false;  // the queued path meets the same failure and reports it
+    {
+        DrainGuard guard(draining_outbound_);
+        PeerRecord* peer = peers_.find(peer_id);
+        if (peer && peer->delivery) {
+            const om_delivery_message message{mode, channel, data, len};
+            std::string why;
+            try {
+                peer->delivery->send_batch(&message, 1, &accepted, &why);
+            } catch (const Error&) {
+                // The plugin broke, after taking the message or before: the queued path meets
+                // the same failure and reports it (unless it was taken: never twice).
+            }
+            peer = peers_.find(peer_id);  // a nested callback may have ended the peer
+            if (accepted == 1 && peer) {
+                peer->bytes_sent += len;
+                ++peer->messages_sent;
+            }
+        }
     }
-    if (accepted != 1) return false;
-    peer->bytes_sent += len;
-    ++peer->messages_sent;
-    counters_.add("delivery.messages_sent", 1);
-    counters_.add("delivery.messages_sent_direct", 1);
-    return true;
+    if (accepted == 1) {
+        messages_sent_.fetch_add(1, std::memory_order_relaxed);
+        messages_sent_direct_.fetch_add(1, std::memory_order_relaxed);
+        if (outbound_.release(peer_id, OutboundQueue::cost(len))) emit_writable(peer_id);
+        return;
+    }
+    outbound_.put_first(peer_id, OutboundQueue::Message{mode, channel, std::vector<uint8_t>(data, data + len)});
+    drain_again_ = true;
 }
 
 void Agent::sync_outbound(const std::string& peer_id, PeerRecord& peer)
@@ -148,14 +167,9 @@ void Agent::drain_outbound()
         drain_again_ = true;  // a callback sent while a drain ran: the outer drain takes it
         return;
     }
-    struct Draining {
-        bool& flag;
-        explicit Draining(bool& f) : flag(f) { flag = true; }
-        ~Draining() { flag = false; }
-    };
     std::vector<std::string> writable;
     {
-        Draining draining(draining_outbound_);
+        DrainGuard draining(draining_outbound_);
         try {
             do {
                 drain_again_ = false;
@@ -178,11 +192,14 @@ void Agent::drain_outbound()
     }
     // Outside the drain: what a WRITABLE callback sends is drained by its own call (inside,
     // it would only have marked a drain the finished loop above never ran).
-    for (const std::string& peer_id : writable) {
-        PeerRecord* peer = peers_.find(peer_id);
-        if (peer && outbound_.is_open(peer_id))
-            emit(OM_EVENT_PEER_WRITABLE, nullptr, nullptr, 0, OM_OK, "send queue has room", peer_id.c_str(), 0, peer);
-    }
+    for (const std::string& peer_id : writable) emit_writable(peer_id);
+}
+
+void Agent::emit_writable(const std::string& peer_id)
+{
+    PeerRecord* peer = peers_.find(peer_id);
+    if (peer && outbound_.is_open(peer_id))
+        emit(OM_EVENT_PEER_WRITABLE, nullptr, nullptr, 0, OM_OK, "send queue has room", peer_id.c_str(), 0, peer);
 }
 
 bool Agent::send_queued(const std::string& peer_id, PeerRecord& peer)
@@ -214,7 +231,7 @@ bool Agent::send_queued(const std::string& peer_id, PeerRecord& peer)
             released += OutboundQueue::cost(batch[i].data.size());
         }
         peer.messages_sent += accepted;
-        counters_.add("delivery.messages_sent", accepted);
+        messages_sent_.fetch_add(accepted, std::memory_order_relaxed);
         batch.erase(batch.begin(), batch.begin() + std::ptrdiff_t(accepted));
         if (status == OM_OK || batch.empty()) break;
         if (status == OM_ERR_WOULD_BLOCK) {

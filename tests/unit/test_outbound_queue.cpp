@@ -221,10 +221,26 @@ TEST_CASE("outbound queue: a loop-thread reply bypasses the queue only when noth
         return q.push("bob", mode, 0, reinterpret_cast<const uint8_t*>(text.data()), text.size(), &status, &why, true);
     };
 
-    // Empty: not copied, not counted, nothing to drain.
+    // Empty: not copied and nothing to drain, but counted as in the session's hands until the
+    // caller knows: what comes meanwhile queues behind it, however it is sent.
     CHECK(bypass("first") == Push::Bypass);
-    CHECK(q.queued_bytes("bob") == 0);
+    CHECK(q.queued_bytes("bob") == OutboundQueue::cost(5));
     CHECK(q.take_ready().empty());
+    CHECK(bypass("second") == Push::QueuedWake);
+    // The session refused "first": it goes back in front of "second".
+    q.put_first("bob", OutboundQueue::Message{OM_DELIVERY_RELIABLE_ORDERED, 0, {'f', 'i', 'r', 's', 't'}});
+    CHECK(q.take_ready() == std::vector<std::string>{"bob"});
+    {
+        auto both = q.take("bob");
+        REQUIRE(both.size() == 2);
+        CHECK(text_of(both[0]) == "first");
+        CHECK(text_of(both[1]) == "second");
+    }
+    q.release("bob", OutboundQueue::cost(5) + OutboundQueue::cost(6));
+    CHECK(q.queued_bytes("bob") == 0);
+    // Taken at once: released, and the next one may go straight again.
+    CHECK(bypass("third") == Push::Bypass);
+    q.release("bob", OutboundQueue::cost(5));
 
     // The checks still come first: a refusal is a refusal, a mode the session must judge goes
     // the queue's way.

@@ -70,8 +70,11 @@ OutboundQueue::Push OutboundQueue::push(const std::string& peer, om_delivery_mod
         auto it = gates_.find(peer);
         if (it == gates_.end()) return Push::NotOpen;
         if (auto verdict = check(it->second)) return *verdict;
-        const Gate& gate = it->second;
-        if (may_bypass && gate.messages.empty() && gate.bytes == 0 && !gate.held) return Push::Bypass;
+        Gate& gate = it->second;
+        if (may_bypass && gate.messages.empty() && gate.bytes == 0 && !gate.held) {
+            gate.bytes += cost(len);  // in flight: whatever comes next queues behind it
+            return Push::Bypass;
+        }
     }
     std::vector<uint8_t> copy(data, data + len);  // outside the lock
     std::lock_guard<std::mutex> lock(mutex_);
@@ -173,6 +176,16 @@ void OutboundQueue::give_back(const std::string& peer, std::deque<Message> rest,
     gate.messages.swap(rest);
     gate.held = hold;
     if (!hold && !gate.messages.empty()) mark_ready(peer, gate);
+}
+
+void OutboundQueue::put_first(const std::string& peer, Message message)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = gates_.find(peer);
+    if (it == gates_.end()) return;  // closed meanwhile: dropped with the rest
+    Gate& gate = it->second;
+    gate.messages.push_front(std::move(message));
+    if (!gate.held) mark_ready(peer, gate);
 }
 
 bool OutboundQueue::resume(const std::string& peer)

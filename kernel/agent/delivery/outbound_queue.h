@@ -43,7 +43,8 @@ public:
         NotOpen,     // the peer takes no messages now: the loop knows why
         Refused,     // *status and *why say why
         Bypass,      // allowed and not copied: nothing of the peer's is queued or in the session's
-                     // hands, so the caller may hand it straight to the session (only when asked)
+                     // hands, so the caller may hand it straight to the session (only when asked).
+                     // Its cost is counted as taken: release() it, or put_first() it if refused
     };
 
     // Any thread. The mode and channel are valid (Agent::send checked them). may_bypass: the
@@ -68,6 +69,9 @@ public:
     // What the session did not take goes back in front; held (the session's queue is full)
     // until resume, else ready again.
     void give_back(const std::string& peer, std::deque<Message> rest, bool hold);
+    // A Bypass message the session did not take: first in line, ahead of what was pushed
+    // meanwhile (its cost is already counted). Dropped if the peer was closed meanwhile.
+    void put_first(const std::string& peer, Message message);
     // The session has room again (its WRITABLE event). True when messages wait (drain them).
     bool resume(const std::string& peer);
     // Costs (cost()) that left the queue. True when the application was refused (OM_ERR_WOULD_BLOCK)
