@@ -14,6 +14,7 @@
 #include "core/event_loop.h"
 #include "core/plugin_options.h"
 #include "plugin_host/host_api.h"
+#include "proto/address.h"
 
 #include <orbitmesh/orbitmesh.h>
 
@@ -23,6 +24,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace om {
@@ -190,6 +192,8 @@ private:
     bool send_queued(const std::string& peer_id, PeerRecord& peer);  // true: a writable event is due
     // A datagram from a peer's direct path (by source address): to its session.
     bool route_peer_packet(const om_datagram& datagram);
+    bool route_cached(const om_datagram& datagram);
+    void deliver_peer_packet(PeerRecord& peer, uint32_t path_id, const om_datagram& datagram);
     // ICE restarts while relayed (agent_restart.cpp): a connection on the relay keeps looking
     // for a direct path, on a backoff, and moves back to it when the checks succeed.
     bool plan_allows_direct(const PeerRecord& peer) const;
@@ -267,6 +271,13 @@ private:
     std::unique_ptr<SignalingClient> signaling_;
     std::vector<std::shared_ptr<Completion>> connect_waiters_;
     PeerTable peers_;
+    // Which peer's direct path a source address belongs to, found by a scan of every peer once
+    // and checked again on each use (a path that went away is just a miss). Loop thread only.
+    struct DirectRoute {
+        std::string peer_id;
+        uint32_t path_id;
+    };
+    std::unordered_map<om_address, DirectRoute, proto::AddressHash, proto::SameAddress> direct_routes_;
     uint32_t next_request_id_ = 1;
     uint32_t next_path_id_ = 1;
     std::string local_fingerprint_;

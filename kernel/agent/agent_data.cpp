@@ -380,18 +380,47 @@ void Agent::on_peer_message(const std::string& peer_id, PeerRecord& peer, om_del
     emit(OM_EVENT_MESSAGE, nullptr, data.data(), data.size(), OM_OK, nullptr, peer_id.c_str(), mode, nullptr, channel);
 }
 
+void Agent::deliver_peer_packet(PeerRecord& peer, uint32_t path_id, const om_datagram& datagram)
+{
+    if (!peer.delivery) {
+        counters_.add("delivery.packets_without_session", 1);
+        return;
+    }
+    packets_received_.fetch_add(1, std::memory_order_relaxed);
+    peer.delivery->on_packet(path_id, datagram.data, datagram.len);
+}
+
+// The direct path this source was last found on, if it is still that peer's: one hash lookup
+// per datagram instead of a scan of every peer's paths.
+bool Agent::route_cached(const om_datagram& datagram)
+{
+    auto it = direct_routes_.find(datagram.peer);
+    if (it == direct_routes_.end()) return false;
+    if (PeerRecord* peer = peers_.find(it->second.peer_id)) {
+        auto path = peer->paths.find(it->second.path_id);
+        if (path != peer->paths.end()) {
+            auto* direct = dynamic_cast<DirectPath*>(path->second.get());
+            if (direct && proto::same_address(direct->remote(), datagram.peer)) {
+                deliver_peer_packet(*peer, it->second.path_id, datagram);
+                return true;
+            }
+        }
+    }
+    direct_routes_.erase(it);  // the path or the peer went away
+    return false;
+}
+
 bool Agent::route_peer_packet(const om_datagram& datagram)
 {
+    if (route_cached(datagram)) return true;
     for (auto& [peer_id, peer] : peers_.all()) {
         for (auto& [id, path] : peer.paths) {
             auto* direct = dynamic_cast<DirectPath*>(path.get());
             if (!direct || !proto::same_address(direct->remote(), datagram.peer)) continue;
-            if (!peer.delivery) {
-                counters_.add("delivery.packets_without_session", 1);
-                return true;
-            }
-            packets_received_.fetch_add(1, std::memory_order_relaxed);
-            peer.delivery->on_packet(id, datagram.data, datagram.len);
+            // Stale entries of paths never seen again go when there are too many.
+            if (direct_routes_.size() > 2 * peers_.all().size() + 64) direct_routes_.clear();
+            direct_routes_[datagram.peer] = DirectRoute{peer_id, id};
+            deliver_peer_packet(peer, id, datagram);
             return true;
         }
         // The peer already uses the pair it nominated; ours is a check away from agreeing.

@@ -113,6 +113,20 @@ bool same_address(const om_address& a, const om_address& b)
     return std::memcmp(a.bytes, b.bytes, n) == 0 && (a.family != 6 || a.scope_id == b.scope_id);
 }
 
+size_t AddressHash::operator()(const om_address& address) const noexcept
+{
+    // FNV-1a over what same_address compares.
+    uint64_t h = 1469598103934665603ull;
+    const auto mix = [&h](uint64_t byte) { h = (h ^ byte) * 1099511628211ull; };
+    mix(address.family);
+    mix(address.port & 0xff);
+    mix(address.port >> 8);
+    const size_t n = address.family == 4 ? 4 : 16;
+    for (size_t i = 0; i < n; ++i) mix(address.bytes[i]);
+    if (address.family == 6) mix(address.scope_id);
+    return size_t(h);
+}
+
 bool is_loopback(const om_address& address)
 {
     if (address.family == 4) return address.bytes[0] == 127;

@@ -3,6 +3,7 @@
 
 #include <orbitmesh/plugin.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +18,13 @@ bool parse_address(std::string_view text, uint16_t default_port, om_address& out
 std::string format_address(const om_address& address);
 
 bool same_address(const om_address& a, const om_address& b);
+// For unordered containers keyed by address, consistent with same_address.
+struct AddressHash {
+    size_t operator()(const om_address& address) const noexcept;
+};
+struct SameAddress {
+    bool operator()(const om_address& a, const om_address& b) const noexcept { return same_address(a, b); }
+};
 bool is_loopback(const om_address& address);
 bool is_unspecified(const om_address& address);
 // Same family and IP, ignoring port and IPv6 scope (STUN and candidates carry no scope).

@@ -577,3 +577,48 @@ TEST_CASE("delivery: replies sent from the message callback arrive in order whil
     CHECK(bob->counter("delivery.messages_sent_direct") > 0);
     bob.reset();  // before the callback's captures go
 }
+
+TEST_CASE("delivery: one agent with a dozen direct peers keeps every peer's messages apart and in order",
+          "[delivery]")
+{
+    // The hub finds which peer a datagram is from by its source address (a cached route,
+    // checked on each use): twelve peers talking at once must each get exactly their own.
+    auto server = start_server();
+    const std::string url = url_of(server->http_port());
+    RecordingAgent hub(url, "hub", {}, fast);
+    hub.agent->connect();
+    constexpr int kPeers = 12, kEach = 100;
+    std::vector<std::unique_ptr<RecordingAgent>> spokes;
+    for (int p = 0; p < kPeers; ++p) {
+        spokes.push_back(std::make_unique<RecordingAgent>(url, "spoke" + std::to_string(p), std::string{}, fast));
+        spokes.back()->agent->connect();
+        REQUIRE(spokes.back()->agent->connect_peer("hub").active_transport == OM_TRANSPORT_P2P);
+    }
+    std::vector<std::thread> senders;
+    for (int p = 0; p < kPeers; ++p)
+        senders.emplace_back([&, p] {
+            for (int i = 0; i < kEach; ++i)
+                send_all(*spokes[size_t(p)]->agent, "hub", numbered("from " + std::to_string(p), i),
+                         OM_DELIVERY_RELIABLE_ORDERED);
+        });
+    for (int p = 0; p < kPeers; ++p)
+        for (int i = 0; i < kEach; ++i)
+            send_all(*hub.agent, "spoke" + std::to_string(p), numbered("to " + std::to_string(p), i),
+                     OM_DELIVERY_RELIABLE_ORDERED);
+    for (auto& s : senders) s.join();
+    REQUIRE(hub.wait_for(OM_EVENT_MESSAGE, size_t(kPeers * kEach), 20000));
+    for (int p = 0; p < kPeers; ++p) {
+        INFO("peer " << p);
+        RecordingAgent& spoke = *spokes[size_t(p)];
+        REQUIRE(spoke.wait_for(OM_EVENT_MESSAGE, size_t(kEach), 20000));
+        const auto at_hub = received(hub, "spoke" + std::to_string(p), OM_DELIVERY_RELIABLE_ORDERED, 0);
+        const auto at_spoke = received(spoke, "hub", OM_DELIVERY_RELIABLE_ORDERED, 0);
+        REQUIRE(at_hub.size() == size_t(kEach));
+        REQUIRE(at_spoke.size() == size_t(kEach));
+        for (int i = 0; i < kEach; ++i) {
+            REQUIRE(at_hub[size_t(i)] == numbered("from " + std::to_string(p), i));
+            REQUIRE(at_spoke[size_t(i)] == numbered("to " + std::to_string(p), i));
+        }
+    }
+    CHECK(hub.agent->counter("delivery.packets_without_session") == 0);
+}
