@@ -31,9 +31,10 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <optional>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace om_cli {
@@ -47,7 +48,9 @@ constexpr auto kPingWait = std::chrono::milliseconds(1000);
 constexpr auto kDrainReliable = std::chrono::milliseconds(5000);
 constexpr auto kDrainQuiet = std::chrono::milliseconds(500);
 constexpr auto kWritableWait = std::chrono::milliseconds(20);
-constexpr auto kPollWait = std::chrono::milliseconds(1);
+// How often the waiting thread looks at the clock (lost pings, the drain's quiet time).
+constexpr auto kPingCheck = std::chrono::milliseconds(50);
+constexpr auto kDrainCheck = std::chrono::milliseconds(10);
 
 // Ping payload: "ping", sequence number, send time in ns (big-endian), zero filler to --size.
 constexpr uint8_t kPingMarker[4] = {'p', 'i', 'n', 'g'};
@@ -210,11 +213,7 @@ private:
     // Never under mutex_: a send may wait for the loop thread, whose callbacks take it.
     bool send(const std::vector<uint8_t>& payload, Clock::time_point deadline) {
         for (;;) {
-            {
-                // Cleared before the try, so a WRITABLE that comes before the refusal is seen.
-                std::lock_guard<std::recursive_mutex> lock(mutex_);
-                writable_ = false;
-            }
+            writable_ = false;  // before the try, so a WRITABLE that comes before the refusal is seen
             try {
                 agent_->send(options_.cmd.peer, payload.data(), payload.size(), mode_, channel_);
                 return true;
@@ -250,7 +249,7 @@ private:
                 resend = false;
             }
             const uint32_t seen = ping_seq_;
-            changed_.wait_for(lock, kPollWait * 50, [&] { return !pinging_ || !peer_gone_.empty() || stop_requested(); });
+            changed_.wait_for(lock, kPingCheck, [&] { return !pinging_ || !peer_gone_.empty() || stop_requested(); });
             if (!pinging_) break;
             if (Clock::now() >= ping_end_) break;
             if (ping_seq_ == seen && Clock::now() - ping_progress_ >= kPingWait) {
@@ -276,8 +275,7 @@ private:
                 if (!send_error_.empty()) break;
                 continue;
             }
-            std::lock_guard<std::recursive_mutex> lock(mutex_);
-            ++sent_;
+            ++sent_;  // atomic: no lock per message
         }
         // The echoes still on their way.
         std::unique_lock<std::recursive_mutex> lock(mutex_);
@@ -285,7 +283,7 @@ private:
         const auto drain_end = Clock::now() + kDrainReliable;
         while (messages_ < sent_ && Clock::now() < drain_end && peer_gone_.empty() && !stop_requested()) {
             if (!reliable && Clock::now() - last_echo_ > kDrainQuiet) break;
-            changed_.wait_for(lock, kPollWait * 10);
+            changed_.wait_for(lock, kDrainCheck);
         }
         const auto stop = messages_ > 0 ? std::max(last_echo_, std::min(Clock::now(), end)) : Clock::now();
         elapsed_s_ = std::chrono::duration<double>(stop - start).count();
@@ -321,7 +319,7 @@ private:
         out->set("mode", options_.cmd.mode);
         out->set("channel", channel_);
         out->set("size", size_);
-        out->set("sent", sent_);
+        out->set("sent", sent_.load());
         out->set("damaged", damaged_);
         out->set("would_block", would_block_);
         out->set("rtt_samples", rtts_ms_.size());
@@ -358,12 +356,12 @@ private:
     Clock::time_point ping_progress_{};
     std::vector<double> rtts_ms_;
     // throughput phase
-    uint64_t sent_ = 0;
+    std::atomic<uint64_t> sent_{0};  // written by this thread without the lock, read by callbacks
     uint64_t messages_ = 0;
     uint64_t bytes_ = 0;
     uint64_t damaged_ = 0;
     uint64_t would_block_ = 0;
-    bool writable_ = true;
+    std::atomic<bool> writable_{true};  // set by the WRITABLE callback (under mutex_, then notified)
     double elapsed_s_ = 0;
     Clock::time_point last_echo_ = Clock::now();
     std::string failure_;

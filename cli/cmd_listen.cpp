@@ -1,8 +1,8 @@
 // `listen`: registers with --server as --id, accepts every peer and echoes each message back to
 // its sender on the channel and with the delivery mode it came with. Events run on the agent's
 // loop thread, and the echo is sent from there at once (no hand-off to this thread and back,
-// which cost two thread wake-ups per message); one JSON object per line for connected / disconnected / reconnecting /
-// peer_connected (with transport and strategy) / peer_state_changed / peer_disconnected (with
+// which cost two thread wake-ups per message); one JSON object per line for connected /
+// disconnected / reconnecting / peer_connected (with transport and strategy) / peer_state_changed / peer_disconnected (with
 // reason) / peer_writable (the peer's send queue has room again after OM_ERR_WOULD_BLOCK; at most
 // one line per peer per summary interval, the summary counts them all) / error, an "echo_failed"
 // line (peer, mode, channel, reason) for each message that could not go back, a "summary" line
@@ -213,13 +213,11 @@ private:
         }
         std::string error;
         tally.sending = true;
-        const Echo result = echo(peer, e.data, e.len, e.delivery_mode, e.channel, &error);
+        const Echo result = echo(peer, tally, e.data, e.len, e.delivery_mode, e.channel, &error);
         tally.sending = false;
         switch (result) {
         case Echo::Sent: break;
         case Echo::Full:
-            ++tally.would_block;
-            ++would_block_;
             wait(tally, orbitmesh::Event::from(e), true);  // before any that came in meanwhile
             return;
         case Echo::Failed: echo_failed(peer, e.delivery_mode, e.channel, error); break;
@@ -228,9 +226,12 @@ private:
     }
 
     void wait(PeerTally& tally, orbitmesh::Event message, bool first = false) {
-        const auto deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
-        if (first) tally.waiting.push_front({std::move(message), deadline});
-        else tally.waiting.push_back({std::move(message), deadline});
+        if (first) tally.waiting.push_front({std::move(message), timeout_from_now()});
+        else tally.waiting.push_back({std::move(message), timeout_from_now()});
+    }
+
+    Clock::time_point timeout_from_now() const {
+        return Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
     }
 
     // After the peer's WRITABLE: its waiting echoes go, in order, until the queue is full again.
@@ -238,14 +239,12 @@ private:
         if (tally.sending) return;  // nested: the outer call goes on with the queue
         tally.sending = true;
         while (!tally.waiting.empty()) {
-            const orbitmesh::Event m = tally.waiting.front().message;
+            // A reference stays valid: nested callbacks only push_back (a deque keeps its
+            // elements in place), and only this loop pops while sending.
+            const orbitmesh::Event& m = tally.waiting.front().message;
             std::string error;
-            const Echo result = echo(peer, m.data.data(), m.data.size(), m.delivery_mode, m.channel, &error);
-            if (result == Echo::Full) {
-                ++tally.would_block;
-                ++would_block_;
-                break;
-            }
+            const Echo result = echo(peer, tally, m.data.data(), m.data.size(), m.delivery_mode, m.channel, &error);
+            if (result == Echo::Full) break;
             if (result == Echo::Failed) echo_failed(peer, m.delivery_mode, m.channel, error);
             tally.waiting.pop_front();
             restart_deadline(tally);
@@ -269,20 +268,23 @@ private:
 
     // Each echo waits at most --timeout-ms from when it is next in line, not from when it came.
     void restart_deadline(PeerTally& tally) {
-        if (!tally.waiting.empty())
-            tally.waiting.front().deadline = Clock::now() + std::chrono::milliseconds(options_.global.timeout_ms);
+        if (!tally.waiting.empty()) tally.waiting.front().deadline = timeout_from_now();
     }
 
     enum class Echo { Sent, Full, Failed };
 
     // Sends the message back on its channel and in its mode, from the loop thread (no wait).
-    Echo echo(const std::string& peer, const uint8_t* data, size_t len, om_delivery_mode mode, uint32_t channel,
-              std::string* error) {
+    Echo echo(const std::string& peer, PeerTally& tally, const uint8_t* data, size_t len, om_delivery_mode mode,
+              uint32_t channel, std::string* error) {
         try {
             agent_->send(peer, data, len, mode, channel);
             return Echo::Sent;
         } catch (const orbitmesh::Error& err) {
-            if (err.status() == OM_ERR_WOULD_BLOCK) return Echo::Full;
+            if (err.status() == OM_ERR_WOULD_BLOCK) {
+                ++tally.would_block;
+                ++would_block_;
+                return Echo::Full;
+            }
             *error = std::string(err.status_name()) + ": " + err.what();
             return Echo::Failed;
         }
