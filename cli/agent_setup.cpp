@@ -47,6 +47,7 @@ void fill_agent_options(const GlobalOptions& g, orbitmesh::AgentOptions& options
     raw.max_mtu = g.mtu;
     raw.enable_reliable_delivery = g.no_reliable ? 0 : 1;
     raw.enable_unreliable_delivery = g.no_unreliable ? 0 : 1;
+    options.busy_poll_us(g.busy_poll_us);
     // The wrapper has no setter for it yet: the GlobalOptions outlive the agent's creation.
     raw.identity_file = g.identity_file.empty() ? nullptr : g.identity_file.c_str();
     if (!g.exclude_interfaces.empty()) options.exclude_interfaces(g.exclude_interfaces);

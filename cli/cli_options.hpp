@@ -47,6 +47,7 @@ struct GlobalOptions {
     bool no_reliable = false;           // --no-reliable: enable_reliable_delivery = 0
     bool no_unreliable = false;         // --no-unreliable: enable_unreliable_delivery = 0
     std::string identity_file;          // --identity-file FILE: the agent's key and certificate
+    int busy_poll_us = 0;               // --busy-poll-us US: polling without sleep after a wake-up
     std::vector<PluginChoice> plugins;
     std::vector<PluginSetting> plugin_options;
     std::string log_level; // empty: the library's default (warning, or ORBITMESH_LOG_LEVEL)

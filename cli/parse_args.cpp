@@ -173,6 +173,7 @@ const std::vector<OptionSpec>& option_table() {
         {"--no-reliable", false, {}, flag(&G::no_reliable)},
         {"--no-unreliable", false, {}, flag(&G::no_unreliable)},
         {"--identity-file", true, {}, set_identity_file},
+        {"--busy-poll-us", true, {}, number("--busy-poll-us", &G::busy_poll_us, 0, 10000)},
         {"--plugin", true, {}, set_plugin},
         {"--plugin-option", true, {}, set_plugin_option},
         {"--log-level", true, {}, set_log_level},

@@ -33,6 +33,9 @@ Agent options (before or after COMMAND):
   --identity-file FILE      PEM key and certificate of this agent (created, mode 0600, when
                             missing), so its fingerprint survives restarts; default: a new
                             identity each run
+  --busy-poll-us US         after a wake-up, poll the sockets this long (0..10000 µs) before
+                            sleeping: a quick answer skips the wake-up delay, at that CPU cost
+                            (default 0: sleep at once)
   --plugin KIND=NAME        plugin per kind, repeatable; KIND is transport, nat-discovery,
                             strategy, turn or delivery; transports stack: transport=netsim:udp
   --plugin-option PLUGIN.KEY=VALUE

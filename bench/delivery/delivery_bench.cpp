@@ -11,7 +11,7 @@
 //
 // usage: delivery_bench [--seconds 3] [--warmup 1] [--sizes 64,1024,65536,1048576]
 //                       [--rtt-rounds 2000] [--enet-windows 65536,262144,1048576]
-//                       [--only ours,enet,udp] [--no-rtt] [--no-throughput]
+//                       [--only ours,enet,udp] [--no-rtt] [--no-throughput] [--busy-poll-us 50]
 // One JSON line per measurement on stdout, the tables on stderr.
 #include <orbitmesh/orbitmesh.hpp>
 
@@ -57,6 +57,9 @@ struct Config {
     int rtt_warmup = 200;
     std::vector<uint32_t> enet_windows{65536, 262144, 1048576};
     bool ours = true, enet = true, udp = true, rtt = true, throughput = true;
+    // The ping-pong also runs ours with the agents' busy_poll_us at this, and raw UDP polling
+    // as long before it blocks (its fair baseline). 0: neither runs.
+    int busy_poll_us = 50;
 };
 
 // Upper bounds of every sending loop, whatever happens.
@@ -169,7 +172,8 @@ class OursPair {
 public:
     using Handler = std::function<void(OursPair&, bool at_rx, const om_event&)>;
 
-    OursPair(const std::string& url, int n, Handler handler) : handler_(std::move(handler))
+    OursPair(const std::string& url, int n, Handler handler, int busy_poll_us = 0)
+        : handler_(std::move(handler)), busy_poll_us_(busy_poll_us)
     {
         tx_id_ = "tx" + std::to_string(n);
         rx_id_ = "rx" + std::to_string(n);
@@ -211,6 +215,7 @@ private:
         o.raw().connection_timeout_ms = 5000;
         o.raw().nat_punch_retries = 5;
         o.raw().nat_punch_interval_ms = 40;
+        o.busy_poll_us(busy_poll_us_);
         return std::make_unique<orbitmesh::Agent>(o, [this, at_rx](const om_event& e) {
             if (e.type == OM_EVENT_PEER_CONNECTED && at_rx) {
                 std::lock_guard<std::mutex> lock(mutex_);
@@ -226,6 +231,7 @@ private:
     }
 
     Handler handler_;
+    int busy_poll_us_;
     std::string tx_id_, rx_id_;
     std::mutex mutex_;
     std::condition_variable cv_;
@@ -266,7 +272,7 @@ Throughput ours_throughput(const Config& cfg, const std::string& url, int n, siz
     return r;
 }
 
-Rtt ours_rtt(const Config& cfg, const std::string& url, int n, om_delivery_mode mode)
+Rtt ours_rtt(const Config& cfg, const std::string& url, int n, om_delivery_mode mode, int busy_poll_us = 0)
 {
     std::mutex m;
     std::condition_variable cv;
@@ -300,7 +306,7 @@ Rtt ours_rtt(const Config& cfg, const std::string& url, int n, om_delivery_mode 
         } else {
             cv.notify_all();  // only at the end: a wake-up per round would cost a context switch
         }
-    });
+    }, busy_poll_us);
     self = &pair;
     {
         std::unique_lock<std::mutex> lock(m);
@@ -322,7 +328,9 @@ Rtt ours_rtt(const Config& cfg, const std::string& url, int n, om_delivery_mode 
         std::lock_guard<std::mutex> lock(m);
         copy = us;
     }
-    return summarize("ours", mode == OM_DELIVERY_UNRELIABLE ? "unreliable" : "reliable_ordered", copy, lost);
+    std::string name = mode == OM_DELIVERY_UNRELIABLE ? "unreliable" : "reliable_ordered";
+    if (busy_poll_us) name += " poll" + std::to_string(busy_poll_us);
+    return summarize("ours", name, copy, lost);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -629,7 +637,21 @@ Rtt udp_ping_pong(const Config& cfg, const char* mode, Send send, Receive receiv
     return summarize("udp", mode, us, lost);
 }
 
-Rtt udp_rtt(const Config& cfg)
+// Reads one datagram from a connected socket with a 100 ms receive timeout. With poll_us > 0 it
+// first polls without blocking for up to that long, as an agent with busy_poll_us does.
+ssize_t udp_receive(int fd, uint8_t* buf, size_t cap, int poll_us)
+{
+    if (poll_us > 0) {
+        const uint64_t until = now_ns() + uint64_t(poll_us) * 1000;
+        do {
+            ssize_t n = ::recv(fd, buf, cap, MSG_DONTWAIT);
+            if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+        } while (now_ns() < until);
+    }
+    return ::recv(fd, buf, cap, 0);
+}
+
+Rtt udp_rtt(const Config& cfg, int poll_us = 0)
 {
     uint16_t a_port = 0, b_port = 0;
     int a = udp_socket_on_loopback(&a_port);
@@ -641,13 +663,14 @@ Rtt udp_rtt(const Config& cfg)
         uint8_t buf[2048];
         const auto start = Clock::now();
         while (!stop && seconds_since(start) < 60.0) {
-            ssize_t n = ::recv(b, buf, sizeof buf, 0);
+            ssize_t n = udp_receive(b, buf, sizeof buf, poll_us);
             if (n > 0) (void)::send(b, buf, size_t(n), 0);
         }
     });
+    const std::string mode = poll_us ? "raw poll" + std::to_string(poll_us) : "raw";
     Rtt r = udp_ping_pong(
-        cfg, "raw", [&](const uint8_t* buf, size_t len) { (void)::send(a, buf, len, 0); },
-        [&](uint8_t* buf, size_t cap) { return ::recv(a, buf, cap, 0); });  // 100 ms timeout
+        cfg, mode.c_str(), [&](const uint8_t* buf, size_t len) { (void)::send(a, buf, len, 0); },
+        [&](uint8_t* buf, size_t cap) { return udp_receive(a, buf, cap, poll_us); });
     stop = true;
     echo.join();
     ::close(a);
@@ -779,6 +802,7 @@ int main(int argc, char** argv)
         else if (a == "--warmup") cfg.warmup = std::stod(next());
         else if (a == "--sizes") cfg.sizes = parse_list<size_t>(next());
         else if (a == "--rtt-rounds") cfg.rtt_rounds = std::stoi(next());
+        else if (a == "--busy-poll-us") cfg.busy_poll_us = std::stoi(next());
         else if (a == "--enet-windows") cfg.enet_windows = parse_list<uint32_t>(next());
         else if (a == "--only") {
             std::string v = next();
@@ -789,7 +813,7 @@ int main(int argc, char** argv)
         else if (a == "--no-throughput") cfg.throughput = false;
         else {
             std::fprintf(stderr, "usage: delivery_bench [--seconds S] [--warmup S] [--sizes a,b] [--rtt-rounds N] "
-                                 "[--enet-windows a,b] [--only ours,enet,udp] [--no-rtt] [--no-throughput]\n");
+                                 "[--enet-windows a,b] [--only ours,enet,udp] [--no-rtt] [--no-throughput] [--busy-poll-us 50]\n");
             return 2;
         }
     }
@@ -836,6 +860,10 @@ int main(int argc, char** argv)
             print_json(rtts.back());
             rtts.push_back(ours_rtt(cfg, url, ++pair_no, OM_DELIVERY_UNRELIABLE));
             print_json(rtts.back());
+            if (cfg.busy_poll_us) {
+                rtts.push_back(ours_rtt(cfg, url, ++pair_no, OM_DELIVERY_RELIABLE_ORDERED, cfg.busy_poll_us));
+                print_json(rtts.back());
+            }
         }
         if (cfg.enet) {
             rtts.push_back(enet_rtt(cfg));
@@ -846,6 +874,10 @@ int main(int argc, char** argv)
             print_json(rtts.back());
             rtts.push_back(udp_epoll_rtt(cfg));
             print_json(rtts.back());
+            if (cfg.busy_poll_us) {
+                rtts.push_back(udp_rtt(cfg, cfg.busy_poll_us));
+                print_json(rtts.back());
+            }
         }
     }
     enet_deinitialize();
@@ -882,15 +914,24 @@ int main(int argc, char** argv)
     if (!rtts.empty()) {
         std::fprintf(stderr, "\n64 B ping-pong RTT (%d round trips after %d warm-up), µs\n", cfg.rtt_rounds, cfg.rtt_warmup);
         std::fprintf(stderr, "%-26s | %8s | %8s | %8s | %s\n", "", "p50", "p99", "min", "resent after 200 ms");
-        double udp_p50 = -1, ours_ro_p50 = -1;
+        double udp_p50 = -1, ours_ro_p50 = -1, udp_poll_p50 = -1, ours_poll_p50 = -1;
+        const std::string poll = " poll" + std::to_string(cfg.busy_poll_us);
         for (auto& r : rtts) {
             std::fprintf(stderr, "%-26s | %8.1f | %8.1f | %8.1f | %d\n", (r.impl + " " + r.mode).c_str(), r.p50_us, r.p99_us,
                          r.min_us, r.lost);
             if (r.impl == "udp" && r.mode == "raw") udp_p50 = r.p50_us;
             if (r.impl == "ours" && r.mode == "reliable_ordered") ours_ro_p50 = r.p50_us;
+            if (r.impl == "udp" && r.mode == "raw" + poll) udp_poll_p50 = r.p50_us;
+            if (r.impl == "ours" && r.mode == "reliable_ordered" + poll) ours_poll_p50 = r.p50_us;
         }
         if (udp_p50 >= 0 && ours_ro_p50 >= 0)
             std::fprintf(stderr, "ours reliable-ordered p50 - raw UDP p50 = %.1f µs (goal <= 20)\n", ours_ro_p50 - udp_p50);
+        if (udp_p50 >= 0 && ours_poll_p50 >= 0)
+            std::fprintf(stderr, "ours reliable-ordered%s p50 - raw UDP p50 = %.1f µs (goal <= 20)\n", poll.c_str(),
+                         ours_poll_p50 - udp_p50);
+        if (udp_poll_p50 >= 0 && ours_poll_p50 >= 0)
+            std::fprintf(stderr, "ours reliable-ordered%s p50 - raw UDP%s p50 = %.1f µs (both polling)\n", poll.c_str(),
+                         poll.c_str(), ours_poll_p50 - udp_poll_p50);
     }
     if (cfg.throughput && cfg.ours && cfg.enet)
         for (size_t s : {size_t(1024), size_t(65536)})

@@ -13,6 +13,7 @@ constexpr IntRange kPort{1, 65535};
 constexpr IntRange kPortOrOff{0, 65535};
 constexpr IntRange kNonNegative{0, kInt32Max};
 constexpr IntRange kMtu{68, 65535};
+constexpr IntRange kBusyPoll{0, 10000};
 
 void set_optional(const std::optional<std::string>& value,
                   orbitmesh::AgentOptions& (orbitmesh::AgentOptions::*setter)(std::string),
@@ -45,6 +46,7 @@ void apply_p2p_options(const P2POptions& p2p, orbitmesh::AgentOptions& options)
     set_optional(p2p.bind_address, &orbitmesh::AgentOptions::bind_address, options);
     if (!p2p.exclude_interfaces.empty()) options.exclude_interfaces(p2p.exclude_interfaces);
     raw.identity_file = p2p.identity_file ? p2p.identity_file->c_str() : nullptr;
+    raw.busy_poll_us = p2p.busy_poll_us;
 }
 
 void register_options(py::module_& m)
@@ -85,6 +87,10 @@ void register_options(py::module_& m)
               "A PEM file with the agent's key and certificate, the identity peers pin (its "
               "SHA-256 is Agent.fingerprint()). Created (mode 0600) when missing, so the identity "
               "survives restarts; None = a new identity each time the agent is created.")
+        .integer("busy_poll_us", &P::busy_poll_us, kBusyPoll,
+                 "Microseconds (0..10000) the agent's thread polls its sockets without sleeping "
+                 "after a wake-up, so a quick answer is read without a wake-up's delay; costs up "
+                 "to that much CPU per wake-up. 0 = sleep at once.")
         .finish();
 
     using S = P2PServerOptions;

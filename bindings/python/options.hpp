@@ -41,6 +41,8 @@ struct P2POptions {
     // Added in 0.4: a PEM file with the agent's key and certificate (created, mode 0600, when
     // missing), so its fingerprint survives restarts; None = a new identity each time.
     std::optional<std::string> identity_file;
+    // Added in 0.4: microseconds the agent's thread polls without sleeping after a wake-up.
+    int32_t busy_poll_us = 0;
 };
 
 struct P2PServerOptions {

@@ -139,6 +139,7 @@ class P2POptions:
     bind_address: str | None
     exclude_interfaces: list[str]  # set from a list of names or one str separated by ','
     identity_file: str | None    # PEM key + certificate, created (0600) when missing; None = new each time
+    busy_poll_us: int            # 0..10000: polling without sleep after a wake-up; 0 = off
     def __init__(
         self,
         *,
@@ -161,6 +162,7 @@ class P2POptions:
         bind_address: str | None = None,
         exclude_interfaces: str | Sequence[str] | None = None,
         identity_file: str | None = None,
+        busy_poll_us: int = 0,
     ) -> None: ...
     def to_dict(self) -> dict[str, Any]: ...
     def __eq__(self, other: object) -> bool: ...

@@ -100,6 +100,7 @@ AgentConfig AgentConfig::from(const om_agent_options& options)
     require(r.keep_alive_interval_ms > 0, "keep_alive_interval_ms must be positive");
     require(r.disconnect_timeout_ms > 0, "disconnect_timeout_ms must be positive");
     require(r.max_mtu >= 68 && r.max_mtu <= 65507, "max_mtu must be 68..65507");
+    require(r.busy_poll_us >= 0 && r.busy_poll_us <= 10000, "busy_poll_us must be 0..10000");
     require(r.event_mode == OM_EVENTS_ON_LOOP_THREAD || r.event_mode == OM_EVENTS_DISPATCH,
             "event_mode must be OM_EVENTS_ON_LOOP_THREAD or OM_EVENTS_DISPATCH");
     // TURN is not built yet: its options answer OM_ERR_NOT_SUPPORTED rather than being ignored.
@@ -170,6 +171,7 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
     }
     check_plugin_options_targets();
     nat_ = std::make_unique<NatDiscovery>(loop_, counters_);
+    loop_.set_busy_poll_us(uint32_t(config_.raw.busy_poll_us));
     loop_.start("om-agent");
     try {
         on_loop([this] { create_kind_instances(); });

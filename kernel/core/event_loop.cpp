@@ -238,7 +238,8 @@ void EventLoop::run()
             std::lock_guard<std::mutex> lock(tasks_mutex_);
             tasks_waiting = !tasks_.empty();
         }
-        int n = ::epoll_wait(epoll_fd_, events, kMaxEvents, tasks_waiting ? 0 : poll_timeout_ms());
+        int n = wait_for_events(events, kMaxEvents, tasks_waiting);
+        if (n > 0 && busy_poll_us_) poll_until_us_ = now_us() + busy_poll_us_;
         if (n < 0) {
             if (errno != EINTR) {
                 log_message(OM_LOG_ERROR, std::string("epoll_wait: ") + std::strerror(errno));
@@ -278,6 +279,21 @@ void EventLoop::run()
         run_due_timers();
     }
     run_posted_tasks();  // what was posted before stop() still runs (e.g. destruction steps)
+}
+
+int EventLoop::wait_for_events(epoll_event* events, int capacity, bool tasks_waiting)
+{
+    if (tasks_waiting) return ::epoll_wait(epoll_fd_, events, capacity, 0);
+    uint64_t now = now_us();
+    // Busy polling goes on across the timers that come due meanwhile (QUIC's ACK delay is a
+    // fraction of the round trip): only its own deadline ends it.
+    while (now < poll_until_us_ && !stopping_) {
+        int n = ::epoll_wait(epoll_fd_, events, capacity, 0);
+        if (n != 0) return n;  // events (a posted task shows as the wake descriptor) or an error
+        if (!timer_queue_.empty() && timer_queue_.front().due_us <= now) return 0;
+        now = now_us();
+    }
+    return ::epoll_wait(epoll_fd_, events, capacity, poll_timeout_ms());
 }
 
 void EventLoop::run_posted_tasks()

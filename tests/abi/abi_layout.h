@@ -78,7 +78,7 @@ OM_LAYOUT_OFFSET(om_peer_state, local_fingerprint, 1288)
 OM_LAYOUT_OFFSET(om_peer_state, remote_fingerprint, 1384)
 
 /* om_agent_options */
-OM_LAYOUT_SIZE(om_agent_options, 232)
+OM_LAYOUT_SIZE(om_agent_options, 240)
 OM_LAYOUT_OFFSET(om_agent_options, struct_size, 0)
 OM_LAYOUT_OFFSET(om_agent_options, server_url, 8)
 OM_LAYOUT_OFFSET(om_agent_options, agent_id, 16)
@@ -113,6 +113,7 @@ OM_LAYOUT_OFFSET(om_agent_options, event_mode, 200)
 OM_LAYOUT_OFFSET(om_agent_options, accept_peer, 208) /* 0.3: 0.2's size (after padding) */
 OM_LAYOUT_OFFSET(om_agent_options, exclude_interfaces, 216)
 OM_LAYOUT_OFFSET(om_agent_options, identity_file, 224) /* 0.4: 0.3's size */
+OM_LAYOUT_OFFSET(om_agent_options, busy_poll_us, 232)
 
 /* om_candidate (0.3) */
 OM_LAYOUT_SIZE(om_candidate, 244)

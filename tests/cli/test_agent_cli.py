@@ -16,7 +16,8 @@ CONTRACT_OPTIONS = [
 ]
 # The rest of P2POptions, and 0.4's channels and identity.
 NEW_OPTIONS = ["--keep-alive-ms", "--disconnect-timeout-ms", "--punch-retries", "--punch-interval-ms",
-               "--mtu", "--no-reliable", "--no-unreliable", "--identity-file", "--channel"]
+               "--mtu", "--no-reliable", "--no-unreliable", "--identity-file", "--channel",
+               "--busy-poll-us"]
 COMMANDS = ["netcheck", "listen", "connect", "bench", "plugins", "version", "datagram-demo"]
 SERVER_ARGS = ["--server", "ws://127.0.0.1:9", "--id", "a", "--bind", "127.0.0.1"]
 
@@ -62,7 +63,8 @@ class NotYetSupported(unittest.TestCase):
                  "--plugin-option", "netsim.loss=0.1", "--log-level", "error",
                  "--exclude-interfaces", "docker*,veth*", "--keep-alive-ms", "1000",
                  "--disconnect-timeout-ms", "5000", "--punch-retries", "3", "--punch-interval-ms", "50",
-                 "--mtu", "1300", "--no-reliable", "--identity-file", "/nonexistent/id.pem"]
+                 "--mtu", "1300", "--no-reliable", "--identity-file", "/nonexistent/id.pem",
+                 "--busy-poll-us", "100"]
         for command, args in self.CASES.items():
             with self.subTest(command=command):
                 r = agent(*SERVER_ARGS, *extra, *args)
@@ -130,6 +132,8 @@ class UsageErrors(unittest.TestCase):
         [*SERVER_ARGS, "--mtu", "1199", "listen"],
         [*SERVER_ARGS, "--mtu", "65508", "listen"],
         [*SERVER_ARGS, "--mtu", "big", "listen"],
+        [*SERVER_ARGS, "--busy-poll-us", "-1", "listen"],
+        [*SERVER_ARGS, "--busy-poll-us", "10001", "listen"],
         [*SERVER_ARGS, "--no-reliable=1", "listen"],
         [*SERVER_ARGS, "--no-unreliable=yes", "listen"],
         [*SERVER_ARGS, "--identity-file", "", "listen"],

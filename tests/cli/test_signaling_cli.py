@@ -357,6 +357,17 @@ class ListenConnect(SignalingCase):
                 self.assertEqual(result["damaged"], 0)
         self.assertEqual(listener.stop(), 0, listener.describe())
 
+    def test_bench_between_busy_polling_agents(self):
+        # --busy-poll-us changes when the agents' threads sleep, nothing of what they deliver.
+        listener = self.listen("b", extra=("--busy-poll-us", "200"))
+        r, result = self.bench("b", "--busy-poll-us", "200", "--transport", "p2p", "--seconds", "1", "--size", "64")
+        self.assertEqual(r.returncode, 0, describe(r))
+        self.assertEqual(result["transport"], "P2P")
+        self.assertGreater(result["messages"], 0, describe(r))
+        self.assertEqual(result["damaged"], 0)
+        self.assertGreater(result["rtt_ms_p50"], 0, describe(r))
+        self.assertEqual(listener.stop(), 0, listener.describe())
+
     def test_bench_unknown_peer_fails(self):
         r, result = self.bench("nobody", "--transport", "server", "--seconds", "1", timeout=30)
         self.assertEqual(r.returncode, 1, describe(r))

@@ -223,6 +223,17 @@ def test_identity_file_keeps_the_fingerprint(server, tmp_path):
         assert fresh.fingerprint() != fingerprint
 
 
+def test_busy_polling_agents_deliver_every_message(agents):
+    a, b = agents("pa", "pb", busy_poll_us=500)
+    inbox = Inbox()
+    b.on_message(inbox)
+    connect(a, "pb", orbitmesh.Transport.P2P)
+    for i in range(200):
+        a.send_to_peer("pb", i.to_bytes(4, "big"))
+    assert inbox.wait(lambda items: len(items) == 200)
+    assert [int.from_bytes(item[1], "big") for item in inbox.items] == list(range(200))
+
+
 def test_would_block_then_writable(agents):
     a, b = agents("wa", "wb")
     received = []

@@ -39,9 +39,11 @@ def test_p2p_defaults_are_the_seeds():
     assert options.bind_address is None
     assert options.exclude_interfaces == []
     assert options.identity_file is None
-    assert options._fields == tuple(SEED_P2P_DEFAULTS) + ("bind_address", "exclude_interfaces", "identity_file")
+    assert options.busy_poll_us == 0
+    assert options._fields == tuple(SEED_P2P_DEFAULTS) + ("bind_address", "exclude_interfaces", "identity_file",
+                                                          "busy_poll_us")
     assert options.to_dict() == {**SEED_P2P_DEFAULTS, "bind_address": None, "exclude_interfaces": [],
-                                 "identity_file": None}
+                                 "identity_file": None, "busy_poll_us": 0}
 
 
 def test_server_defaults_are_the_seeds():
@@ -104,6 +106,12 @@ def test_server_port_range():
 def test_mtu_out_of_range_is_rejected(mtu):
     with pytest.raises(ValueError):
         orbitmesh.P2POptions(max_mtu=mtu)
+
+
+@pytest.mark.parametrize("us", [-1, 10001])
+def test_busy_poll_out_of_range_is_rejected(us):
+    with pytest.raises(ValueError, match="busy_poll_us"):
+        orbitmesh.P2POptions(busy_poll_us=us)
 
 
 @pytest.mark.parametrize(

@@ -310,6 +310,16 @@ TEST_CASE("options are read within struct_size and validated", "[agent][options]
     o = om::default_agent_options();
     o.bind_address = "999.1.1.1";
     CHECK(contains(error_of([&] { om::Agent agent(o, reg); }).what(), "bind_address"));
+    for (int32_t busy_poll_us : {-1, 10'001}) {
+        o = om::default_agent_options();
+        o.busy_poll_us = busy_poll_us;
+        CHECK(contains(error_of([&] { om::Agent agent(o, reg); }).what(), "busy_poll_us must be 0..10000"));
+    }
+    // A 0.4 caller from before busy_poll_us: its struct ends at identity_file, polling stays off.
+    o = om::default_agent_options();
+    o.struct_size = offsetof(om_agent_options, busy_poll_us);
+    o.busy_poll_us = -7;  // past struct_size: never read
+    { om::Agent agent(o, reg); }
 
     // An older caller's smaller struct: the missing fields take their defaults.
     o = om::default_agent_options();

@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <pthread.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -215,4 +217,74 @@ TEST_CASE("a watched descriptor closed under the loop is dropped, not polled for
         return OM_OK;
     }, 1000);
     CHECK(ticked.get_future().wait_for(std::chrono::seconds(2)) == std::future_status::ready);
+}
+
+namespace {
+
+// CPU time the loop's own thread has used so far, in microseconds.
+struct LoopCpuClock {
+    clockid_t id{};
+    explicit LoopCpuClock(EventLoop& loop)
+    {
+        loop.run_sync([&] { return pthread_getcpuclockid(pthread_self(), &id) == 0 ? OM_OK : OM_ERR_INTERNAL; }, 1000);
+    }
+    uint64_t used_us() const
+    {
+        timespec t{};
+        clock_gettime(id, &t);
+        return uint64_t(t.tv_sec) * 1'000'000 + uint64_t(t.tv_nsec) / 1000;
+    }
+};
+
+} // namespace
+
+TEST_CASE("busy polling lasts busy_poll_us after a wake-up, then the loop sleeps", "[loop]")
+{
+    const uint32_t budget_us = GENERATE(0u, 20'000u);
+    EventLoop loop;
+    loop.set_busy_poll_us(budget_us);
+    loop.start("test-loop");
+    LoopCpuClock cpu(loop);  // run_sync's task is a wake-up: polling starts now
+    const uint64_t before = cpu.used_us();
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    const uint64_t used = cpu.used_us() - before;
+    INFO("budget " << budget_us << " µs, loop thread CPU over 400 ms idle: " << used << " µs");
+    if (budget_us) CHECK(used >= 2'000);  // it did poll (20 ms wall, allowing for preemption)
+    CHECK(used <= (budget_us ? 150'000u : 20'000u));  // and then slept: not 400 ms of spinning
+    loop.stop();
+}
+
+TEST_CASE("while busy polling the loop serves descriptors, tasks and timers, and stops at once", "[loop]")
+{
+    EventLoop loop;
+    loop.set_busy_poll_us(10'000);
+    loop.start("test-loop");
+    int fd = eventfd(0, EFD_NONBLOCK);
+    std::atomic<uint64_t> readable_sum{0};
+    std::atomic<int> timers_fired{0};
+    loop.run_sync([&] {
+        loop.watch_fd(fd, [&] {
+            uint64_t v = 0;
+            if (read(fd, &v, sizeof v) == sizeof v) readable_sum += v;
+        });
+        return OM_OK;
+    }, 1000);
+    std::atomic<int> tasks_run{0};
+    for (int i = 0; i < 100; ++i) {  // each arrives while the loop still polls after the last
+        uint64_t one = 1;
+        REQUIRE(write(fd, &one, sizeof one) == sizeof one);
+        REQUIRE(loop.post([&] { ++tasks_run; }));
+        if (i % 10 == 0)
+            loop.post([&] { loop.add_timer(500, 0, [&](uint64_t) { ++timers_fired; }); });
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    for (int i = 0; i < 200 && (readable_sum < 100 || timers_fired < 10); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(readable_sum == 100);
+    CHECK(tasks_run == 100);
+    CHECK(timers_fired == 10);
+    const auto t0 = std::chrono::steady_clock::now();
+    loop.stop();  // while polling: no wait for the budget nor the 1 s idle timeout
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(900));
+    close(fd);
 }

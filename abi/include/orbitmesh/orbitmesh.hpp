@@ -182,6 +182,8 @@ public:
     // Replaces plugin_options with a whole "plugin.key=value;..." text.
     AgentOptions& plugin_options(std::string text) { return set(plugin_options_, raw_.plugin_options, std::move(text)); }
     AgentOptions& event_mode(om_event_mode mode) { raw_.event_mode = mode; return *this; }
+    // Microseconds the agent's thread polls without sleeping after a wake-up (0..10000, 0: off).
+    AgentOptions& busy_poll_us(int32_t us) { raw_.busy_poll_us = us; return *this; }
     // Interface names left out of host candidates when bound to the wildcard ("docker*" is a
     // prefix), joined with ','.
     AgentOptions& exclude_interfaces(const std::vector<std::string>& names) {
