@@ -2,6 +2,8 @@
 // (epoll), runs timers, and runs tasks posted from other threads (woken through an eventfd).
 #pragma once
 
+#include "core/recycling_map.h"
+
 #include <orbitmesh/orbitmesh.h>
 
 #include <atomic>
@@ -113,7 +115,7 @@ private:
     void compact_timer_queue();
 
     uint64_t next_timer_id_ = 1;
-    std::unordered_map<uint64_t, Timer> timers_;
+    RecyclingMap<uint64_t, Timer> timers_;  // no allocation per re-armed timer
     std::vector<QueueEntry> timer_queue_;  // heap ordered by std::greater: front() is the earliest
     struct Watch {
         FdFn on_readable;

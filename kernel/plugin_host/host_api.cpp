@@ -58,7 +58,7 @@ int32_t host_timer_start(om_host_ctx* ctx, uint64_t delay_us, uint64_t interval_
         if (!timer.periodic) ctx->timers.erase(it);
         run_plugin_callback(ctx, "timer", [&] { timer.fn(timer.user_data, timer_id); });
     });
-    ctx->timers.emplace(id, om_host_ctx::Timer{fn, user_data, interval_us != 0});
+    ctx->timers.put(id, om_host_ctx::Timer{fn, user_data, interval_us != 0});
     if (out_timer_id) *out_timer_id = id;
     return OM_OK;
 }
@@ -127,10 +127,17 @@ int32_t host_address_parse(const char* text, uint16_t default_port, om_address* 
 void host_counter_add(om_host_ctx* ctx, const char* name, int64_t delta)
 {
     if (!ctx || !ctx->owner || !name) return;
+    for (const auto& recent : ctx->recent_counters)
+        if (recent.name == name && *recent.key == name) {
+            om::Counters::apply(*recent.counter, delta);
+            return;
+        }
     const std::string_view key(name);
     auto it = ctx->counters.find(key);
     if (it == ctx->counters.end())
         it = ctx->counters.emplace(key, &ctx->owner->counters().counter("plugin." + ctx->plugin_name + "." + name)).first;
+    ctx->recent_counters[ctx->recent_counter_next] = {name, &it->first, it->second};
+    ctx->recent_counter_next = (ctx->recent_counter_next + 1) % ctx->recent_counters.size();
     om::Counters::apply(*it->second, delta);
 }
 
@@ -173,7 +180,7 @@ void om_host_ctx::cancel_timers()
 {
     *alive = false;
     if (owner)
-        for (const auto& [id, timer] : timers) owner->loop().cancel_timer(id);
+        for (const auto& [id, timer] : timers.entries()) owner->loop().cancel_timer(id);
     timers.clear();
 }
 

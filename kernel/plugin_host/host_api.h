@@ -4,9 +4,11 @@
 #include "core/counters.h"
 #include "core/event_loop.h"
 #include "core/plugin_options.h"
+#include "core/recycling_map.h"
 
 #include <orbitmesh/plugin.h>
 
+#include <array>
 #include <memory>
 #include <set>
 #include <string>
@@ -43,7 +45,7 @@ struct om_host_ctx {
         void* user_data;
         bool periodic;
     };
-    std::unordered_map<uint64_t, Timer> timers;
+    om::RecyclingMap<uint64_t, Timer> timers;
     // Cleared (on the loop thread) before the instance is destroyed: tasks the plugin posted
     // earlier then find it false and are dropped instead of running on a dead instance.
     std::shared_ptr<bool> alive = std::make_shared<bool>(true);
@@ -51,6 +53,16 @@ struct om_host_ctx {
     // counter_add's names to the agent's counters: a plugin adds to a few of them after every
     // call, and "plugin.<name>.<counter>" need not be built again each time. Loop thread only.
     std::unordered_map<std::string, std::atomic<uint64_t>*, om::StringHash, std::equal_to<>> counters;
+    // The names counter_add saw last, by the caller's pointer (plugins pass the same literals
+    // after every call): a hit costs a pointer and a string compare instead of hashing the
+    // name. The compare keeps it right when a plugin reuses a buffer for another name.
+    struct RecentCounter {
+        const char* name = nullptr;
+        const std::string* key = nullptr;  // the map's key: nodes never move
+        std::atomic<uint64_t>* counter = nullptr;
+    };
+    std::array<RecentCounter, 16> recent_counters{};
+    size_t recent_counter_next = 0;
 
     // Throws om::Error(OM_ERR_INVALID_ARGUMENT) for a setting the plugin never read: a typo
     // ("netsim.los=0.1") must not be silently ignored. Plugins read their settings by open.
