@@ -101,6 +101,7 @@ AgentConfig AgentConfig::from(const om_agent_options& options)
     require(r.disconnect_timeout_ms > 0, "disconnect_timeout_ms must be positive");
     require(r.max_mtu >= 68 && r.max_mtu <= 65507, "max_mtu must be 68..65507");
     require(r.busy_poll_us >= 0 && r.busy_poll_us <= 10000, "busy_poll_us must be 0..10000");
+    require(r.reserved0 == 0, "om_agent_options.reserved0 must be 0");
     require(r.event_mode == OM_EVENTS_ON_LOOP_THREAD || r.event_mode == OM_EVENTS_DISPATCH,
             "event_mode must be OM_EVENTS_ON_LOOP_THREAD or OM_EVENTS_DISPATCH");
     // TURN is not built yet: its options answer OM_ERR_NOT_SUPPORTED rather than being ignored.

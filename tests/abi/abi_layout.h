@@ -114,6 +114,7 @@ OM_LAYOUT_OFFSET(om_agent_options, accept_peer, 208) /* 0.3: 0.2's size (after p
 OM_LAYOUT_OFFSET(om_agent_options, exclude_interfaces, 216)
 OM_LAYOUT_OFFSET(om_agent_options, identity_file, 224) /* 0.4: 0.3's size */
 OM_LAYOUT_OFFSET(om_agent_options, busy_poll_us, 232)
+OM_LAYOUT_OFFSET(om_agent_options, reserved0, 236)
 
 /* om_candidate (0.3) */
 OM_LAYOUT_SIZE(om_candidate, 244)

@@ -313,13 +313,16 @@ typedef struct om_agent_options {
      * Costs up to that much CPU per wake-up: for request/response on one host or a fast LAN.
      * 0 (the default): sleep at once. */
     int32_t busy_poll_us;
+    /* Must be 0. Named so the struct has no tail padding: a newer library's check that unknown
+     * trailing bytes are zero never meets uninitialised padding. */
+    int32_t reserved0;
 } om_agent_options;
 
 #define OM_AGENT_OPTIONS_INIT                                                                 \
     {                                                                                         \
         (uint32_t)sizeof(om_agent_options), NULL, NULL, NULL, 1, 1, NULL, 3478, NULL, 3478,   \
             NULL, NULL, 10000, 10, 100, 15000, 30000, 1400, 1, 1, NULL, NULL, NULL, NULL,    \
-            NULL, NULL, NULL, NULL, NULL, NULL, OM_EVENTS_ON_LOOP_THREAD, NULL, NULL, NULL, 0 \
+            NULL, NULL, NULL, NULL, NULL, NULL, OM_EVENTS_ON_LOOP_THREAD, NULL, NULL, NULL, 0, 0 \
     }
 
 /* Fills *options with the defaults above (for languages without the C macro). */
