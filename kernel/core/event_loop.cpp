@@ -128,7 +128,7 @@ uint64_t EventLoop::add_timer(uint64_t delay_us, uint64_t interval_us, TimerFn f
     interval_us = std::min(interval_us, kMaxTimerUs);
     uint64_t id = next_timer_id_++;
     uint64_t due = now_us() + delay_us;
-    timers_.put(id, Timer{due, interval_us, std::move(fn)});
+    timers_.insert_new(id, Timer{due, interval_us, std::move(fn)});
     queue_timer(due, id);
     return id;
 }

@@ -65,10 +65,9 @@ public:
 
     // Before it sleeps, the loop polls its descriptors without blocking until busy_poll_us have
     // passed since the last wake-up by I/O or a posted task (running timers as they come due
-    // meanwhile). An answer that comes back
-    // within that time is read at once instead of after a wake-up, which on a virtual machine
-    // whose idle CPUs halt costs 20-40 µs; the price is that CPU time. 0 (the default): sleep
-    // at once. Call before start().
+    // meanwhile). An answer that comes back within that time is read at once instead of after
+    // a wake-up, which on a virtual machine whose idle CPUs halt costs 20-40 µs; the price is
+    // that CPU time. 0 (the default): sleep at once. Call before start().
     void set_busy_poll_us(uint32_t busy_poll_us) noexcept { busy_poll_us_ = busy_poll_us; }
 
     static uint64_t now_us();

@@ -16,13 +16,9 @@ public:
     using Map = std::unordered_map<Key, Value>;
     using iterator = typename Map::iterator;
 
-    // Inserts or replaces the value of key.
-    void put(const Key& key, Value value)
+    // Adds key, which must not be there yet (timer ids are never reused): no lookup first.
+    void insert_new(const Key& key, Value value)
     {
-        if (auto it = map_.find(key); it != map_.end()) {
-            it->second = std::move(value);
-            return;
-        }
         if (spares_.empty()) {
             map_.emplace(key, std::move(value));
             return;

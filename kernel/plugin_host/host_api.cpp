@@ -58,7 +58,7 @@ int32_t host_timer_start(om_host_ctx* ctx, uint64_t delay_us, uint64_t interval_
         if (!timer.periodic) ctx->timers.erase(it);
         run_plugin_callback(ctx, "timer", [&] { timer.fn(timer.user_data, timer_id); });
     });
-    ctx->timers.put(id, om_host_ctx::Timer{fn, user_data, interval_us != 0});
+    ctx->timers.insert_new(id, om_host_ctx::Timer{fn, user_data, interval_us != 0});
     if (out_timer_id) *out_timer_id = id;
     return OM_OK;
 }
