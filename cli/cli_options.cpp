@@ -50,6 +50,12 @@ constexpr std::array<CommandName, 8> kCommands = {{
 bool is_plugin_kind(std::string_view value) { return contains(kPluginKinds, value); }
 bool is_delivery_mode(std::string_view value) { return contains(kModes, value); }
 bool is_transport_choice(std::string_view value) { return contains(kTransports, value); }
+om_transport_type transport_for_choice(std::string_view choice) {
+    if (choice == "server") return OM_TRANSPORT_SERVER_RELAY;
+    if (choice == "p2p") return OM_TRANSPORT_P2P;
+    if (choice == "turn") return OM_TRANSPORT_TURN;
+    return OM_TRANSPORT_NONE;
+}
 bool is_log_level(std::string_view value) { return contains(kLogLevels, value); }
 
 std::string plugin_kinds_list() { return join(kPluginKinds); }

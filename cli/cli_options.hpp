@@ -1,6 +1,8 @@
 // What the command line asked for, after parsing and validation.
 #pragma once
 
+#include <orbitmesh/orbitmesh.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -77,6 +79,9 @@ struct CliOptions {
 bool is_plugin_kind(std::string_view value);
 bool is_delivery_mode(std::string_view value);
 bool is_transport_choice(std::string_view value);
+// --transport's choice as the C API's om_transport_type: auto = OM_TRANSPORT_NONE (the best
+// path), p2p, server (the server relay), turn (the agent's TURN allocation alone).
+om_transport_type transport_for_choice(std::string_view choice);
 bool is_log_level(std::string_view value);
 
 // "transport, nat-discovery, ..." for error messages and usage.

@@ -16,7 +16,7 @@
 // status, strategy, mode, channel, size, sent, damaged, would_block, rtt_samples, rtt_ms_min,
 // rtt_ms_mean, the session metrics (peer_report.hpp) and diagnosis.
 // Exit 0 when Connected and something came back (in reliable modes: nothing damaged); 1 when the
-// operation failed (the JSON says why); 2 for usage errors and --transport turn.
+// operation failed (the JSON says why); 2 for usage errors.
 #include "agent_setup.hpp"
 #include "commands.hpp"
 #include "demo_payload.hpp"
@@ -373,13 +373,7 @@ private:
 } // namespace
 
 int run_bench(const CliOptions& options) {
-    if (options.cmd.transport == "turn") {
-        std::cerr << "orbitmesh-agent: bench: not yet supported (--transport turn: auto, p2p and server are built)\n";
-        return kExitUsage;
-    }
-    const om_transport_type via = options.cmd.transport == "server" ? OM_TRANSPORT_SERVER_RELAY
-                                  : options.cmd.transport == "p2p"  ? OM_TRANSPORT_P2P
-                                                                    : OM_TRANSPORT_NONE;
+    const om_transport_type via = transport_for_choice(options.cmd.transport);
     install_stop_signals();
     Bench bench(options);
     try {

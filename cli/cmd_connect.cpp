@@ -1,5 +1,6 @@
 // `connect PEER`: registers with --server as --id, connects to PEER (--transport auto: direct
-// when possible, else the relay; p2p: direct only; server: the server relay), sends --count
+// when possible, else the relay; p2p: direct only; server: the server relay; turn: the agent's
+// TURN allocation alone), sends --count
 // messages of --size bytes with --mode on --channel, waits for the echoes of a `listen`ing peer
 // (bounded by --timeout-ms) and prints ONE JSON object with the CONTRACT's fields, then
 // planned_strategy, mode, channel, the delivery session's metrics (peer_report.hpp) and pairs
@@ -8,7 +9,7 @@
 // come back on the channel and in the mode it went with. OM_ERR_WOULD_BLOCK (the peer's send
 // queue is full) waits for OM_EVENT_PEER_WRITABLE, or a short slice, and sends again.
 // Exit 0 only when Connected and, in reliable modes, every echo came back intact (and, for
-// reliable-ordered, in order); 1 otherwise; 2 for --transport turn (not built yet).
+// reliable-ordered, in order); 1 otherwise; 2 for usage errors.
 #include "agent_setup.hpp"
 #include "commands.hpp"
 #include "demo_payload.hpp"
@@ -35,13 +36,6 @@ constexpr auto kQuiet = std::chrono::milliseconds(1000);
 constexpr int kPumpWaitMs = 5;
 // Longest wait for OM_EVENT_PEER_WRITABLE before a send is tried again anyway.
 constexpr auto kWritableWait = std::chrono::milliseconds(50);
-
-std::optional<om_transport_type> via_for(const std::string& transport) {
-    if (transport == "server") return OM_TRANSPORT_SERVER_RELAY;
-    if (transport == "p2p") return OM_TRANSPORT_P2P;
-    if (transport == "auto") return OM_TRANSPORT_NONE;
-    return std::nullopt; // turn: not built yet
-}
 
 class Connector {
 public:
@@ -235,12 +229,7 @@ private:
 } // namespace
 
 int run_connect(const CliOptions& options) {
-    std::optional<om_transport_type> via = via_for(options.cmd.transport);
-    if (!via) {
-        std::cerr << "orbitmesh-agent: connect: not yet supported (--transport " << options.cmd.transport
-                  << ": auto, p2p and server are built)\n";
-        return kExitUsage;
-    }
+    const om_transport_type via = transport_for_choice(options.cmd.transport);
     if (options.cmd.size < static_cast<int>(kDemoHeaderSize)) {
         return usage_error("connect: --size must be at least " + std::to_string(kDemoHeaderSize) +
                            " bytes (marker and sequence number)");
@@ -252,7 +241,7 @@ int run_connect(const CliOptions& options) {
     } catch (const orbitmesh::Error& e) {
         return usage_error(std::string("connect: ") + e.what());
     }
-    return connector.run(*via);
+    return connector.run(via);
 }
 
 } // namespace om_cli

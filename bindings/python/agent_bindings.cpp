@@ -119,9 +119,11 @@ void register_agent(py::module_& m)
              "Connects to a registered peer; returns its PeerConnectionState. transport None (or "
              "Transport.NotConnected) picks the best path (direct when p2p.prefer_p2p and the "
              "strategy allow it, else or on failure the relay when p2p.fallback_to_relay); "
-             "Transport.P2P asks for a direct path only; Transport.ServerRelay for the server relay. "
+             "Transport.P2P asks for a direct path only; Transport.ServerRelay for the server relay; "
+             "Transport.TurnRelay for this agent's TURN allocation alone (p2p.turn_server and its "
+             "credentials; StateError when there is no allocation, saying why). "
              "NotFoundError: no such peer; RefusedError: it declined; UnreachableError: no direct "
-             "path and no fallback; NotSupportedError: Transport.TurnRelay (not built yet).")
+             "path and no fallback.")
         .def("peer_pairs", [](A& a, const std::string& peer_id) { return parse_json(a.peer_pairs_json(peer_id)); },
              py::arg("peer_id"),
              "The candidate pairs of the peer's last connection attempt, highest priority first: a "

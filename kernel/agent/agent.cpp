@@ -25,6 +25,7 @@ constexpr uint64_t kDrainRetryUs = 50'000;
 constexpr const char* kDefaultNatDiscovery = "stun";  // finds the plugin "nat-stun"
 constexpr const char* kDefaultStrategy = "matrix";    // finds the plugin "strategy-matrix"
 constexpr const char* kDefaultDelivery = "quic";      // finds the plugin "delivery-quic"
+constexpr const char* kDefaultTurn = "client";        // finds the plugin "turn-client"
 
 struct KindLifecycle {
     int32_t (*create)(const om_plugin_create_args*, void**) = nullptr;
@@ -104,13 +105,9 @@ AgentConfig AgentConfig::from(const om_agent_options& options)
     require(r.reserved0 == 0, "om_agent_options.reserved0 must be 0");
     require(r.event_mode == OM_EVENTS_ON_LOOP_THREAD || r.event_mode == OM_EVENTS_DISPATCH,
             "event_mode must be OM_EVENTS_ON_LOOP_THREAD or OM_EVENTS_DISPATCH");
-    // TURN is not built yet: its options answer OM_ERR_NOT_SUPPORTED rather than being ignored.
-    const std::pair<const char*, const std::string*> turn_options[] = {
-        {"turn_server", &c.turn_server}, {"turn_username", &c.turn_username}, {"turn_password", &c.turn_password}};
-    for (const auto& [name, value] : turn_options)
-        if (!value->empty()) fail(OM_ERR_NOT_SUPPORTED, std::string(name) + ": TURN is not yet supported");
-    if (r.turn_port != default_agent_options().turn_port)
-        fail(OM_ERR_NOT_SUPPORTED, "turn_port: TURN is not yet supported");
+    // TURN (RFC 8656): a server with credentials, or credentials without a server make no sense.
+    require(!c.turn_username.empty() || c.turn_password.empty(), "turn_password is set without turn_username");
+    require(!c.turn_server.empty() || c.turn_username.empty(), "turn_username is set without turn_server");
     c.plugin_options = parse_plugin_options(c.plugin_options_text);
     c.resolved_bind = resolve_bind_address(r.bind_address, r.server_url);
     return c;
@@ -142,13 +139,16 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
     // load them when they arrive.
     for (const auto& [name, kind] : kinds) {
         std::shared_ptr<PluginLibrary> library;
+        // TURN's default is loaded only for an agent that has a TURN server.
         const bool has_default = kind == OM_PLUGIN_KIND_NAT_DISCOVERY || kind == OM_PLUGIN_KIND_STRATEGY ||
-                                 kind == OM_PLUGIN_KIND_DELIVERY;
+                                 kind == OM_PLUGIN_KIND_DELIVERY ||
+                                 (kind == OM_PLUGIN_KIND_TURN && !config_.turn_server.empty());
         if (has_default && name->empty()) {
             // NAT discovery, the strategy and delivery are on by default when their plugins are
             // installed.
             const char* fallback = kind == OM_PLUGIN_KIND_STRATEGY  ? kDefaultStrategy
                                    : kind == OM_PLUGIN_KIND_DELIVERY ? kDefaultDelivery
+                                   : kind == OM_PLUGIN_KIND_TURN     ? kDefaultTurn
                                                                      : kDefaultNatDiscovery;
             try {
                 library = registry.load(fallback, kind);
@@ -256,6 +256,7 @@ void Agent::create_kind_instances()
 
 void Agent::destroy_kind_instances()
 {
+    release_turn("the agent is destroyed");  // its Deallocate leaves while the socket is open
     for (auto& k : kind_instances_) {
         if (!k.instance) continue;
         KindLifecycle life = kind_lifecycle(*k.library);
@@ -316,6 +317,7 @@ void Agent::close_transport_on_loop(const char* reason)
     if (!transport_) return;
     transport_opened_for_nat_ = false;
     if (nat_) nat_->abort(OM_ERR_CLOSED, "the transport closed during NAT discovery");
+    release_turn("the transport closed");  // the allocation belongs to this socket's 5-tuple
     if (draining_) {
         // An event callback inside the transport's drain asked for this: the plugin is still on
         // the stack, so close right after the drain returns.
@@ -457,6 +459,15 @@ void Agent::route_datagram(const om_datagram& datagram)
     // RFC 7983 §7: STUN and TURN ChannelData go to the plugins that speak them.
     auto cls = proto::classify_datagram(datagram.data, datagram.len);
     demux_counters_[static_cast<int>(cls)]->fetch_add(1, std::memory_order_relaxed);
+    // RFC 9443 §3: what the TURN server sends (its answers, Data indications and ChannelData,
+    // whose first byte 64-79 QUIC also uses) is told apart by its source, before anything else.
+    if (turn_.state != TurnLink::State::Off && turn_.server && proto::same_address(datagram.peer, *turn_.server)) {
+        if (PluginInstance* turn = turn_plugin()) {
+            auto vtbl = turn->library->vtable<om_turn_vtbl>();
+            if (guarded_call(*turn->ctx, "on_datagram", [&] { return vtbl->on_datagram(turn->instance, &datagram); }) == 1)
+                return;
+        }
+    }
     // Connectivity checks and direct-path frames first: they belong to peers.
     if (cls == proto::DatagramClass::Stun && route_ice(datagram)) return;
     // QUIC packets (RFC 9443 first byte 64-127, 192-255) and the rest: by the source address,

@@ -154,11 +154,38 @@ private:
     void ice_progress(const std::string& peer_id, PeerRecord& peer);
     void next_step(const std::string& peer_id, PeerRecord& peer, const std::string& why);
     void p2p_connected(const std::string& peer_id, PeerRecord& peer);
-    bool route_ice(const om_datagram& datagram);
+    bool route_ice(const om_datagram& datagram, ice::Base base = ice::Base::Socket);
+    // The plan runs connectivity checks: a direct step first, or TURN (relayed candidates are
+    // checked like any other, RFC 8445 §5.1.1.2).
+    bool plan_uses_ice(const PeerRecord& peer) const;
+    // TURN (agent_turn.cpp): one allocation per agent on its own socket, shared by every peer.
+    PluginInstance* turn_plugin();
+    bool turn_configured() const;
+    bool turn_ready() const { return turn_.state == TurnLink::State::Allocated; }
+    // Allocates when TURN is configured and no allocation exists or is under way.
+    void start_turn();
+    void release_turn(const std::string& why);
+    void wake_turn_waiters();
+    static void turn_allocated_cb(void* user_data, int32_t status, const om_address* relayed);
+    static void turn_event_cb(void* user_data, om_turn_event_type type, int32_t status, const om_address* peer,
+                              const char* message);
+    static void turn_sink(void* user_data, const om_datagram* datagram);
+    void on_turn_allocated(int32_t status, const om_address* relayed);
+    void on_turn_lost(int32_t status, const std::string& why);
+    // What a peer sent to our relayed address: checks to ICE, packets to the peer's path.
+    void route_relayed(const om_datagram& datagram);
+    om_status send_through_turn(const om_address& to, const uint8_t* data, size_t len);
+    // The relayed candidate of the allocation (and its reflexive address as raddr).
+    std::optional<proto::ice::Candidate> relayed_candidate() const;
+    // Why a TURN step cannot run, "" when it can.
+    std::string turn_unavailable_reason() const;
     // The data plane (agent_data.cpp): paths, the delivery session, messages in and out.
     PluginInstance* delivery_plugin();
     const std::string& local_fingerprint();  // "" without a delivery plugin
-    uint32_t attach_direct_path(PeerRecord& peer, const om_address& remote, uint64_t rtt_us);
+    // via_relay: the pair's base is this agent's TURN allocation; kind: TurnRelay when either end
+    // is relayed.
+    uint32_t attach_direct_path(PeerRecord& peer, const om_address& remote, uint64_t rtt_us, bool via_relay = false,
+                                om_transport_type kind = OM_TRANSPORT_P2P);
     uint32_t attach_relay_path(const std::string& peer_id, PeerRecord& peer);
     // The session sends on path_id from now on (opening the session on the first path). False
     // when the connection failed instead (no fingerprint, a session the plugin refused).
@@ -191,7 +218,7 @@ private:
     void drain_outbound();
     bool send_queued(const std::string& peer_id, PeerRecord& peer);  // true: a writable event is due
     // A datagram from a peer's direct path (by source address): to its session.
-    bool route_peer_packet(const om_datagram& datagram);
+    bool route_peer_packet(const om_datagram& datagram, bool via_relay = false);
     bool route_cached(const om_datagram& datagram);
     void deliver_peer_packet(PeerRecord& peer, uint32_t path_id, const om_datagram& datagram);
     // ICE restarts while relayed (agent_restart.cpp): a connection on the relay keeps looking
@@ -216,6 +243,8 @@ private:
     // NAT discovery (agent_nat.cpp).
     PluginInstance* nat_plugin();
     std::optional<om_address> configured_stun_server() const;  // stun_server option, resolved
+    std::optional<om_address> configured_turn_server() const;  // turn_server:turn_port, resolved
+    std::optional<om_address> resolve_configured(const std::string& host, int32_t port) const;
     void run_nat_discovery(const om_address& server, int budget_ms, NatDiscovery::Done done);
     // What this agent tells peers and the server about its NAT: the last good result, if any.
     std::optional<proto::signaling::NatInfo> nat_for_signal() const;
@@ -244,6 +273,16 @@ private:
     bool transport_opened_for_nat_ = false;  // opened by discovery, not yet claimed by the application
     std::optional<om_address> announced_stun_;  // the server's, from its handshake answer
     std::optional<om_address> configured_stun_;  // stun_server:stun_port, resolved off the loop
+    // The agent's TURN allocation (agent_turn.cpp).
+    struct TurnLink {
+        enum class State { Off, Allocating, Allocated, Failed } state = State::Off;
+        std::optional<om_address> server;  // turn_server:turn_port, resolved off the loop
+        std::string username, password;    // the ones in use (options, or the server's in `registered`)
+        std::optional<om_address> relayed, reflexive;
+        std::string error;                 // why the last allocation failed or was lost
+        uint64_t failed_us = 0;            // when; a new attempt waits kTurnRetryUs
+    } turn_;
+    std::vector<std::shared_ptr<Completion>> turn_waiters_;  // TURN-only connects awaiting the allocation
     std::vector<ice::InterfaceAddress> interfaces_;  // for host candidates on a wildcard socket
     uint64_t interfaces_listed_us_ = 0;
     bool interfaces_refresh_posted_ = false;

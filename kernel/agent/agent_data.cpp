@@ -93,12 +93,29 @@ std::string Agent::fingerprint()
     return out;
 }
 
-uint32_t Agent::attach_direct_path(PeerRecord& peer, const om_address& remote, uint64_t rtt_us)
+uint32_t Agent::attach_direct_path(PeerRecord& peer, const om_address& remote, uint64_t rtt_us, bool via_relay,
+                                   om_transport_type kind)
 {
     for (const auto& [id, path] : peer.paths)
-        if (auto* direct = dynamic_cast<DirectPath*>(path.get()); direct && proto::same_address(direct->remote(), remote))
+        if (auto* direct = dynamic_cast<DirectPath*>(path.get());
+            direct && direct->via_relay() == via_relay && proto::same_address(direct->remote(), remote))
             return id;
     const uint32_t id = next_path_id_++;
+    uint32_t mtu = mtu_ ? std::min<uint32_t>(mtu_, config_.raw.max_mtu) : uint32_t(config_.raw.max_mtu);
+    if (via_relay) {
+        // Each packet is one Send indication (RFC 8656 §10: 20-byte header, XOR-PEER-ADDRESS up
+        // to 24 bytes, the DATA header) until the channel is bound, then ChannelData (4 bytes).
+        constexpr uint32_t kSendIndicationOverhead = 20 + 24 + 4 + 4;
+        mtu = mtu > kSendIndicationOverhead + 68 ? mtu - kSendIndicationOverhead : 68;
+        auto send_batch = [this](const om_datagram* batch, size_t count) -> size_t {
+            size_t sent = 0;
+            for (; sent < count; ++sent)
+                if (send_through_turn(batch[sent].peer, batch[sent].data, batch[sent].len) != OM_OK) break;
+            return sent;
+        };
+        peer.paths[id] = std::make_unique<DirectPath>(id, remote, mtu, rtt_us, send_batch, kind, true);
+        return id;
+    }
     auto send_batch = [this](const om_datagram* batch, size_t count) -> size_t {
         if (!transport_) return 0;
         try {
@@ -113,9 +130,7 @@ uint32_t Agent::attach_direct_path(PeerRecord& peer, const om_address& remote, u
             return 0;
         }
     };
-    peer.paths[id] = std::make_unique<DirectPath>(id, remote, mtu_ ? std::min<uint32_t>(mtu_, config_.raw.max_mtu)
-                                                                    : uint32_t(config_.raw.max_mtu),
-                                                  rtt_us, send_batch);
+    peer.paths[id] = std::make_unique<DirectPath>(id, remote, mtu, rtt_us, send_batch, kind, false);
     return id;
 }
 
@@ -308,7 +323,7 @@ void Agent::direct_path_lost(const std::string& peer_id, PeerRecord& peer, const
     // lost; the application sees a StateChanged event, nothing else.
     if (peer.delivery && peer.established && config_.raw.fallback_to_relay && signaling_ && signaling_->registered()) {
         for (auto it = peer.paths.begin(); it != peer.paths.end();)
-            it = it->second->kind() == OM_TRANSPORT_P2P ? peer.paths.erase(it) : std::next(it);
+            it = dynamic_cast<DirectPath*>(it->second.get()) ? peer.paths.erase(it) : std::next(it);
         peer.local_candidate.clear();
         peer.remote_candidate.clear();
         peer.strategy = OM_STRATEGY_SERVER_RELAY;
@@ -400,7 +415,7 @@ bool Agent::route_cached(const om_datagram& datagram)
         auto path = peer->paths.find(it->second.path_id);
         if (path != peer->paths.end()) {
             auto* direct = dynamic_cast<DirectPath*>(path->second.get());
-            if (direct && proto::same_address(direct->remote(), datagram.peer)) {
+            if (direct && !direct->via_relay() && proto::same_address(direct->remote(), datagram.peer)) {
                 deliver_peer_packet(*peer, it->second.path_id, datagram);
                 return true;
             }
@@ -410,16 +425,17 @@ bool Agent::route_cached(const om_datagram& datagram)
     return false;
 }
 
-bool Agent::route_peer_packet(const om_datagram& datagram)
+bool Agent::route_peer_packet(const om_datagram& datagram, bool via_relay)
 {
-    if (route_cached(datagram)) return true;
+    // The cache serves the socket's paths (what arrives through the relay has its own source).
+    if (!via_relay && route_cached(datagram)) return true;
     for (auto& [peer_id, peer] : peers_.all()) {
         for (auto& [id, path] : peer.paths) {
             auto* direct = dynamic_cast<DirectPath*>(path.get());
-            if (!direct || !proto::same_address(direct->remote(), datagram.peer)) continue;
+            if (!direct || direct->via_relay() != via_relay || !proto::same_address(direct->remote(), datagram.peer)) continue;
             // Stale entries of paths never seen again go when there are too many.
             if (direct_routes_.size() > 2 * peers_.all().size() + 64) direct_routes_.clear();
-            direct_routes_[datagram.peer] = DirectRoute{peer_id, id};
+            if (!via_relay) direct_routes_[datagram.peer] = DirectRoute{peer_id, id};
             deliver_peer_packet(peer, id, datagram);
             return true;
         }

@@ -48,10 +48,20 @@ PluginInstance* Agent::nat_plugin()
 
 std::optional<om_address> Agent::configured_stun_server() const
 {
-    if (config_.stun_server.empty()) return std::nullopt;
+    return resolve_configured(config_.stun_server, config_.raw.stun_port);
+}
+
+std::optional<om_address> Agent::configured_turn_server() const
+{
+    return resolve_configured(config_.turn_server, config_.raw.turn_port);
+}
+
+std::optional<om_address> Agent::resolve_configured(const std::string& host, int32_t port) const
+{
+    if (host.empty()) return std::nullopt;
     om_address bind{};
-    proto::parse_address(config_.resolved_bind, 0, bind);
-    return resolve_host(config_.stun_server, static_cast<uint16_t>(config_.raw.stun_port), bind.family);
+    proto::parse_address(config_.resolved_bind, 0, bind);  // the socket's family first
+    return resolve_host(host, static_cast<uint16_t>(port), bind.family);
 }
 
 void Agent::run_nat_discovery(const om_address& server, int budget_ms, NatDiscovery::Done done)

@@ -77,6 +77,11 @@ void Agent::plan_connection(PeerRecord& peer, om_transport_type via, bool initia
         peer.steps = {OM_STRATEGY_SERVER_RELAY};
         return;
     }
+    if (via == OM_TRANSPORT_TURN) {
+        peer.planned = OM_STRATEGY_TURN_RELAY;
+        peer.steps = {OM_STRATEGY_TURN_RELAY};
+        return;
+    }
     om_strategy_input input{};
     input.struct_size = sizeof input;
     input.local_nat = local_nat_type();
@@ -84,7 +89,7 @@ void Agent::plan_connection(PeerRecord& peer, om_transport_type via, bool initia
     // OM_TRANSPORT_P2P asks for the direct path alone, whatever the options say.
     input.prefer_p2p = via == OM_TRANSPORT_P2P ? 1 : config_.raw.prefer_p2p;
     input.fallback_to_relay = via == OM_TRANSPORT_P2P ? 0 : config_.raw.fallback_to_relay;
-    input.turn_available = 0;  // no TURN plugin is built yet
+    input.turn_available = turn_configured() && turn_.state != TurnLink::State::Failed ? 1 : 0;
     input.initiator = initiator ? 1 : 0;
     om_strategy_output output = choose_strategy(input);
     peer.planned = output.strategy;
@@ -111,6 +116,14 @@ void Agent::plan_connection(PeerRecord& peer, om_transport_type via, bool initia
 bool Agent::plan_has_direct(const PeerRecord& peer) const
 {
     return !peer.steps.empty() && is_direct(peer.steps.front());
+}
+
+bool Agent::plan_uses_ice(const PeerRecord& peer) const
+{
+    if (plan_has_direct(peer)) return true;
+    // A TURN step first: its relayed candidates are checked like any other.
+    return !peer.steps.empty() && peer.steps.front() == OM_STRATEGY_TURN_RELAY && turn_configured() &&
+           turn_.state != TurnLink::State::Failed;
 }
 
 bool Agent::plan_allows_direct(const PeerRecord& peer) const
@@ -165,6 +178,10 @@ std::vector<pice::Candidate> Agent::gather_candidates()
             if (!known && base != out.end()) out.push_back(pice::make_server_reflexive(mapped, base->address));
         }
     }
+    // Relayed (RFC 8445 §5.1.1.2): the agent's TURN allocation, when there is one. One that is
+    // still being made trickles its candidate when it is done (on_turn_allocated).
+    start_turn();
+    if (auto relayed = relayed_candidate()) out.push_back(*relayed);
     counters_.add("ice.candidates_gathered", out.size());
     return out;
 }
@@ -215,6 +232,7 @@ std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRec
     config.consent_interval_ms = static_cast<uint32_t>(
         std::max(1, std::min(config_.raw.keep_alive_interval_ms, config_.raw.disconnect_timeout_ms / 6)));
     config.socket_address = transport_->local_address();
+    config.relay_only = peer.via == OM_TRANSPORT_TURN;
 
     peer.p2p = P2PLink{};
     peer.p2p.local_ufrag = config.local_ufrag;
@@ -230,6 +248,11 @@ std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRec
     };
     auto count = [this](const char* what) { counters_.add(std::string("ice.") + what, 1); };
     peer.p2p.session = std::make_unique<ice::Session>(std::move(config), std::move(local), send, count);
+    // Checks of the relayed base go through the TURN allocation (RFC 8445 §7.2.4: to the peer's
+    // address, as a Send indication or ChannelData).
+    peer.p2p.session->set_relay_send([this](const om_address& to, std::span<const uint8_t> bytes) {
+        if (send_through_turn(to, bytes.data(), bytes.size()) != OM_OK) counters_.add("ice.relay_send_failures", 1);
+    });
     log_message(OM_LOG_DEBUG, "ice: " + peer_id + ": " + std::to_string(lines.size()) + " local candidates");
     return lines;
 }
@@ -356,7 +379,13 @@ void Agent::p2p_connected(const std::string& peer_id, PeerRecord& peer)
     log_message(OM_LOG_INFO, "p2p: " + peer_id + " connected over " + peer.local_candidate + " -> " + peer.remote_candidate);
     // The session's first RTT comes from the checks (a QUIC default of 333 ms would stall it).
     const uint64_t rtt_us = pair->rtt_ms > 0 ? uint64_t(pair->rtt_ms * 1000.0) : 0;
-    const uint32_t path_id = attach_direct_path(peer, pair->remote.address, rtt_us);
+    // A relayed candidate at either end makes it a TURN path (the peer's relay, or ours when the
+    // pair's base is our allocation).
+    const bool via_relay = pair->base == ice::Base::Relay;
+    const bool relayed = via_relay || pair->remote.type == pice::CandidateType::Relayed;
+    if (relayed) peer.strategy = OM_STRATEGY_TURN_RELAY;
+    const uint32_t path_id = attach_direct_path(peer, pair->remote.address, rtt_us, via_relay,
+                                                relayed ? OM_TRANSPORT_TURN : OM_TRANSPORT_P2P);
     path_connected(peer_id, peer, path_id, moved ? "the peer nominated " + peer.remote_candidate : "checks succeeded");
     if (!peer.delivery) return;
     std::vector<P2PLink::EarlyPacket> early;
@@ -376,7 +405,14 @@ void Agent::next_step(const std::string& peer_id, PeerRecord& peer, const std::s
     for (; peer.step < peer.steps.size(); ++peer.step) {
         om_strategy s = peer.steps[peer.step];
         if (s == OM_STRATEGY_TURN_RELAY) {
-            diagnosis += "; TURN is not built yet";
+            // Relayed candidates are checked with the others (RFC 8445 §5.1.1.2): when the checks
+            // ran with one and failed, TURN failed with them.
+            const auto& local = peer.p2p.session ? peer.p2p.session->local_candidates() : std::vector<pice::Candidate>{};
+            const bool checked = std::any_of(local.begin(), local.end(),
+                                             [](const pice::Candidate& c) { return c.type == pice::CandidateType::Relayed; });
+            const std::string reason = turn_unavailable_reason();
+            diagnosis += checked ? "; TURN: the relayed candidate's checks failed too"
+                                 : "; TURN: " + (reason.empty() ? std::string("the peer took no part in the checks") : reason);
             continue;
         }
         if (s == OM_STRATEGY_SERVER_RELAY) {
@@ -392,7 +428,7 @@ void Agent::next_step(const std::string& peer_id, PeerRecord& peer, const std::s
     fail_connect(peer_id, peer, OM_ERR_UNREACHABLE, diagnosis);
 }
 
-bool Agent::route_ice(const om_datagram& datagram)
+bool Agent::route_ice(const om_datagram& datagram, ice::Base base)
 {
     std::span<const uint8_t> bytes(datagram.data, datagram.len);
     // Only well-formed STUN (header, length, magic cookie) is a check: anything else that merely
@@ -422,7 +458,7 @@ bool Agent::route_ice(const om_datagram& datagram)
         counters_.add("ice.checks_received", 1);
         for (auto& [id, peer] : peers_.all()) {
             if (!peer.p2p.session || !peer.p2p.session->live() || peer.p2p.session->local_ufrag() != owner) continue;
-            peer.p2p.session->on_request(check, datagram.peer, now);
+            peer.p2p.session->on_request(check, datagram.peer, now, base);
             ice_progress(id, peer);
             return true;
         }
@@ -433,7 +469,7 @@ bool Agent::route_ice(const om_datagram& datagram)
         if (!id) return false;
         for (auto& [peer_id, peer] : peers_.all()) {
             if (!peer.p2p.session || !peer.p2p.session->owns_transaction(*id)) continue;
-            peer.p2p.session->on_response(bytes, datagram.peer, now);
+            peer.p2p.session->on_response(bytes, datagram.peer, now, base);
             ice_progress(peer_id, peer);
             return true;
         }

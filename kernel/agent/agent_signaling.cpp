@@ -59,11 +59,25 @@ void Agent::connect()
     sc.attempt_timeout_ms = static_cast<uint32_t>(config_.raw.connection_timeout_ms);
 
     std::optional<om_address> stun = configured_stun_server();  // resolved here, off the loop
+    std::optional<om_address> turn;
+    try {
+        turn = configured_turn_server();  // also off the loop
+    } catch (const Error& e) {
+        log_message(OM_LOG_WARNING, std::string("turn: ") + e.what());
+    }
 
     auto done = std::make_shared<Completion>();
     on_loop([&] {
         if (signaling_ && signaling_->registered()) fail(OM_ERR_STATE, "already connected to " + config_.server_url);
         configured_stun_ = stun;
+        if (turn && !proto::same_address(*turn, turn_.server.value_or(om_address{}))) {
+            release_turn("the TURN server changed");
+            turn_.server = turn;
+        }
+        if (!config_.turn_username.empty()) {
+            turn_.username = config_.turn_username;
+            turn_.password = config_.turn_password;
+        }
         connect_waiters_.push_back(done);
         if (!signaling_) {
             SignalingClient::Handler& handler = *this;
@@ -123,6 +137,7 @@ void Agent::on_registered(const sig::Registered& registered, bool reconnected)
     log_message(OM_LOG_INFO, "registered with " + config_.server_url + " as " + registered.id);
     for (auto& w : connect_waiters_) w->complete(OM_OK, {});
     connect_waiters_.clear();
+    start_turn();  // ready before the first connection needs it
     // Relay peers ride on the server connection: they are usable again.
     for (auto& [id, peer] : peers_.all())
         if (peer.transport == OM_TRANSPORT_SERVER_RELAY && peer.status == OM_PEER_CONNECTING && !peer.pending_request) {
@@ -170,12 +185,20 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
 {
     std::string why;
     if (!sig::validate_agent_id(peer_id, &why)) fail(OM_ERR_INVALID_ARGUMENT, "peer id: " + why);
-    if (via == OM_TRANSPORT_TURN)
-        fail(OM_ERR_NOT_SUPPORTED, "TURN connections are not yet supported; use the server relay or a direct path");
-    if (via != OM_TRANSPORT_NONE && via != OM_TRANSPORT_SERVER_RELAY && via != OM_TRANSPORT_P2P)
+    if (via != OM_TRANSPORT_NONE && via != OM_TRANSPORT_SERVER_RELAY && via != OM_TRANSPORT_P2P && via != OM_TRANSPORT_TURN)
         fail(OM_ERR_INVALID_ARGUMENT, "unknown transport " + std::to_string(via));
     refuse_blocking_on_loop("om_agent_connect_peer");
     if (peer_id == config_.agent_id) fail(OM_ERR_INVALID_ARGUMENT, "an agent cannot connect to itself");
+    // TURN alone needs the relayed candidate: an allocation under way (made at registration) is
+    // waited for, within the connection timeout.
+    if (via == OM_TRANSPORT_TURN) {
+        auto allocated = std::make_shared<Completion>();
+        on_loop([&] {
+            if (turn_.state == TurnLink::State::Allocating) turn_waiters_.push_back(allocated);
+            else allocated->complete(OM_OK, {});
+        });
+        (void)allocated->wait(config_.raw.connection_timeout_ms);  // the attempt below says why not
+    }
 
     auto done = std::make_shared<Completion>();
     on_loop([&] {
@@ -193,14 +216,27 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
         peer.remote_nat = OM_NAT_UNKNOWN;  // what it was last time may no longer hold
         peer.connect_started_us = EventLoop::now_us();  // gathering is part of connecting
         std::vector<proto::ice::Candidate> local;
-        if (via != OM_TRANSPORT_SERVER_RELAY) local = gather_candidates();
+        if (via == OM_TRANSPORT_TURN) {
+            // TURN alone: the relayed candidate is the only one offered, like a browser's
+            // iceTransportPolicy "relay"; it must exist now (a request without candidates
+            // would ask the peer for the server relay).
+            (void)gather_candidates();  // opens the socket and allocates if nothing did yet
+            auto relayed = relayed_candidate();
+            if (!relayed) {
+                peer.waiters.pop_back();
+                fail(OM_ERR_STATE, "cannot connect over TURN: " + turn_unavailable_reason());
+            }
+            local.push_back(*relayed);
+        } else if (via != OM_TRANSPORT_SERVER_RELAY) {
+            local = gather_candidates();
+        }
         // The peer's addresses are not known yet: a global IPv6 address of ours may meet one.
         plan_connection(peer, via, true, has_global_ipv6(local));
         sig::ConnectRequest request;
         request.to = peer_id;
         request.request_id = next_request_id_++;
         request.nat = nat_for_signal();
-        if (plan_has_direct(peer)) {
+        if (plan_uses_ice(peer)) {
             // The candidates travel with the request (seed step 2); the session exists from now
             // on, so the peer's early checks are answered before its response arrives.
             request.candidates = start_direct(peer_id, peer, proto::ice::Role::Controlling, std::move(local));
@@ -322,7 +358,7 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     response.accept = true;
     response.nat = nat_for_signal();
     if (!local_fingerprint().empty()) response.fingerprint = local_fingerprint();
-    const bool direct = plan_has_direct(peer);
+    const bool direct = plan_uses_ice(peer);
     if (direct) response.candidates = start_direct(from, peer, proto::ice::Role::Controlled, std::move(local));
     else {
         peer.p2p.local_ufrag = random_ice_string(8);
@@ -372,13 +408,13 @@ void Agent::on_connect_response(sig::ConnectResponse& response)
     bool ipv6_path = peer->p2p.session && has_global_ipv6(peer->p2p.session->local_candidates()) &&
                      has_global_ipv6(parse_candidates(response.candidates));
     plan_connection(*peer, peer->via, true, ipv6_path);
-    if (plan_has_direct(*peer) && peer->p2p.session && !response.candidates.empty()) {
+    if (plan_uses_ice(*peer) && peer->p2p.session && !response.candidates.empty()) {
         accept_remote(peer_id, *peer, response.ufrag, response.pwd, response.candidates);
         return;
     }
     std::string why = peer->via == OM_TRANSPORT_SERVER_RELAY                       ? "the server relay was asked for"
                       : peer->via == OM_TRANSPORT_NONE && !config_.raw.prefer_p2p ? "prefer_p2p is off"
-                      : !plan_has_direct(*peer)                                  ? "the strategy chose the relay"
+                      : !plan_uses_ice(*peer)                                    ? "the strategy chose the relay"
                                                            : peer_id + " offered no candidates (its strategy chose the relay)";
     stop_direct(*peer);
     next_step(peer_id, *peer, why);

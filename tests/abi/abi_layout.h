@@ -317,7 +317,11 @@ OM_LAYOUT_OFFSET(om_strategy_vtbl, choose, 24)
 OM_LAYOUT_OFFSET(om_strategy_vtbl, order_pairs, 32)
 
 /* om_turn_request */
+#if defined(OM_LAYOUT_ABI_1_0)
 OM_LAYOUT_SIZE(om_turn_request, 88)
+#else
+OM_LAYOUT_SIZE(om_turn_request, 104)
+#endif
 OM_LAYOUT_OFFSET(om_turn_request, struct_size, 0)
 OM_LAYOUT_OFFSET(om_turn_request, server, 4)
 OM_LAYOUT_OFFSET(om_turn_request, username, 32)
@@ -327,9 +331,17 @@ OM_LAYOUT_OFFSET(om_turn_request, done, 56)
 OM_LAYOUT_OFFSET(om_turn_request, done_user_data, 64)
 OM_LAYOUT_OFFSET(om_turn_request, sink, 72)
 OM_LAYOUT_OFFSET(om_turn_request, sink_user_data, 80)
+#if !defined(OM_LAYOUT_ABI_1_0)
+OM_LAYOUT_OFFSET(om_turn_request, on_event, 88)
+OM_LAYOUT_OFFSET(om_turn_request, event_user_data, 96)
+#endif
 
 /* om_turn_vtbl */
+#if defined(OM_LAYOUT_ABI_1_0)
 OM_LAYOUT_SIZE(om_turn_vtbl, 64)
+#else
+OM_LAYOUT_SIZE(om_turn_vtbl, 72)
+#endif
 OM_LAYOUT_OFFSET(om_turn_vtbl, struct_size, 0)
 OM_LAYOUT_OFFSET(om_turn_vtbl, create, 8)
 OM_LAYOUT_OFFSET(om_turn_vtbl, destroy, 16)
@@ -338,6 +350,9 @@ OM_LAYOUT_OFFSET(om_turn_vtbl, create_permission, 32)
 OM_LAYOUT_OFFSET(om_turn_vtbl, send, 40)
 OM_LAYOUT_OFFSET(om_turn_vtbl, on_datagram, 48)
 OM_LAYOUT_OFFSET(om_turn_vtbl, release, 56)
+#if !defined(OM_LAYOUT_ABI_1_0)
+OM_LAYOUT_OFFSET(om_turn_vtbl, reflexive_address, 64)
+#endif
 
 /* om_delivery_metrics (1.0/1.1 size 64) */
 #if defined(OM_LAYOUT_ABI_1_0)

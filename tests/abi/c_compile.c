@@ -49,7 +49,7 @@ int main(void)
     snprintf(version, sizeof version, "%d.%d.%d", OM_VERSION_MAJOR, OM_VERSION_MINOR,
              OM_VERSION_PATCH);
     CHECK(strcmp(version, OM_VERSION) == 0);
-    CHECK(OM_PLUGIN_ABI_VERSION == 0x00010003u); /* the ABI abi_layout.h snapshots */
+    CHECK(OM_PLUGIN_ABI_VERSION == 0x00010004u); /* the ABI abi_layout.h snapshots */
 
     /* The generated entry point, called directly. */
     memset(&io, 0, sizeof io);

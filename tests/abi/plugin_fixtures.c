@@ -273,7 +273,7 @@ static const refusal refusals[] = {
     {"fixture-refuses", OM_ERR_REFUSED,
      {"fixture-refuses: this plugin needs a feature the host lacks", NULL}},
     /* A plugin answering another major is refused naming its version and ours. */
-    {"fixture-abi20", OM_ERR_ABI_MISMATCH, {"2.0", "1.3"}},
+    {"fixture-abi20", OM_ERR_ABI_MISMATCH, {"2.0", "1.4"}},
     {"fixture-no-entry", OM_ERR_PLUGIN_LOAD, {"fixture-no-entry", "om_plugin_negotiate"}},
     {"fixture-ffi-mismatch", OM_ERR_PLUGIN_LOAD, {"fixture-ffi-mismatch", "add_i32"}},
     /* Broken manifests are skipped by discovery, so their plugins do not exist. */

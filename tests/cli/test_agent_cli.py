@@ -45,57 +45,28 @@ class Help(unittest.TestCase):
         self.assertEqual(r.returncode, 0, describe(r))
 
 
-class NotYetSupported(unittest.TestCase):
+class TurnOptions(unittest.TestCase):
+    """The TURN options reach om_agent_create, which checks them together and names the one at
+    fault (exit 2, nothing on stdout)."""
     CASES = {
-        # listen, connect and bench over auto/p2p/server are built (test_signaling_cli.py); the
-        # TURN path is not yet.
-        "connect": ["connect", "b", "--count", "3", "--size", "100", "--mode", "unreliable",
-                    "--transport", "turn"],
-        "bench": ["bench", "b", "--seconds", "1", "--size", "512", "--mode", "sequenced",
-                  "--transport", "turn"],
+        "turn_username is set without turn_server": ["--turn-user", "u"],
+        "turn_password is set without turn_username": ["--turn-server", "127.0.0.1", "--turn-pass", "p"],
     }
 
-    def test_each_unbuilt_command_exits_2_after_validation(self):
-        extra = ["--token", "t", "--turn-server", "127.0.0.1", "--turn-port", "3479",
-                 "--turn-user", "u", "--turn-pass", "p", "--stun-server", "127.0.0.1",
-                 "--stun-port", "3480", "--no-p2p", "--no-fallback", "--timeout-ms", "500",
-                 "--plugin", "transport=netsim:udp", "--plugin", "delivery=reliable",
-                 "--plugin-option", "netsim.loss=0.1", "--log-level", "error",
-                 "--exclude-interfaces", "docker*,veth*", "--keep-alive-ms", "1000",
-                 "--disconnect-timeout-ms", "5000", "--punch-retries", "3", "--punch-interval-ms", "50",
-                 "--mtu", "1300", "--no-reliable", "--identity-file", "/nonexistent/id.pem",
-                 "--busy-poll-us", "100"]
-        for command, args in self.CASES.items():
-            with self.subTest(command=command):
-                r = agent(*SERVER_ARGS, *extra, *args)
-                self.assertEqual(r.returncode, 2, describe(r))
-                self.assertIn(f"orbitmesh-agent: {command}: not yet supported", r.stderr)
-                self.assertEqual(r.stdout, "")
-
-    def test_options_may_follow_the_command(self):
-        r = agent("connect", "b", *SERVER_ARGS, "--count=5", "--transport=turn")
-        self.assertEqual(r.returncode, 2, describe(r))
-        self.assertIn("not yet supported", r.stderr)
-
-
-class TurnOptionsNotYetSupported(unittest.TestCase):
-    """TURN is not built: its options reach om_agent_create, which refuses them naming the option
-    (OM_ERR_NOT_SUPPORTED), instead of being silently ignored."""
-    CASES = {
-        "turn_server": ["--turn-server", "127.0.0.1"],
-        "turn_username": ["--turn-user", "u"],
-        "turn_password": ["--turn-pass", "p"],
-        "turn_port": ["--turn-port", "3479"],
-    }
-
-    def test_turn_options_exit_2_naming_the_option(self):
-        for field, args in self.CASES.items():
+    def test_inconsistent_turn_options_exit_2_naming_the_option(self):
+        for says, args in self.CASES.items():
             for command in ("netcheck", "listen"):
-                with self.subTest(field=field, command=command):
+                with self.subTest(says=says, command=command):
                     r = agent(*SERVER_ARGS, *args, command)
                     self.assertEqual(r.returncode, 2, describe(r))
-                    self.assertIn(f"orbitmesh-agent: {command}: {field}: TURN is not yet supported", r.stderr)
+                    self.assertIn(f"orbitmesh-agent: {command}: {says}", r.stderr)
                     self.assertEqual(r.stdout, "")
+
+    def test_every_option_may_be_given_with_turn_and_follow_the_command(self):
+        # Validation passes: what fails is reaching the server at SERVER_ARGS (exit 1, not 2).
+        r = agent("connect", "b", *SERVER_ARGS, "--count=5", "--transport=turn", "--turn-server", "127.0.0.1",
+                  "--turn-user", "u", "--turn-pass", "p", "--timeout-ms", "500")
+        self.assertEqual(r.returncode, 1, describe(r))
 
 
 class UsageErrors(unittest.TestCase):

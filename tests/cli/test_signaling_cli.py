@@ -7,12 +7,16 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import unittest
 import urllib.request
 
 from cli_run import describe, run
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from coturn import Coturn  # noqa: E402  (tests/support, shared with the Python tests)
 
 AGENT = os.environ["OM_AGENT"]
 SERVER = os.environ["OM_SERVER"]
@@ -230,11 +234,30 @@ class ListenConnect(SignalingCase):
         self.assertEqual(result["sent"], 0)
         self.assertIn("nobody", result["diagnosis"])
 
-    def test_turn_is_not_yet_supported(self):
-        r, _ = self.connect("b", "--transport", "turn")
-        self.assertEqual(r.returncode, 2, describe(r))
-        self.assertIn("not yet supported", r.stderr)
-        self.assertEqual(r.stdout, "")
+    def test_turn_without_a_turn_server_fails_saying_why(self):
+        r, result = self.connect("b", "--transport", "turn", timeout=30)
+        self.assertEqual(r.returncode, 1, describe(r))
+        self.assertIn("TURN is not configured", r.stdout + r.stderr, describe(r))
+
+    def test_turn_through_coturn_echoes_every_message(self):
+        if not Coturn.available:
+            self.skipTest("SKIPPED: turnserver missing (apt-get install coturn)")
+        with Coturn(user="cli:secret") as turn:
+            turn_args = ["--turn-server", "127.0.0.1", "--turn-port", str(turn.port), "--turn-user", "cli",
+                         "--turn-pass", "secret"]
+            listener = self.listen("b", extra=turn_args)
+            r, result = self.connect("b", *turn_args, "--transport", "turn", "--count", "200", "--size", "500",
+                                     "--mode", "reliable-ordered")
+            self.assertEqual(r.returncode, 0, describe(r) + turn.log())
+            self.assertEqual(result["transport"], "TurnRelay", describe(r))
+            self.assertEqual(result["strategy"], "TurnRelay", describe(r))
+            self.assertIn("typ relay", result["local_candidate"], describe(r))
+            self.assertEqual(result["echoed"], 200, describe(r))
+            self.assertEqual(result["packet_loss"], 0, describe(r))
+            connected = listener.wait_for_event("peer_connected", peer="a")
+            self.assertIsNotNone(connected, listener.describe())
+            self.assertEqual(connected["transport"], "TurnRelay", listener.describe())
+            self.assertEqual(listener.stop(), 0, listener.describe())
 
     def test_p2p_carries_unreliable_messages_and_listen_reports_the_path(self):
         listener = self.listen("b")

@@ -77,14 +77,26 @@ def test_agent_arguments_are_keyword_only():
         orbitmesh.Agent("ws://127.0.0.1:1")
 
 
-@pytest.mark.parametrize("field, value", [("turn_server", "127.0.0.1"), ("turn_username", "u"),
-                                          ("turn_password", "p"), ("turn_port", 3479)])
-def test_turn_options_are_not_yet_supported(field, value):
-    # TURN is not built yet: its options are refused, naming the option, not silently ignored.
-    with pytest.raises(orbitmesh.NotSupportedError) as raised:
-        orbitmesh.Agent(p2p=loopback_p2p(**{field: value}))
-    assert raised.value.status_name == "OM_ERR_NOT_SUPPORTED"
-    assert f"{field}: TURN is not yet supported" in raised.value.message
+@pytest.mark.parametrize("fields, says", [({"turn_username": "u"}, "turn_username is set without turn_server"),
+                                          ({"turn_server": "127.0.0.1", "turn_password": "p"},
+                                           "turn_password is set without turn_username"),
+                                          ({"turn_port": 0}, "turn_port must be between 1 and 65535")])
+def test_turn_options_are_checked_together(fields, says):
+    with pytest.raises(orbitmesh.InvalidArgumentError) as raised:
+        orbitmesh.Agent(p2p=loopback_p2p(**fields))
+    assert says in raised.value.message
+
+
+def test_turn_only_connection_without_turn_says_why():
+    with orbitmesh.Server(http_port=0, stun_port=0, bind=LOOPBACK, open=True) as server:
+        agent = orbitmesh.Agent(server=server.url, agent_id="no-turn", p2p=loopback_p2p())
+        try:
+            agent.connect()
+            with pytest.raises(orbitmesh.StateError) as raised:
+                agent.connect_to_peer("anyone", transport=orbitmesh.Transport.TurnRelay)
+            assert "TURN is not configured" in raised.value.message
+        finally:
+            agent.close()
 
 
 @pytest.mark.parametrize("kwargs", [{"enable_turn_relay": True}, {"turn_realm": "orbit"},

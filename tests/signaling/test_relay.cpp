@@ -76,7 +76,9 @@ TEST_CASE("peer operations fail clearly in the wrong state", "[relay]")
     CHECK(a.agent->peer_state("nobody").status == OM_PEER_FAILED);
     CHECK(test::status_of([&] { a.agent->send("nobody", "x"); }) == OM_ERR_STATE);
     CHECK(test::status_of([&] { a.agent->connect_peer("lonely"); }) == OM_ERR_INVALID_ARGUMENT);
-    CHECK(test::status_of([&] { a.agent->connect_peer("x", OM_TRANSPORT_TURN); }) == OM_ERR_NOT_SUPPORTED);
+    // No TURN server configured: a TURN-only connection says so.
+    CHECK(test::status_of([&] { a.agent->connect_peer("x", OM_TRANSPORT_TURN); }) == OM_ERR_STATE);
+    CHECK_THAT(std::string(om_agent_last_error(a.agent->get())), Catch::Contains("TURN is not configured"));
     CHECK(test::status_of([&] { a.agent->send("nobody", std::string(70000, 'x')); }) == OM_ERR_STATE);
     CHECK(a.agent->peer_state("never-seen").status == OM_PEER_DISCONNECTED);
 }

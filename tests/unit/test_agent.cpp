@@ -342,32 +342,32 @@ TEST_CASE("options are read within struct_size and validated", "[agent][options]
     CHECK(contains(error_of([&] { om::Agent agent(newer.base, reg); }).what(), "newer"));
 }
 
-TEST_CASE("TURN options answer OM_ERR_NOT_SUPPORTED naming the option until TURN is built", "[agent][options]")
+TEST_CASE("TURN options are checked together and need no TURN plugin to create the agent", "[agent][options]")
 {
     auto reg = test::registry_of({});
-    const std::pair<const char*, const char* om_agent_options::*> fields[] = {
-        {"turn_server", &om_agent_options::turn_server},
-        {"turn_username", &om_agent_options::turn_username},
-        {"turn_password", &om_agent_options::turn_password}};
-    for (const auto& [name, field] : fields) {
-        om_agent_options o = om::default_agent_options();
-        o.bind_address = "127.0.0.1";
-        o.*field = "127.0.0.1";
-        auto e = error_of([&] { om::Agent agent(o, reg); });
-        CHECK(e.status() == OM_ERR_NOT_SUPPORTED);
-        CHECK(contains(e.what(), std::string(name) + ": TURN is not yet supported"));
-    }
     om_agent_options o = om::default_agent_options();
-    o.turn_port = 3479;
+    o.bind_address = "127.0.0.1";
+    o.turn_username = "u";  // credentials without a server
     auto e = error_of([&] { om::Agent agent(o, reg); });
-    CHECK(e.status() == OM_ERR_NOT_SUPPORTED);
-    CHECK(contains(e.what(), "turn_port: TURN is not yet supported"));
-    o.turn_port = 0;  // out of range stays an invalid argument
-    CHECK(error_of([&] { om::Agent agent(o, reg); }).status() == OM_ERR_INVALID_ARGUMENT);
-    // Unset (NULL or empty) with the default port is fine.
+    CHECK(e.status() == OM_ERR_INVALID_ARGUMENT);
+    CHECK(contains(e.what(), "turn_username is set without turn_server"));
     o = om::default_agent_options();
     o.bind_address = "127.0.0.1";
-    o.turn_server = "";
+    o.turn_server = "127.0.0.1";
+    o.turn_password = "p";  // a password without a username
+    e = error_of([&] { om::Agent agent(o, reg); });
+    CHECK(e.status() == OM_ERR_INVALID_ARGUMENT);
+    CHECK(contains(e.what(), "turn_password is set without turn_username"));
+    o.turn_port = 0;  // out of range
+    CHECK(error_of([&] { om::Agent agent(o, reg); }).status() == OM_ERR_INVALID_ARGUMENT);
+    // A TURN server with credentials and no turn-client installed: the agent is created (TURN
+    // then says why it cannot run), like the other default plugins.
+    o = om::default_agent_options();
+    o.bind_address = "127.0.0.1";
+    o.turn_server = "127.0.0.1";
+    o.turn_username = "u";
+    o.turn_password = "p";
+    o.turn_port = 3479;
     om::Agent agent(o, reg);
 }
 

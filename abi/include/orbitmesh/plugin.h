@@ -36,12 +36,14 @@ extern "C" {
 /*       events (established, writable, failed), GSO-shaped packet output, richer metrics    */
 /*  1.3  delivery: send_messages (a run of messages in one call, one flush), metrics say the  */
 /*       largest unreliable and sequenced message on the current path                        */
+/*  1.4  turn: the request gains an event callback (the allocation lost, a permission        */
+/*       refused); reflexive_address (the Allocate answer's XOR-MAPPED-ADDRESS)               */
 /* ------------------------------------------------------------------------------------------ */
 #define OM_PLUGIN_ABI_MAKE(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | (uint32_t)(minor)))
 #define OM_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define OM_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 #define OM_PLUGIN_ABI_VERSION_MAJOR 1
-#define OM_PLUGIN_ABI_VERSION_MINOR 3
+#define OM_PLUGIN_ABI_VERSION_MINOR 4
 /* A plain integer expression, usable in #if. */
 #define OM_PLUGIN_ABI_VERSION ((OM_PLUGIN_ABI_VERSION_MAJOR << 16) | OM_PLUGIN_ABI_VERSION_MINOR)
 
@@ -310,6 +312,16 @@ typedef struct om_strategy_vtbl {
 /* ------------------------------------------------------------------------------------------ */
 typedef void (*om_turn_allocated_fn)(void* user_data, int32_t status, const om_address* relayed);
 
+/* Added in ABI 1.4: what happens to an allocation after it was made. */
+typedef int32_t om_turn_event_type;
+enum {
+    OM_TURN_EVENT_LOST = 1,           /* the allocation is gone: a refresh refused or unanswered,
+                                         the server's connection closed; nothing is relayed now */
+    OM_TURN_EVENT_PERMISSION_FAILED = 2 /* a permission or channel for `peer` was refused */
+};
+typedef void (*om_turn_event_fn)(void* user_data, om_turn_event_type type, int32_t status, const om_address* peer,
+                                 const char* message);
+
 typedef struct om_turn_request {
     uint32_t struct_size;
     om_address server;
@@ -321,6 +333,10 @@ typedef struct om_turn_request {
     /* Payloads that arrive from peers through the relay, unwrapped. */
     om_datagram_sink_fn sink;
     void* sink_user_data;
+
+    /* Added in ABI 1.4 (read only when struct_size covers it) */
+    om_turn_event_fn on_event; /* may be NULL; called on the loop thread */
+    void* event_user_data;
 } om_turn_request;
 
 typedef struct om_turn_vtbl {
@@ -335,6 +351,11 @@ typedef struct om_turn_vtbl {
     /* A datagram from the TURN server (STUN or ChannelData). Returns 1 when consumed. */
     int32_t (*on_datagram)(void* instance, const om_datagram* datagram);
     void (*release)(void* instance);
+
+    /* Added in ABI 1.4 */
+    /* Optional: the server-reflexive address the Allocate answer carried (XOR-MAPPED-ADDRESS).
+     * OM_ERR_NOT_FOUND before an allocation succeeded or when the answer had none. */
+    int32_t (*reflexive_address)(void* instance, om_address* out);
 } om_turn_vtbl;
 
 /* ------------------------------------------------------------------------------------------ */

@@ -45,17 +45,35 @@ void Session::set_remote_credentials(std::string ufrag, std::string pwd)
     remote_pwd_ = std::move(pwd);
 }
 
-const Candidate* Session::local_for_family(uint16_t family) const
+const Candidate* Session::local_for_family(uint16_t family, Base base) const
 {
+    const CandidateType wanted = base == Base::Relay ? CandidateType::Relayed : CandidateType::Host;
     for (const auto& c : local_)
-        if (c.type == CandidateType::Host && c.address.family == family) return &c;
+        if (c.type == wanted && c.address.family == family) return &c;
     // A dual-stack socket bound to one family's address still reaches the other: report the
     // socket's own address as the nominal base.
     return nullptr;
 }
 
-bool Session::reachable(const om_address& remote) const
+bool Session::has_base(Base base) const
 {
+    if (base == Base::Socket) return !config_.relay_only;
+    if (!relay_send_) return false;
+    return std::any_of(local_.begin(), local_.end(), [](const Candidate& c) { return c.type == CandidateType::Relayed; });
+}
+
+void Session::transmit(Base base, const om_address& to, std::span<const uint8_t> bytes)
+{
+    if (base == Base::Relay) {
+        if (relay_send_) relay_send_(to, bytes);
+    } else {
+        send_(to, bytes);
+    }
+}
+
+bool Session::reachable(const om_address& remote, Base base) const
+{
+    if (!has_base(base)) return false;
     if (remote.port == 0 || (remote.family != 4 && remote.family != 6)) return false;
     if (proto::is_link_local(remote) || proto::is_unspecified(remote)) return false;
     const uint8_t* b = remote.bytes;
@@ -69,7 +87,10 @@ bool Session::reachable(const om_address& remote) const
         const bool compatible = std::all_of(b, b + 12, [](uint8_t x) { return x == 0; }) && !proto::is_loopback(remote);
         if (proto::is_ipv4_mapped(remote) || compatible) return false;
     }
-    const om_address& own = config_.socket_address;
+    // A relay reaches what its own address's family and scope reach, like a socket.
+    const Candidate* relayed = base == Base::Relay ? local_for_family(remote.family, Base::Relay) : nullptr;
+    if (base == Base::Relay && !relayed) return false;
+    const om_address& own = relayed ? relayed->address : config_.socket_address;
     // A socket bound to loopback reaches loopback only, and a socket on a real interface never
     // targets loopback (it would talk to this host, not the peer).
     if (proto::is_loopback(own) != proto::is_loopback(remote)) return false;
@@ -96,11 +117,11 @@ uint32_t Session::prflx_priority(uint16_t family) const
     return pice::candidate_priority(CandidateType::PeerReflexive, local_pref);
 }
 
-size_t Session::find_or_add_pair(const Candidate& remote, uint64_t now_us)
+size_t Session::find_or_add_pair(const Candidate& remote, Base base, uint64_t now_us)
 {
     for (size_t i = 0; i < pairs_.size(); ++i) {
         Pair& pair = pairs_[i];
-        if (!proto::same_address(pair.remote.address, remote.address)) continue;
+        if (pair.base != base || !proto::same_address(pair.remote.address, remote.address)) continue;
         // A peer-reflexive candidate learnt from an early check turns out to be one the peer
         // signalled: it takes the signalled type and priority (RFC 8445 §7.3.1.3, §5.1.3).
         if (pair.remote.type == CandidateType::PeerReflexive && remote.type != CandidateType::PeerReflexive) {
@@ -113,7 +134,8 @@ size_t Session::find_or_add_pair(const Candidate& remote, uint64_t now_us)
     if (pairs_.size() >= kMaxPairs) return SIZE_MAX;
     Pair pair;
     pair.remote = remote;
-    const Candidate* local = local_for_family(remote.address.family);
+    pair.base = base;
+    const Candidate* local = local_for_family(remote.address.family, base);
     if (local) pair.local = *local;
     else pair.local = pice::make_host(config_.socket_address);
     // §6.1.2.3: G is the controlling agent's candidate priority.
@@ -127,11 +149,31 @@ size_t Session::find_or_add_pair(const Candidate& remote, uint64_t now_us)
 void Session::add_remote_candidate(const Candidate& candidate, uint64_t now_us)
 {
     if (state_ != SessionState::Checking) return;
-    if (!reachable(candidate.address)) {
-        drop("candidates_unreachable");
-        return;
+    if (remote_candidates_.size() < kMaxPairs) remote_candidates_.push_back(candidate);  // for a later base
+    bool any = false;
+    for (Base base : {Base::Socket, Base::Relay}) {
+        if (!reachable(candidate.address, base)) continue;
+        any = true;
+        if (find_or_add_pair(candidate, base, now_us) == SIZE_MAX) drop("candidates_over_limit");
     }
-    if (find_or_add_pair(candidate, now_us) == SIZE_MAX) drop("candidates_over_limit");
+    if (!any) drop("candidates_unreachable");
+}
+
+void Session::add_local_relayed(const Candidate& relayed, uint64_t now_us)
+{
+    if (state_ != SessionState::Checking || relayed.type != CandidateType::Relayed) return;
+    for (const auto& c : local_)
+        if (proto::same_address(c.address, relayed.address)) return;
+    local_.push_back(relayed);
+    // §6.1.2: the new base pairs with each remote candidate already known (signalled or learnt).
+    std::vector<Candidate> remotes = remote_candidates_;
+    for (const auto& p : pairs_)
+        if (std::none_of(remotes.begin(), remotes.end(),
+                         [&](const Candidate& r) { return proto::same_address(r.address, p.remote.address); }))
+            remotes.push_back(p.remote);
+    for (const auto& remote : remotes)
+        if (reachable(remote.address, Base::Relay) && find_or_add_pair(remote, Base::Relay, now_us) == SIZE_MAX)
+            drop("candidates_over_limit");
 }
 
 void Session::start(uint64_t now_us)
@@ -171,15 +213,16 @@ void Session::send_check(size_t index, uint64_t now_us, bool use_candidate, bool
         ++pair.checks_sent;
         if (pair.state == PairState::Waiting) pair.state = PairState::InProgress;
     }
-    send_(pair.remote.address, std::span<const uint8_t>(buf.data(), size));
+    transmit(pair.base, pair.remote.address, std::span<const uint8_t>(buf.data(), size));
 }
 
-void Session::answer(const stun::TransactionId& id, const om_address& to, uint16_t error_code)
+void Session::answer(const stun::TransactionId& id, const om_address& to, Base base, uint16_t error_code)
 {
     std::array<uint8_t, pice::kMaxCheckSize> buf{};
     size_t size = error_code ? pice::build_check_error(buf, id, error_code, "Role Conflict", config_.local_pwd)
                              : pice::build_check_success(buf, id, to, config_.local_pwd);
-    if (size) send_(to, std::span<const uint8_t>(buf.data(), size));
+    // §7.3.1: the answer leaves from the base the request arrived at.
+    if (size) transmit(base, to, std::span<const uint8_t>(buf.data(), size));
 }
 
 void Session::switch_role()
@@ -193,9 +236,13 @@ void Session::switch_role()
     nominated_by_peer_.reset();
 }
 
-void Session::on_request(const pice::ReceivedCheck& check, const om_address& from, uint64_t now_us)
+void Session::on_request(const pice::ReceivedCheck& check, const om_address& from, uint64_t now_us, Base base)
 {
     ++checks_received_;
+    if (!has_base(base)) {
+        drop("requests_unexpected_base");
+        return;
+    }
     if (state_ == SessionState::Failed || state_ == SessionState::Expired) {
         // A session that ended grants nothing: no answer, so the peer's consent runs out too.
         drop("requests_after_end");
@@ -207,7 +254,7 @@ void Session::on_request(const pice::ReceivedCheck& check, const om_address& fro
         const bool controlling = config_.role == Role::Controlling;
         if (controlling == ours_larger) {
             // Controlling with the larger one, or controlled with the smaller: the sender switches.
-            answer(check.id, from, 487);
+            answer(check.id, from, base, 487);
             drop("role_conflicts_answered");
             return;
         }
@@ -218,11 +265,11 @@ void Session::on_request(const pice::ReceivedCheck& check, const om_address& fro
     // §7.3.1.3: a source that is no known remote candidate is a peer-reflexive one.
     size_t index = SIZE_MAX;
     for (size_t i = 0; i < pairs_.size(); ++i)
-        if (proto::same_address(pairs_[i].remote.address, from)) index = i;
-    if (index == SIZE_MAX && state_ == SessionState::Checking && reachable(from)) {
-        const Candidate* base = local_for_family(from.family);
-        Candidate prflx = pice::make_peer_reflexive(from, base ? base->address : config_.socket_address, check.priority);
-        index = find_or_add_pair(prflx, now_us);
+        if (pairs_[i].base == base && proto::same_address(pairs_[i].remote.address, from)) index = i;
+    if (index == SIZE_MAX && state_ == SessionState::Checking && reachable(from, base)) {
+        const Candidate* local = local_for_family(from.family, base);
+        Candidate prflx = pice::make_peer_reflexive(from, local ? local->address : config_.socket_address, check.priority);
+        index = find_or_add_pair(prflx, base, now_us);
         if (index == SIZE_MAX) drop("candidates_over_limit");
     }
     if (index == SIZE_MAX) {
@@ -230,7 +277,7 @@ void Session::on_request(const pice::ReceivedCheck& check, const om_address& fro
         drop("requests_unexpected_source");
         return;
     }
-    answer(check.id, from, 0);
+    answer(check.id, from, base, 0);
     Pair& pair = pairs_[index];
     pair.peer_checked = true;
     if (check.use_candidate && config_.role == Role::Controlled) {
@@ -273,7 +320,7 @@ bool Session::owns_transaction(const stun::TransactionId& id) const
     return in_flight_.count(id) != 0;
 }
 
-void Session::on_response(std::span<const uint8_t> bytes, const om_address& from, uint64_t now_us)
+void Session::on_response(std::span<const uint8_t> bytes, const om_address& from, uint64_t now_us, Base base)
 {
     auto id = pice::peek_response_id(bytes);
     if (!id) return;
@@ -281,8 +328,9 @@ void Session::on_response(std::span<const uint8_t> bytes, const om_address& from
     if (it == in_flight_.end()) return;
     InFlight flight = it->second;
     Pair& pair = pairs_[flight.pair];
-    // §7.2.5.2.1: the response must come from where the request went (symmetric addresses).
-    if (!proto::same_address(from, pair.remote.address)) {
+    // §7.2.5.2.1: the response must come from where the request went, to the base it left
+    // from (symmetric addresses).
+    if (!proto::same_address(from, pair.remote.address) || base != pair.base) {
         drop("responses_unexpected_source");
         return;
     }

@@ -1,6 +1,8 @@
-// One ICE session with one peer (RFC 8445 §6-§8, one component, one UDP socket): the check list,
+// One ICE session with one peer (RFC 8445 §6-§8, one component): the check list,
 // paced connectivity checks, triggered checks, peer-reflexive candidates, roles and role
-// conflicts, regular nomination, and consent freshness afterwards (RFC 7675).
+// conflicts, regular nomination, and consent freshness afterwards (RFC 7675). Checks leave from
+// two kinds of base (§5.1.1): the agent's UDP socket, and a TURN allocation when a relayed local
+// candidate exists (its checks and answers go through the relay, RFC 8445 §5.1.1.2, §7.2.4).
 //
 // A pure state machine: the agent feeds it time, received checks and responses, and sends what
 // it asks through `Send`. It never blocks and owns no timer; next_wakeup_us() says when to call
@@ -40,7 +42,13 @@ struct SessionConfig {
     uint32_t consent_interval_ms = 5000;   // RFC 7675 §5.1 (the agent derives it from KeepAliveIntervalMs)
     uint32_t consent_timeout_ms = 30000;   // DisconnectTimeoutMs (RFC 7675 §5.1: 30 s)
     om_address socket_address{};  // the socket the checks leave from (for loopback scoping)
+    // Only the relay base checks (the application asked for TURN): nothing leaves the socket
+    // toward the peer and no check arriving on it is answered.
+    bool relay_only = false;
 };
+
+// Where a pair's checks leave from (RFC 8445 §5.1.1): the socket, or the TURN relay.
+enum class Base : uint8_t { Socket, Relay };
 
 enum class PairState : uint8_t { Waiting, InProgress, Succeeded, Failed };
 const char* pair_state_name(PairState state);  // "waiting", "in-progress", "succeeded", "failed"
@@ -49,6 +57,7 @@ struct Pair {
     Candidate local;   // the local candidate it stands for (host of the same family until a
                        // response says which one the peer sees: host, srflx or a new prflx)
     Candidate remote;
+    Base base = Base::Socket;
     uint64_t priority = 0;
     PairState state = PairState::Waiting;
     uint32_t checks_sent = 0;
@@ -76,6 +85,12 @@ public:
     using Count = std::function<void(const char* what)>;
 
     Session(SessionConfig config, std::vector<Candidate> local_candidates, Send send, Count count = {});
+    // How checks of the relay base leave (through the TURN client, to the peer address). Without
+    // it, relayed local candidates form no pairs.
+    void set_relay_send(Send relay_send) { relay_send_ = std::move(relay_send); }
+    // A relayed candidate gathered after the session began (the allocation finished late): it
+    // joins the local candidates and pairs with every remote candidate known so far.
+    void add_local_relayed(const Candidate& relayed, uint64_t now_us);
 
     // The peer's credentials (from its connect_request/response). Checks wait for them.
     void set_remote_credentials(std::string ufrag, std::string pwd);
@@ -91,11 +106,13 @@ public:
     // A Binding request already authenticated for this session (§7.3): answers it, learns a
     // peer-reflexive candidate (§7.3.1.3), sends a triggered check (§7.3.1.4), resolves role
     // conflicts (§7.3.1.1) and follows USE-CANDIDATE (§7.3.1.5).
-    void on_request(const proto::ice::ReceivedCheck& check, const om_address& from, uint64_t now_us);
+    // `base`: where it arrived (through the relay, a Data indication or ChannelData).
+    void on_request(const proto::ice::ReceivedCheck& check, const om_address& from, uint64_t now_us,
+                    Base base = Base::Socket);
     // True when the transaction id is one of this session's checks in flight.
     bool owns_transaction(const proto::stun::TransactionId& id) const;
     // A response to one of this session's checks (owns_transaction was true).
-    void on_response(std::span<const uint8_t> bytes, const om_address& from, uint64_t now_us);
+    void on_response(std::span<const uint8_t> bytes, const om_address& from, uint64_t now_us, Base base = Base::Socket);
     void tick(uint64_t now_us);
     // The agent gave up on this path (fallback, a new attempt, the peer left): no more checks,
     // no more answers. The pairs stay for the diagnosis.
@@ -145,11 +162,13 @@ private:
     static constexpr uint64_t kPaceUs = 2000;
     static constexpr uint32_t kPaceBurst = 4;
 
-    size_t find_or_add_pair(const Candidate& remote, uint64_t now_us);
-    bool reachable(const om_address& remote) const;
-    const Candidate* local_for_family(uint16_t family) const;
+    size_t find_or_add_pair(const Candidate& remote, Base base, uint64_t now_us);
+    bool reachable(const om_address& remote, Base base) const;
+    bool has_base(Base base) const;
+    const Candidate* local_for_family(uint16_t family, Base base = Base::Socket) const;
+    void transmit(Base base, const om_address& to, std::span<const uint8_t> bytes);
     void send_check(size_t pair, uint64_t now_us, bool use_candidate, bool consent);
-    void answer(const proto::stun::TransactionId& id, const om_address& to, uint16_t error_code);
+    void answer(const proto::stun::TransactionId& id, const om_address& to, Base base, uint16_t error_code);
     void on_success(size_t pair, const InFlight& flight, const om_address& mapped, uint64_t now_us);
     void nominate(uint64_t now_us);
     void become_connected(size_t pair, uint64_t now_us);
@@ -168,9 +187,11 @@ private:
     SessionConfig config_;
     std::vector<Candidate> local_;
     Send send_;
+    Send relay_send_;
     Count count_;
     std::string remote_ufrag_, remote_pwd_;
     std::vector<Pair> pairs_;
+    std::vector<Candidate> remote_candidates_;  // as signalled, whatever base could reach them
     std::map<proto::stun::TransactionId, InFlight> in_flight_;
     SessionState state_ = SessionState::Checking;
     bool started_ = false;

@@ -11,8 +11,10 @@ namespace {
 constexpr size_t kMaxSegments = 64;
 }
 
-DirectPath::DirectPath(uint32_t id, const om_address& remote, uint32_t mtu, uint64_t rtt_us, SendBatch send_batch)
-    : Path(id), remote_(remote), mtu_(mtu), rtt_us_(rtt_us), send_batch_(std::move(send_batch))
+DirectPath::DirectPath(uint32_t id, const om_address& remote, uint32_t mtu, uint64_t rtt_us, SendBatch send_batch,
+                       om_transport_type kind, bool via_relay)
+    : Path(id), remote_(remote), mtu_(mtu), rtt_us_(rtt_us), send_batch_(std::move(send_batch)), kind_(kind),
+      via_relay_(via_relay)
 {
 }
 
@@ -41,7 +43,8 @@ om_status DirectPath::send(const uint8_t* data, size_t len, size_t segment_size)
 
 std::string DirectPath::describe() const
 {
-    return "P2P " + proto::format_address(remote_);
+    return std::string(kind_ == OM_TRANSPORT_TURN ? "TurnRelay " : "P2P ") + proto::format_address(remote_) +
+           (via_relay_ ? " via this agent's TURN allocation" : "");
 }
 
 } // namespace om
