@@ -55,6 +55,11 @@ protected:
         c.reactor_threads = o.reactor_threads;
         c.stun_rate_limit = o.stun_rate_limit;
         c.stun_threads = o.stun_threads;
+        c.turn_max_allocations = o.turn_max_allocations;
+        c.turn_user_quota = o.turn_user_quota;
+        c.turn_bytes_per_s = o.turn_bytes_per_s;
+        c.turn_credential_ttl_s = o.turn_credential_ttl;
+        c.turn_address = or_null(o.turn_address);
 
         char error[OM_ERROR_BUF_SIZE] = "";
         om_server* server = nullptr;
@@ -88,6 +93,14 @@ protected:
             if (!o.stun_alt_address.empty()) std::cout << " alt-address " << o.stun_alt_address;
             std::cout << std::endl;
         }
+        if (o.enable_turn_relay && stun_port != 0)
+            std::cout << "orbitmesh-server: TURN relay on udp " << o.bind << ":" << stun_port << " realm "
+                      << (o.turn_realm.empty() ? "orbitmesh" : o.turn_realm) << ", relayed ports " << o.turn_min_port
+                      << "-" << o.turn_max_port << (o.turn_secret.empty() ? "" : ", time-limited credentials")
+                      << std::endl;
+        if (o.turn_allow_loopback_peers)
+            std::cerr << "orbitmesh-server: WARNING: --turn-allow-loopback-peers: TURN relays to loopback and private "
+                         "addresses; for tests only\n";
         std::cout << "orbitmesh-server: listening on http://" << o.bind << ":" << port << std::endl;
         waitForTerminationRequest();
         std::cout << "orbitmesh-server: stopping" << std::endl;

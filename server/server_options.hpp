@@ -31,6 +31,11 @@ struct ServerOptions {
     int turn_min_port = 49152;
     int turn_max_port = 65535;
     bool turn_allow_loopback_peers = false;
+    int turn_max_allocations = 10000;  // all users
+    int turn_user_quota = 100;         // per username
+    int turn_bytes_per_s = 0;          // per allocation and direction; 0 = no limit
+    int turn_credential_ttl = 86400;   // seconds, the credentials handed out with --turn-secret
+    std::string turn_address;          // HOST:PORT handed out with --turn-secret (default: our relay)
     std::string secret;
     bool open = false;
     std::string redis;

@@ -21,13 +21,20 @@ e.g. ORBITMESH_HTTP_PORT; the command line wins over the variables, which win ov
   --stun-rate-limit N           STUN requests per second per source IP, burst 2N (default 100;
                                 0 = no limit)
   --stun-threads N              STUN receive threads (default 0 = one per core)
-  --enable-turn-relay           run the embedded TURN relay (not yet supported)
-  --turn-realm REALM            TURN realm (not yet supported, as every --turn-* option)
+  --enable-turn-relay           run the embedded TURN relay (RFC 8656) on the STUN port; needs a
+                                concrete --bind address, and --turn-user or --turn-secret
+  --turn-realm REALM            TURN realm (default orbitmesh)
   --turn-user NAME:PASS         a TURN user, repeatable (ORBITMESH_TURN_USER: comma-separated)
   --turn-secret SECRET          TURN REST-API shared secret (time-limited credentials)
   --turn-min-port N             lowest relay port (default 49152)
   --turn-max-port N             highest relay port (default 65535)
-  --turn-allow-loopback-peers   let TURN relay to loopback peers (tests only)
+  --turn-allow-loopback-peers   let TURN relay to loopback and private peers (tests only)
+  --turn-max-allocations N      allocations at once, all users (default 10000)
+  --turn-user-quota N           allocations at once per username (default 100)
+  --turn-bytes-per-s N          relayed bytes per second per allocation and direction (0: no limit)
+  --turn-credential-ttl S       lifetime of the credentials handed out with --turn-secret (86400)
+  --turn-address HOST:PORT      the TURN server registered agents are given with --turn-secret
+                                (coturn with the same static-auth-secret; default: our relay)
   --secret SECRET               accept agents whose token is signed with SECRET
   --open                        accept agents without a token (logs a warning); excludes --secret
   --redis URL                   redis://HOST[:PORT] for shared state (not yet supported)

@@ -7,6 +7,7 @@
 #include "stun/stun_server.hpp"
 
 #include "core/error.h"
+#include "proto/address.h"
 
 namespace om::server {
 
@@ -30,6 +31,14 @@ void SignalServer::start() {
             throw;
         }
         stun_ports_ = {stun_->port(), stun_->alt_port()};
+    }
+    // With a TURN secret and the embedded relay, agents are handed this server's own relay.
+    if (!config_.turn_secret.empty() && config_.turn_address.empty() && stun_ && stun_->relay()) {
+        om_address relay{};
+        if (proto::parse_address(stun_config_.bind, stun_ports_.port, relay)) {
+            relay.port = stun_ports_.port;
+            config_.turn_address = proto::format_address(relay);
+        }
     }
     try {
         hub_ = std::make_unique<Hub>(config_, metrics_);

@@ -40,6 +40,11 @@ struct ServerConfig {
     int32_t reactor_threads = 0;
     int32_t stun_rate_limit = 100;
     int32_t stun_threads = 0;
+    int32_t turn_max_allocations = 10000;
+    int32_t turn_user_quota = 100;
+    int32_t turn_bytes_per_s = 0;
+    int32_t turn_credential_ttl_s = 86400;
+    std::optional<std::string> turn_address;
 };
 
 const char* c_str(const std::optional<std::string>& text) { return text ? text->c_str() : nullptr; }
@@ -62,6 +67,11 @@ public:
         raw.turn_min_port = config_.turn_min_port;
         raw.turn_max_port = config_.turn_max_port;
         raw.turn_allow_loopback_peers = config_.turn_allow_loopback_peers ? 1 : 0;
+        raw.turn_max_allocations = config_.turn_max_allocations;
+        raw.turn_user_quota = config_.turn_user_quota;
+        raw.turn_bytes_per_s = config_.turn_bytes_per_s;
+        raw.turn_credential_ttl_s = config_.turn_credential_ttl_s;
+        raw.turn_address = c_str(config_.turn_address);
         raw.secret = c_str(config_.secret);
         raw.open = config_.open ? 1 : 0;
         raw.redis_url = c_str(config_.redis_url);
@@ -170,7 +180,9 @@ std::unique_ptr<PythonServer> make_server(int32_t http_port, int32_t stun_port, 
                                           bool replace_existing_id, std::optional<int32_t> max_frame_bytes,
                                           std::optional<int32_t> relay_bytes_per_s,
                                           std::optional<int32_t> send_queue_bytes, int32_t reactor_threads,
-                                          int32_t stun_rate_limit, int32_t stun_threads)
+                                          int32_t stun_rate_limit, int32_t stun_threads, int32_t turn_max_allocations,
+                                          int32_t turn_user_quota, int32_t turn_bytes_per_s,
+                                          int32_t turn_credential_ttl_s, std::optional<std::string> turn_address)
 {
     ServerConfig c;
     c.http_port = http_port;
@@ -195,6 +207,11 @@ std::unique_ptr<PythonServer> make_server(int32_t http_port, int32_t stun_port, 
     c.reactor_threads = reactor_threads;
     c.stun_rate_limit = stun_rate_limit;
     c.stun_threads = stun_threads;
+    c.turn_max_allocations = turn_max_allocations;
+    c.turn_user_quota = turn_user_quota;
+    c.turn_bytes_per_s = turn_bytes_per_s;
+    c.turn_credential_ttl_s = turn_credential_ttl_s;
+    c.turn_address = std::move(turn_address);
     py::gil_scoped_release nogil;
     return std::make_unique<PythonServer>(std::move(c));
 }
@@ -213,8 +230,12 @@ void register_server(py::module_& m)
     py::class_<S>(m, "Server",
                   "An OrbitMesh signaling server in this process (HTTP /healthz, /metrics, "
                   "/v1/agents and the WebSocket /v1/signal) with its embedded STUN server "
-                  "(stun_port, 0 = off, -1 = a free port). Keyword arguments only; "
-                  "open defaults to True unless a secret is given.")
+                  "(stun_port, 0 = off, -1 = a free port) and, with enable_turn_relay, its TURN "
+                  "relay (RFC 8656) on the STUN port: turn_users \"name:pass;...\" or turn_secret "
+                  "(time-limited credentials handed to registered agents), turn_max_allocations, "
+                  "turn_user_quota, turn_bytes_per_s, turn_min_port/turn_max_port. turn_secret with "
+                  "turn_address hands out credentials for a coturn sharing the secret. Keyword "
+                  "arguments only; open defaults to True unless a secret is given.")
         .def(py::init(&make_server), py::kw_only(), py::arg("http_port") = 8080, py::arg("stun_port") = 3478,
              py::arg("bind") = "127.0.0.1", py::arg("open") = py::none(), py::arg("enable_turn_relay") = false,
              py::arg("secret") = py::none(), py::arg("turn_realm") = py::none(), py::arg("turn_users") = py::none(),
@@ -224,7 +245,9 @@ void register_server(py::module_& m)
              py::arg("redis_url") = py::none(), py::arg("replace_existing_id") = false,
              py::arg("max_frame_bytes") = py::none(), py::arg("relay_bytes_per_s") = py::none(),
              py::arg("send_queue_bytes") = py::none(), py::arg("reactor_threads") = 0,
-             py::arg("stun_rate_limit") = 100, py::arg("stun_threads") = 0)
+             py::arg("stun_rate_limit") = 100, py::arg("stun_threads") = 0, py::arg("turn_max_allocations") = 10000,
+             py::arg("turn_user_quota") = 100, py::arg("turn_bytes_per_s") = 0,
+             py::arg("turn_credential_ttl_s") = 86400, py::arg("turn_address") = py::none())
         .def("start", &S::start, "Listens and serves on the server's own threads; returns once serving.")
         .def("stop", &S::stop, "Stops accepting, closes every connection, joins its threads (idempotent).")
         .def("close", &S::close, "Stops if needed and releases the server.")

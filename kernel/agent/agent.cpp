@@ -139,13 +139,12 @@ Agent::Agent(const om_agent_options& options, PluginRegistry& registry)
     // load them when they arrive.
     for (const auto& [name, kind] : kinds) {
         std::shared_ptr<PluginLibrary> library;
-        // TURN's default is loaded only for an agent that has a TURN server.
+        // TURN's too: the server may hand out credentials at registration.
         const bool has_default = kind == OM_PLUGIN_KIND_NAT_DISCOVERY || kind == OM_PLUGIN_KIND_STRATEGY ||
-                                 kind == OM_PLUGIN_KIND_DELIVERY ||
-                                 (kind == OM_PLUGIN_KIND_TURN && !config_.turn_server.empty());
+                                 kind == OM_PLUGIN_KIND_DELIVERY || kind == OM_PLUGIN_KIND_TURN;
         if (has_default && name->empty()) {
-            // NAT discovery, the strategy and delivery are on by default when their plugins are
-            // installed.
+            // NAT discovery, the strategy, TURN and delivery are on by default when their plugins
+            // are installed.
             const char* fallback = kind == OM_PLUGIN_KIND_STRATEGY  ? kDefaultStrategy
                                    : kind == OM_PLUGIN_KIND_DELIVERY ? kDefaultDelivery
                                    : kind == OM_PLUGIN_KIND_TURN     ? kDefaultTurn

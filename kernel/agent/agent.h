@@ -166,6 +166,8 @@ private:
     void start_turn();
     void release_turn(const std::string& why);
     void wake_turn_waiters();
+    // The server's time-limited TURN credentials (from `registered`), when the options hold none.
+    void use_server_turn(const proto::signaling::Registered& registered);
     static void turn_allocated_cb(void* user_data, int32_t status, const om_address* relayed);
     static void turn_event_cb(void* user_data, om_turn_event_type type, int32_t status, const om_address* peer,
                               const char* message);

@@ -137,6 +137,7 @@ void Agent::on_registered(const sig::Registered& registered, bool reconnected)
     log_message(OM_LOG_INFO, "registered with " + config_.server_url + " as " + registered.id);
     for (auto& w : connect_waiters_) w->complete(OM_OK, {});
     connect_waiters_.clear();
+    use_server_turn(registered);
     start_turn();  // ready before the first connection needs it
     // Relay peers ride on the server connection: they are usable again.
     for (auto& [id, peer] : peers_.all())

@@ -37,8 +37,10 @@ bool Agent::turn_configured() const
 
 std::string Agent::turn_unavailable_reason() const
 {
-    if (config_.turn_server.empty()) return "TURN is not configured (turn_server)";
-    if (!turn_.server) return "the TURN server " + config_.turn_server + " could not be resolved";
+    if (!turn_.server)
+        return config_.turn_server.empty()
+                   ? "TURN is not configured (turn_server, or a server that hands out TURN credentials)"
+                   : "the TURN server " + config_.turn_server + " could not be resolved";
     if (turn_.username.empty()) return "no TURN credentials (turn_username, or a server that hands them out)";
     switch (turn_.state) {
         case TurnLink::State::Allocated: return "";
@@ -47,6 +49,27 @@ std::string Agent::turn_unavailable_reason() const
         case TurnLink::State::Off: return "no TURN allocation";
     }
     return "no TURN allocation";
+}
+
+void Agent::use_server_turn(const proto::signaling::Registered& registered)
+{
+    // Time-limited credentials from the server, unless the application set its own TURN user.
+    if (!registered.turn || !config_.turn_username.empty()) return;
+    om_address server{};
+    if (!proto::parse_address(registered.turn->address, 0, server) || server.port == 0) {
+        counters_.add("turn.server_credentials_malformed", 1);
+        log_message(OM_LOG_WARNING, "turn: the server handed out an unusable TURN address");
+        return;
+    }
+    const bool same = turn_.server && proto::same_address(*turn_.server, server) &&
+                      turn_.username == registered.turn->username && turn_.password == registered.turn->password;
+    if (same) return;
+    release_turn("new credentials from the server");
+    turn_.server = server;
+    turn_.username = registered.turn->username;
+    turn_.password = registered.turn->password;
+    turn_.state = TurnLink::State::Off;
+    counters_.add("turn.server_credentials", 1);
 }
 
 void Agent::start_turn()

@@ -102,6 +102,13 @@ template <class V, Is<NatInfo> M> void describe(V& v, M& m)
     v.field("mapping", m.mapping, Rule::Name);
     v.field("filtering", m.filtering, Rule::Name);
 }
+template <class V, Is<TurnCredentials> M> void describe(V& v, M& m)
+{
+    v.field("address", m.address, Rule::Address);
+    v.field("username", m.username, Rule::Opaque);
+    v.field("password", m.password, Rule::Opaque);
+    v.field("ttl_s", m.ttl_s);
+}
 template <class V, Is<Register> M> void describe(V& v, M& m)
 {
     v.field("id", m.id, Rule::AgentId);
@@ -115,6 +122,7 @@ template <class V, Is<Registered> M> void describe(V& v, M& m)
     v.field("session", m.session, Rule::Opaque);
     v.field("server_time_ms", m.server_time_ms);
     v.field("keepalive_ms", m.keepalive_ms);
+    v.field("turn", m.turn);
 }
 template <class V, Is<ConnectRequest> M> void describe(V& v, M& m)
 {
@@ -222,10 +230,13 @@ private:
         pk_.pack_bin(static_cast<uint32_t>(bytes.size()));
         pk_.pack_bin_body(reinterpret_cast<const char*>(bytes.data()), static_cast<uint32_t>(bytes.size()));
     }
-    void pack(const NatInfo& nat)
+    // A nested map (nat, turn).
+    template <class Nested>
+        requires(std::same_as<Nested, NatInfo> || std::same_as<Nested, TurnCredentials>)
+    void pack(const Nested& nested)
     {
-        pk_.pack_map(count_fields(nat));
-        describe(*this, nat);
+        pk_.pack_map(count_fields(nested));
+        describe(*this, nested);
     }
 
     msgpack::packer<VectorStream>& pk_;
@@ -397,7 +408,9 @@ private:
         }
         out.assign(o.via.bin.ptr, o.via.bin.ptr + o.via.bin.size);
     }
-    void read(const msgpack::object& o, NatInfo& out, Rule, const char* name)
+    template <class Nested>
+        requires(std::same_as<Nested, NatInfo> || std::same_as<Nested, TurnCredentials>)
+    void read(const msgpack::object& o, Nested& out, Rule, const char* name)
     {
         if (!expect(o, msgpack::type::MAP, "a map", name)) return;
         Reader nested(o, limits_, error_, prefix_ + name + ".");

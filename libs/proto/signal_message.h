@@ -64,11 +64,20 @@ struct Register {
     bool operator==(const Register&) const = default;
 };
 // Server -> agent, answer to register.
+// Time-limited TURN credentials the server hands out (coturn's use-auth-secret scheme).
+struct TurnCredentials {
+    std::string address;   // "IP:PORT" of the TURN server
+    std::string username;  // "<expiry unix time>:<agent id>"
+    std::string password;  // base64(HMAC-SHA1(secret, username))
+    uint32_t ttl_s = 0;    // how long they stay valid from now
+    bool operator==(const TurnCredentials&) const = default;
+};
 struct Registered {
     std::string id;
     std::string session;
     uint64_t server_time_ms = 0;
     uint32_t keepalive_ms = 0;
+    std::optional<TurnCredentials> turn;  // when the server holds a TURN shared secret
     bool operator==(const Registered&) const = default;
 };
 // In the messages below `from` is omitted by the agent and set by the server when it forwards.

@@ -42,9 +42,10 @@ std::string base64(const uint8_t* data, size_t len)
 
 std::span<const uint16_t> known_attributes() { return kTurnAttributes; }
 
-size_t write_channel_data(std::span<uint8_t> out, uint16_t channel, std::span<const uint8_t> payload, bool stream)
+size_t write_channel_data(std::span<uint8_t> out, uint16_t channel, std::span<const uint8_t> payload, bool stream,
+                          bool legacy_range)
 {
-    if (!valid_channel(channel) || payload.size() > 0xFFFF) return 0;
+    if (!(legacy_range ? valid_legacy_channel(channel) : valid_channel(channel)) || payload.size() > 0xFFFF) return 0;
     const size_t framed = kChannelHeaderSize + (stream ? stun::wire::padded(payload.size()) : payload.size());
     if (out.size() < framed) return 0;
     put16(out.data(), channel);
@@ -55,15 +56,17 @@ size_t write_channel_data(std::span<uint8_t> out, uint16_t channel, std::span<co
     return framed;
 }
 
-std::optional<ChannelData> read_channel_data(std::span<const uint8_t> bytes, std::string* why)
+std::optional<ChannelData> read_channel_data(std::span<const uint8_t> bytes, std::string* why, bool legacy_range)
 {
     if (bytes.size() < kChannelHeaderSize) {
         explain(why, "ChannelData shorter than its 4-byte header");
         return std::nullopt;
     }
     const uint16_t channel = get16(bytes.data());
-    if (!valid_channel(channel)) {
-        explain(why, [&] { return "channel number " + std::to_string(channel) + " outside 0x4000-0x4FFF"; });
+    if (!(legacy_range ? valid_legacy_channel(channel) : valid_channel(channel))) {
+        explain(why, [&] {
+            return "channel number " + std::to_string(channel) + (legacy_range ? " outside 0x4000-0x7FFE" : " outside 0x4000-0x4FFF");
+        });
         return std::nullopt;
     }
     const size_t length = get16(bytes.data() + 2);
@@ -82,7 +85,7 @@ std::optional<size_t> stream_frame_size(std::span<const uint8_t> head)
         // STUN: the 20-byte header and its length (already a multiple of 4).
         return stun::kHeaderSize + get16(head.data() + 2);
     }
-    if (first >= 0x40 && first <= 0x4F) return kChannelHeaderSize + stun::wire::padded(get16(head.data() + 2));
+    if (first >= 0x40 && first <= 0x7F) return kChannelHeaderSize + stun::wire::padded(get16(head.data() + 2));
     return std::nullopt;
 }
 

@@ -21,6 +21,11 @@ inline constexpr uint16_t kChannelMin = 0x4000;
 inline constexpr uint16_t kChannelMax = 0x4FFF;
 inline constexpr size_t kChannelHeaderSize = 4;
 inline constexpr bool valid_channel(uint32_t number) { return number >= kChannelMin && number <= kChannelMax; }
+// RFC 5766 §11 allowed 0x4000 through 0x7FFE, and its clients (coturn's own turnutils_uclient
+// among them) still use the upper part: a server accepts them (first byte 64-127 on its port,
+// where no QUIC arrives). Clients of this codebase use the RFC 8656 range only.
+inline constexpr uint16_t kLegacyChannelMax = 0x7FFE;
+inline constexpr bool valid_legacy_channel(uint32_t number) { return number >= kChannelMin && number <= kLegacyChannelMax; }
 
 // §14.7 REQUESTED-TRANSPORT: the protocol number in the first byte, RFFU after it.
 inline constexpr uint8_t kProtocolUdp = 17;
@@ -40,7 +45,7 @@ std::span<const uint16_t> known_attributes();
 // (§12.5) the message is padded to a multiple of 4 bytes. Returns the size written, 0 when
 // `out` is too small, the channel invalid or the payload over 65535 bytes.
 size_t write_channel_data(std::span<uint8_t> out, uint16_t channel, std::span<const uint8_t> payload,
-                          bool stream = false);
+                          bool stream = false, bool legacy_range = false);
 
 struct ChannelData {
     uint16_t channel = 0;
@@ -48,7 +53,9 @@ struct ChannelData {
 };
 // Strict: a valid channel number and a length that fits what arrived. Over UDP trailing bytes
 // past the length are allowed (§12.4 says to ignore them); `why` says what was wrong.
-std::optional<ChannelData> read_channel_data(std::span<const uint8_t> bytes, std::string* why = nullptr);
+// legacy_range: also the RFC 5766 numbers up to 0x7FFE (the server side).
+std::optional<ChannelData> read_channel_data(std::span<const uint8_t> bytes, std::string* why = nullptr,
+                                             bool legacy_range = false);
 // For a stream (§12.5): the length of the next framed message (STUN or ChannelData, padded)
 // when the first four bytes are there, 0 when they are not yet, nullopt when they are no
 // frame at all (the connection should then be closed).

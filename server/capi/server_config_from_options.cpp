@@ -1,6 +1,7 @@
 #include "capi/server_config_from_options.hpp"
 
 #include "core/error.h"
+#include "proto/address.h"
 
 #include <arpa/inet.h>
 
@@ -57,21 +58,22 @@ ServerConfig config_from_options(const om_server_options& raw) {
     c.send_queue_bytes = static_cast<size_t>(o.send_queue_bytes);
     require(o.reactor_threads >= 0 && o.reactor_threads <= 64, "reactor_threads must be 0..64");
     c.reactor_threads = o.reactor_threads;
-    // TURN and Redis are later issues: until they work, setting any of their fields answers
-    // OM_ERR_NOT_SUPPORTED naming it rather than being silently ignored.
-    const om_server_options defaults = OM_SERVER_OPTIONS_INIT;
     auto set = [](const char* text) { return text && *text; };
-    const std::pair<const char*, bool> unbuilt[] = {
-        {"enable_turn_relay", o.enable_turn_relay != 0},
-        {"turn_realm", set(o.turn_realm)},
-        {"turn_users", set(o.turn_users)},
-        {"turn_secret", set(o.turn_secret)},
-        {"turn_min_port", o.turn_min_port != defaults.turn_min_port},
-        {"turn_max_port", o.turn_max_port != defaults.turn_max_port},
-        {"turn_allow_loopback_peers", o.turn_allow_loopback_peers != 0},
-    };
-    for (const auto& [name, given] : unbuilt)
-        if (given) om::fail(OM_ERR_NOT_SUPPORTED, std::string(name) + ": the TURN relay is not yet supported");
+    // Time-limited TURN credentials for registered agents (coturn's use-auth-secret scheme).
+    c.turn_secret = set(o.turn_secret) ? o.turn_secret : "";
+    require(o.turn_credential_ttl_s >= 60 && o.turn_credential_ttl_s <= 30 * 86400,
+            "turn_credential_ttl_s must be 60..2592000");
+    c.turn_credential_ttl_s = static_cast<uint32_t>(o.turn_credential_ttl_s);
+    c.turn_address = set(o.turn_address) ? o.turn_address : "";
+    if (!c.turn_address.empty()) {
+        om_address parsed{};
+        require(proto::parse_address(c.turn_address, 0, parsed) && parsed.port != 0,
+                "turn_address must be IP:PORT, got '" + c.turn_address + "'");
+        require(!c.turn_secret.empty(), "turn_address is handed out with time-limited credentials: it needs turn_secret");
+    }
+    c.turn_relay_enabled = o.enable_turn_relay != 0;
+    require(c.turn_secret.empty() || c.turn_relay_enabled || !c.turn_address.empty(),
+            "turn_secret needs the embedded relay (enable_turn_relay) or a turn_address to hand out");
     if (set(o.redis_url)) om::fail(OM_ERR_NOT_SUPPORTED, "redis_url: Redis is not yet supported");
     return c;
 }
@@ -99,7 +101,50 @@ StunConfig stun_config_from_options(const om_server_options& raw) {
     c.rate_limit = o.stun_rate_limit;
     require(o.stun_threads >= 0 && o.stun_threads <= 64, "stun_threads must be 0..64");
     c.threads = o.stun_threads;
+    c.turn = turn_config_from_options(o);
+    require(!c.turn.enabled || c.port != 0, "enable_turn_relay needs the STUN server (stun_port is 0): TURN runs on its port");
+    require(!c.turn.enabled || !is_wildcard(c.bind),
+            "enable_turn_relay needs a concrete bind address (relayed addresses are on it)");
     return c;
+}
+
+TurnConfig turn_config_from_options(const om_server_options& o) {
+    auto set = [](const char* text) { return text && *text; };
+    TurnConfig t;
+    t.enabled = o.enable_turn_relay != 0;
+    if (set(o.turn_realm)) t.realm = o.turn_realm;
+    require(t.realm.size() < 128, "turn_realm must be shorter than 128 characters");
+    if (set(o.turn_users)) {
+        // "name:pass" entries separated by ';' (a password may contain ':').
+        std::string all = o.turn_users;
+        size_t at = 0;
+        while (at <= all.size()) {
+            const size_t end = std::min(all.find(';', at), all.size());
+            const std::string entry = all.substr(at, end - at);
+            const size_t colon = entry.find(':');
+            require(colon != std::string::npos && colon > 0 && colon + 1 < entry.size(),
+                    "turn_users: expected name:pass entries separated by ';', got '" + entry + "'");
+            t.users.emplace_back(entry.substr(0, colon), entry.substr(colon + 1));
+            at = end + 1;
+        }
+    }
+    t.secret = set(o.turn_secret) ? o.turn_secret : "";
+    require(o.turn_min_port >= 1024 && o.turn_max_port <= 65535 && o.turn_min_port <= o.turn_max_port,
+            "turn_min_port and turn_max_port must make a range within 1024..65535");
+    t.min_port = o.turn_min_port;
+    t.max_port = o.turn_max_port;
+    t.allow_loopback_peers = o.turn_allow_loopback_peers != 0;
+    require(o.turn_max_allocations >= 1, "turn_max_allocations must be at least 1");
+    require(o.turn_user_quota >= 1, "turn_user_quota must be at least 1");
+    require(o.turn_bytes_per_s >= 0, "turn_bytes_per_s must not be negative");
+    t.max_allocations = static_cast<uint32_t>(o.turn_max_allocations);
+    t.user_quota = static_cast<uint32_t>(o.turn_user_quota);
+    t.bytes_per_s = static_cast<uint64_t>(o.turn_bytes_per_s);
+    require(!t.enabled || !t.users.empty() || !t.secret.empty(),
+            "enable_turn_relay needs turn_users or turn_secret: the relay never runs without credentials");
+    require(t.enabled || (t.users.empty() && !o.turn_allow_loopback_peers),
+            "turn_users and turn_allow_loopback_peers configure the embedded relay: set enable_turn_relay");
+    return t;
 }
 
 } // namespace om::server

@@ -10,5 +10,6 @@ namespace om::server {
 
 ServerConfig config_from_options(const om_server_options& options); // throws om::Error
 StunConfig stun_config_from_options(const om_server_options& options); // throws om::Error
+TurnConfig turn_config_from_options(const om_server_options& options); // throws om::Error
 
 } // namespace om::server

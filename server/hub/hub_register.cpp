@@ -1,6 +1,8 @@
 // register -> registered: the agent id, its token (agent_token.hpp) and the id's uniqueness.
 #include "hub/agent_token.hpp"
 #include "hub/hub.hpp"
+
+#include "proto/turn.h"
 #include "hub/server_metrics.hpp"
 
 #include <chrono>
@@ -45,6 +47,14 @@ void Hub::handle_register(const std::shared_ptr<Connection>& connection, const s
                                                       std::chrono::system_clock::now().time_since_epoch())
                                                       .count());
     answer.keepalive_ms = static_cast<uint32_t>(config_.keepalive.count());
+    if (!config_.turn_secret.empty() && !config_.turn_address.empty()) {
+        // Time-limited TURN credentials for this agent: no one ships a static TURN password.
+        const uint64_t now_s = answer.server_time_ms / 1000;
+        auto credentials = proto::turn::rest_credentials(config_.turn_secret, message.id, now_s + config_.turn_credential_ttl_s);
+        answer.turn = sig::TurnCredentials{config_.turn_address, std::move(credentials.username),
+                                           std::move(credentials.password), config_.turn_credential_ttl_s};
+        metrics_.add("turn.credentials_issued");
+    }
     send(connection, answer);
 }
 

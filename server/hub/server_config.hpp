@@ -21,6 +21,11 @@ struct ServerConfig {
     std::chrono::milliseconds register_timeout{10000};
     std::chrono::milliseconds keepalive{15000}; // told to agents in "registered"
     std::chrono::milliseconds http_timeout{5000}; // an unfinished HTTP request is dropped after it
+    // Time-limited TURN credentials in "registered" (coturn's use-auth-secret scheme).
+    std::string turn_secret;            // empty: none handed out
+    uint32_t turn_credential_ttl_s = 86400;
+    std::string turn_address;           // IP:PORT; the server's own relay when empty (set at start)
+    bool turn_relay_enabled = false;
 };
 
 } // namespace om::server

@@ -18,9 +18,11 @@ constexpr LabelledFamily labelled_families[] = {
     {"errors.", "orbitmesh_errors_total", "kind"},
     {"auth.failures.", "orbitmesh_auth_failures_by_reason_total", "reason"},
     {"agents.nat.", "orbitmesh_registrations_by_nat_total", "nat_type"},
+    {"turn.refused.", "orbitmesh_turn_refused_total", "reason"},
+    {"turn.dropped.", "orbitmesh_turn_dropped_total", "reason"},
 };
 
-constexpr std::string_view gauges[] = {"agents.connected", "connections.open"};
+constexpr std::string_view gauges[] = {"agents.connected", "connections.open", "turn.allocations"};
 
 std::string metric_name(std::string_view dotted) {
     std::string name = "orbitmesh_";

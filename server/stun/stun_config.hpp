@@ -1,6 +1,8 @@
 // What the embedded STUN server needs from om_server_options, copied into owned values.
 #pragma once
 
+#include "turn/turn_config.hpp"
+
 #include <string>
 
 namespace om::server {
@@ -12,6 +14,7 @@ struct StunConfig {
     int alt_port = 0;             // P2; 0 = none, -1 = a free port
     int rate_limit = 100;         // Binding requests per second per source IP (burst 2x); 0 = off
     int threads = 0;              // receive threads on (A1,P1) with SO_REUSEPORT; 0 = one per core
+    TurnConfig turn;              // the embedded TURN relay on (A1,P1), when enabled
     bool enabled() const { return port != 0; }
 };
 

@@ -3,6 +3,7 @@
 #include "stun/socket_address.hpp"
 #include "stun/stun_socket.hpp"
 #include "stun/stun_worker.hpp"
+#include "turn/turn_relay.hpp"
 
 #include "core/error.h"
 #include "core/log.h"
@@ -52,7 +53,8 @@ int thread_count(int configured) {
 
 } // namespace
 
-StunServer::StunServer(StunConfig config, ServerMetrics& metrics) : config_(std::move(config)), counters_(metrics) {
+StunServer::StunServer(StunConfig config, ServerMetrics& metrics)
+    : config_(std::move(config)), metrics_(metrics), counters_(metrics) {
     alt_fds_.fill(-1);
 }
 
@@ -70,6 +72,11 @@ void StunServer::start() {
         choose_ports(a1, a2);
         endpoints_ = std::make_unique<EndpointTable>(a1, port_, a2, alt_port_);
         open_sockets(a1, threads);
+        if (config_.turn.enabled) {
+            // RFC 8656 on the STUN port: relayed sockets on the same concrete address.
+            relay_ = std::make_unique<TurnRelay>(config_.turn, a1, metrics_);
+            relay_->start();
+        }
         start_workers(threads, is_wildcard(a1));
     } catch (...) {
         stop();
@@ -116,7 +123,8 @@ void StunServer::start_workers(int threads, bool wildcard) {
         for (int e = 1; e < EndpointTable::kCount; ++e) {
             if (alt_fds_[e] >= 0 && (e - 1) % threads == i) receive.push_back({alt_fds_[e], e});
         }
-        workers_.push_back(std::make_unique<StunWorker>(std::move(receive), send, *endpoints_, wildcard, rate, counters_));
+        workers_.push_back(
+            std::make_unique<StunWorker>(std::move(receive), send, *endpoints_, wildcard, rate, counters_, relay_.get()));
     }
     for (auto& worker : workers_) {
         threads_.emplace_back([w = worker.get(), fd = stop_fd_] { w->run(fd); });
@@ -132,6 +140,8 @@ void StunServer::stop() {
     for (std::thread& t : threads_) t.join();
     threads_.clear();
     workers_.clear();
+    if (relay_) relay_->stop();  // after the workers: none of them still hands it datagrams
+    relay_.reset();
     close_all();
 }
 

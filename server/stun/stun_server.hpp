@@ -17,6 +17,7 @@ namespace om::server {
 
 class ServerMetrics;
 class StunWorker;
+class TurnRelay;
 
 class StunServer {
 public:
@@ -31,6 +32,7 @@ public:
     void stop(); // idempotent
     uint16_t port() const { return port_; }         // P1, once started
     uint16_t alt_port() const { return alt_port_; } // P2, 0 when none
+    TurnRelay* relay() const { return relay_.get(); }  // nullptr when the relay is off
 
 private:
     void choose_ports(const om_address& a1, const om_address& a2);
@@ -39,7 +41,9 @@ private:
     void close_all();
 
     StunConfig config_;
+    ServerMetrics& metrics_;
     StunCounters counters_;
+    std::unique_ptr<TurnRelay> relay_;
     uint16_t port_ = 0;
     uint16_t alt_port_ = 0;
     std::unique_ptr<EndpointTable> endpoints_;

@@ -1,4 +1,5 @@
 #include "stun/stun_worker.hpp"
+#include "turn/turn_relay.hpp"
 
 #include "core/log.h"
 #include "proto/address.h"
@@ -23,9 +24,10 @@ uint64_t now_us() {
 } // namespace
 
 StunWorker::StunWorker(std::vector<StunReceiveSocket> receive, std::array<int, EndpointTable::kCount> send_fds,
-                       const EndpointTable& endpoints, bool wildcard, uint32_t rate_limit, StunCounters& counters)
+                       const EndpointTable& endpoints, bool wildcard, uint32_t rate_limit, StunCounters& counters,
+                       TurnRelay* relay)
     : receive_(std::move(receive)), send_fds_(send_fds), wildcard_(wildcard), responder_(endpoints),
-      limiter_(rate_limit), counters_(counters) {}
+      limiter_(rate_limit), counters_(counters), relay_(relay) {}
 
 void StunWorker::run(int stop_fd) {
     std::vector<pollfd> fds;
@@ -52,6 +54,20 @@ void StunWorker::serve_batch(const StunReceiveSocket& socket) {
     for (size_t i = 0; i < n; ++i) {
         StunDatagram d;
         d.source = in_.source(i);
+        bool turn_data = false;
+        if (relay_ && socket.endpoint == EndpointTable::kPrimary && !in_.truncated(i) &&
+            TurnRelay::wants(in_.bytes(i), &turn_data)) {
+            // TURN: requests pass the rate limit like Binding requests; relayed data does not
+            // (the relay's own bandwidth limit holds it).
+            if (!turn_data && !limiter_.allow(d.source, now)) {
+                tally_.add(StunCounter::RateLimited);
+                continue;
+            }
+            SendBatch& here = out_[EndpointTable::kPrimary];
+            const size_t size = relay_->on_client(socket.fd, d.source, in_.bytes(i), here.slot());
+            if (size) here.commit(size, d.source, om_address{});
+            continue;
+        }
         if (!limiter_.allow(d.source, now)) {
             tally_.add(StunCounter::RateLimited);
             continue;

@@ -15,6 +15,8 @@
 
 namespace om::server {
 
+class TurnRelay;
+
 struct StunReceiveSocket {
     int fd = -1;
     int endpoint = EndpointTable::kPrimary;
@@ -25,7 +27,8 @@ public:
     // send_fds: the socket that sends for each endpoint (-1 when absent); wildcard: the bind
     // address is a wildcard (answers name their source IP through pktinfo).
     StunWorker(std::vector<StunReceiveSocket> receive, std::array<int, EndpointTable::kCount> send_fds,
-               const EndpointTable& endpoints, bool wildcard, uint32_t rate_limit, StunCounters& counters);
+               const EndpointTable& endpoints, bool wildcard, uint32_t rate_limit, StunCounters& counters,
+               TurnRelay* relay = nullptr);
     StunWorker(const StunWorker&) = delete;
     StunWorker& operator=(const StunWorker&) = delete;
 
@@ -44,6 +47,7 @@ private:
     BindingResponder responder_;
     RateLimiter limiter_;
     StunCounters& counters_;
+    TurnRelay* relay_;  // TURN methods and ChannelData on the primary socket go here
     StunTally tally_;
     RecvBatch in_;
     std::array<SendBatch, EndpointTable::kCount> out_;

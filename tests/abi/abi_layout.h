@@ -129,7 +129,7 @@ OM_LAYOUT_OFFSET(om_candidate, component, 240)
 
 /* om_server_options (ABI 1.1) */
 #if !defined(OM_LAYOUT_ABI_1_0)
-OM_LAYOUT_SIZE(om_server_options, 136)
+OM_LAYOUT_SIZE(om_server_options, 160)
 OM_LAYOUT_OFFSET(om_server_options, struct_size, 0)
 OM_LAYOUT_OFFSET(om_server_options, bind, 8)
 OM_LAYOUT_OFFSET(om_server_options, http_port, 16)
@@ -153,6 +153,11 @@ OM_LAYOUT_OFFSET(om_server_options, send_queue_bytes, 116)
 OM_LAYOUT_OFFSET(om_server_options, reactor_threads, 120)
 OM_LAYOUT_OFFSET(om_server_options, stun_rate_limit, 124) /* 0.2 */
 OM_LAYOUT_OFFSET(om_server_options, stun_threads, 128)    /* 0.2 */
+OM_LAYOUT_OFFSET(om_server_options, turn_max_allocations, 132)  /* 0.5 */
+OM_LAYOUT_OFFSET(om_server_options, turn_user_quota, 136)       /* 0.5 */
+OM_LAYOUT_OFFSET(om_server_options, turn_bytes_per_s, 140)      /* 0.5 */
+OM_LAYOUT_OFFSET(om_server_options, turn_credential_ttl_s, 144) /* 0.5 */
+OM_LAYOUT_OFFSET(om_server_options, turn_address, 152)          /* 0.5 */
 
 /* om_nat_report (0.2) */
 OM_LAYOUT_SIZE(om_nat_report, 224)

@@ -158,8 +158,8 @@ class WorkingCommands(unittest.TestCase):
         for args in (["version"], ["--version"]):
             r = agent(*args)
             self.assertEqual(r.returncode, 0, describe(r))
-            self.assertIn("orbitmesh-agent 0.4.0", r.stdout)
-            self.assertIn("liborbitmesh 0.4.0", r.stdout)
+            self.assertIn("orbitmesh-agent 0.5.0", r.stdout)
+            self.assertIn("liborbitmesh 0.5.0", r.stdout)
 
     def test_plugins_lists_udp_and_netsim(self):
         r = agent("plugins")

@@ -132,36 +132,59 @@ class UsageErrors(unittest.TestCase):
 
 
 class NotYetSupported(unittest.TestCase):
-    """The TURN relay and Redis are in the contract but not built: their options are refused,
-    naming the option, instead of being accepted and silently ignored."""
-    CASES = {
-        "--enable-turn-relay": ["--enable-turn-relay"],
-        "--turn-realm": ["--turn-realm", "orbit"],
-        "--turn-user": ["--turn-user", "a:b", "--turn-user=c:d:e"],
-        "--turn-secret": ["--turn-secret", "t"],
-        "--turn-min-port": ["--turn-min-port", "50000"],
-        "--turn-max-port": ["--turn-max-port", "50010"],
-        "--turn-allow-loopback-peers": ["--turn-allow-loopback-peers"],
-        "--redis": ["--redis", "redis://127.0.0.1:6379"],
-    }
+    """Redis is in the contract but not built: its option is refused, naming it, instead of being
+    accepted and silently ignored."""
 
-    def test_unbuilt_options_exit_2_naming_the_option(self):
-        for name, args in self.CASES.items():
-            with self.subTest(option=name):
-                r = server("--bind", "127.0.0.1", "--http-port", "0", "--stun-port", "0", "--open", *args)
-                self.assertEqual(r.returncode, 2, describe(r))
-                self.assertTrue(r.stderr.startswith(f"orbitmesh-server: {name}: "), describe(r))
-                self.assertIn("not yet supported", r.stderr)
-                self.assertNotIn("listening on", r.stdout)
-
-    def test_from_the_config_file_and_variables_too(self):
-        path = ConfigSources.config(self, "open\nturn-user = a:b\n")
-        r = server("--config", path)
+    def test_redis_exits_2_naming_the_option(self):
+        r = server("--bind", "127.0.0.1", "--http-port", "0", "--stun-port", "0", "--open",
+                   "--redis", "redis://127.0.0.1:6379")
         self.assertEqual(r.returncode, 2, describe(r))
-        self.assertIn("--turn-user: the TURN relay is not yet supported", r.stderr)
+        self.assertTrue(r.stderr.startswith("orbitmesh-server: --redis: "), describe(r))
+        self.assertIn("not yet supported", r.stderr)
         r = server(env={"ORBITMESH_OPEN": "true", "ORBITMESH_REDIS": "redis://127.0.0.1"})
         self.assertEqual(r.returncode, 2, describe(r))
         self.assertIn("--redis: Redis is not yet supported", r.stderr)
+
+
+class TurnRelay(unittest.TestCase):
+    """--enable-turn-relay and its options (RFC 8656 on the STUN port)."""
+    BASE = ["--bind", "127.0.0.1", "--http-port", "0", "--stun-port", "-1", "--open"]
+
+    def test_the_relay_starts_with_its_options_and_says_so(self):
+        code, out = serve_briefly(*self.BASE, "--enable-turn-relay", "--turn-realm", "orbit",
+                                  "--turn-user", "a:b", "--turn-user=c:d:e", "--turn-min-port", "50000",
+                                  "--turn-max-port", "50010", "--turn-allow-loopback-peers",
+                                  "--turn-max-allocations", "10", "--turn-user-quota", "2",
+                                  "--turn-bytes-per-s", "100000")
+        self.assertEqual(code, 0, out)
+        self.assertIn("TURN relay on udp 127.0.0.1:", out)
+        self.assertIn("realm orbit, relayed ports 50000-50010", out)
+        self.assertIn("WARNING: --turn-allow-loopback-peers", out)
+        code, out = serve_briefly(*self.BASE, "--enable-turn-relay", "--turn-secret", "s",
+                                  "--turn-credential-ttl", "600")
+        self.assertEqual(code, 0, out)
+        self.assertIn("time-limited credentials", out)
+
+    def test_from_the_config_file_and_variables_too(self):
+        path = ConfigSources.config(self, "open\nbind = 127.0.0.1\nhttp-port = 0\nstun-port = -1\n"
+                                          "enable-turn-relay\nturn-user = a:b\n")
+        code, out = serve_briefly("--config", path)
+        self.assertEqual(code, 0, out)
+        self.assertIn("TURN relay on udp", out)
+
+    def test_inconsistent_turn_options_exit_2_saying_why(self):
+        cases = {
+            "turn_users or turn_secret": ["--enable-turn-relay"],
+            "concrete bind address": ["--enable-turn-relay", "--turn-user", "a:b", "--bind", "0.0.0.0"],
+            "set enable_turn_relay": ["--turn-user", "a:b"],
+            "needs turn_secret": ["--turn-address", "127.0.0.1:3478"],
+        }
+        for says, args in cases.items():
+            with self.subTest(says=says):
+                r = server(*self.BASE, *args)
+                self.assertEqual(r.returncode, 2, describe(r))
+                self.assertIn(says, r.stderr, describe(r))
+                self.assertNotIn("listening on", r.stdout)
 
 
 class ConfigSources(unittest.TestCase):
@@ -217,10 +240,11 @@ class ConfigSources(unittest.TestCase):
         code, out = serve_briefly(env={"ORBITMESH_BIND": "127.0.0.1", "ORBITMESH_HTTP_PORT": "0",
                                        "ORBITMESH_STUN_PORT": "0", "ORBITMESH_OPEN": "true"})
         self.assertEqual(code, 0, out)
-        # A repeatable option's comma-separated list is read (and then refused: no TURN yet).
+        # A repeatable option's comma-separated list is read (and then refused: users without
+        # the relay).
         r = server(env={"ORBITMESH_TURN_USER": "a:b, c:d", "ORBITMESH_OPEN": "true"})
         self.assertEqual(r.returncode, 2, describe(r))
-        self.assertIn("--turn-user: the TURN relay is not yet supported", r.stderr)
+        self.assertIn("set enable_turn_relay", r.stderr)
         r = server(env={"ORBITMESH_TURN_USER": "a:b, nopass", "ORBITMESH_OPEN": "true"})
         self.assertEqual(r.returncode, 2, describe(r))
         self.assertNotIn("not yet supported", r.stderr)

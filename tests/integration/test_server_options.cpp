@@ -27,24 +27,70 @@ std::pair<om_status, std::string> create_with(const std::function<void(om_server
 
 } // namespace
 
-TEST_CASE("TURN relay and Redis options answer OM_ERR_NOT_SUPPORTED naming the option", "[options]") {
+TEST_CASE("the Redis option answers OM_ERR_NOT_SUPPORTED naming it", "[options]") {
+    auto [status, error] = create_with([](om_server_options& o) { o.redis_url = "redis://127.0.0.1:6379"; });
+    CHECK(status == OM_ERR_NOT_SUPPORTED);
+    CHECK(error.rfind("redis_url: ", 0) == 0);
+}
+
+TEST_CASE("TURN relay options are checked together, naming what is wrong", "[options][turn]") {
     const std::pair<const char*, std::function<void(om_server_options&)>> cases[] = {
-        {"enable_turn_relay", [](om_server_options& o) { o.enable_turn_relay = 1; }},
-        {"turn_realm", [](om_server_options& o) { o.turn_realm = "orbit"; }},
-        {"turn_users", [](om_server_options& o) { o.turn_users = "a:b"; }},
-        {"turn_secret", [](om_server_options& o) { o.turn_secret = "t"; }},
-        {"turn_min_port", [](om_server_options& o) { o.turn_min_port = 50000; }},
-        {"turn_max_port", [](om_server_options& o) { o.turn_max_port = 50010; }},
-        {"turn_allow_loopback_peers", [](om_server_options& o) { o.turn_allow_loopback_peers = 1; }},
-        {"redis_url", [](om_server_options& o) { o.redis_url = "redis://127.0.0.1:6379"; }},
+        {"enable_turn_relay needs turn_users or turn_secret", [](om_server_options& o) { o.enable_turn_relay = 1; }},
+        {"needs a concrete bind address",
+         [](om_server_options& o) {
+             o.enable_turn_relay = 1;
+             o.turn_users = "a:b";
+             o.bind = "0.0.0.0";
+         }},
+        {"needs the STUN server",
+         [](om_server_options& o) {
+             o.enable_turn_relay = 1;
+             o.turn_users = "a:b";
+             o.stun_port = 0;
+         }},
+        {"turn_users: expected name:pass", [](om_server_options& o) {
+             o.enable_turn_relay = 1;
+             o.turn_users = "a:b;nopass";
+         }},
+        {"set enable_turn_relay", [](om_server_options& o) { o.turn_users = "a:b"; }},
+        {"turn_min_port and turn_max_port", [](om_server_options& o) {
+             o.enable_turn_relay = 1;
+             o.turn_users = "a:b";
+             o.turn_min_port = 6000;
+             o.turn_max_port = 5000;
+         }},
+        {"turn_address must be IP:PORT", [](om_server_options& o) {
+             o.turn_secret = "s";
+             o.turn_address = "turn.example";
+         }},
+        {"turn_address is handed out with time-limited credentials", [](om_server_options& o) { o.turn_address = "127.0.0.1:3478"; }},
+        {"turn_secret needs the embedded relay", [](om_server_options& o) { o.turn_secret = "s"; }},
+        {"turn_user_quota must be at least 1", [](om_server_options& o) { o.turn_user_quota = 0; }},
+        {"turn_credential_ttl_s must be", [](om_server_options& o) { o.turn_credential_ttl_s = 5; }},
     };
-    for (const auto& [name, change] : cases) {
-        INFO(name);
-        auto [status, error] = create_with(change);
-        CHECK(status == OM_ERR_NOT_SUPPORTED);
-        CHECK(error.rfind(std::string(name) + ": ", 0) == 0);
-        CHECK(error.find("not yet supported") != std::string::npos);
+    for (const auto& [says, change] : cases) {
+        INFO(says);
+        auto [status, error] = create_with([&](om_server_options& o) {
+            o.bind = "127.0.0.1";
+            o.stun_port = -1;
+            change(o);
+        });
+        INFO(error);
+        CHECK(status == OM_ERR_INVALID_ARGUMENT);
+        CHECK(error.find(says) != std::string::npos);
     }
+    auto good = create_with([](om_server_options& o) {
+        o.bind = "127.0.0.1";
+        o.stun_port = -1;
+        o.enable_turn_relay = 1;
+        o.turn_users = "a:b;c:d:e";  // a password may hold ':'
+        o.turn_realm = "orbit";
+        o.turn_min_port = 50000;
+        o.turn_max_port = 50010;
+        o.turn_allow_loopback_peers = 1;
+    });
+    INFO(good.second);
+    CHECK(good.first == OM_OK);
 }
 
 TEST_CASE("the defaults, and empty TURN and Redis strings, still create a server", "[options]") {

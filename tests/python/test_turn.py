@@ -95,3 +95,45 @@ def test_time_limited_credentials(server):
             assert "401" in raised.value.message
         finally:
             late.close()
+
+
+def test_server_relay_with_credentials_handed_out():
+    # The server runs the relay and hands each registered agent time-limited credentials for
+    # it: the agents carry no TURN option at all.
+    with orbitmesh.Server(http_port=0, stun_port=-1, bind=LOOPBACK, open=True, enable_turn_relay=True,
+                          turn_secret="server side only", turn_allow_loopback_peers=True,
+                          turn_user_quota=2) as server:
+        a = orbitmesh.Agent(server=server.url, agent_id="sa", p2p=loopback_p2p())
+        b = orbitmesh.Agent(server=server.url, agent_id="sb", p2p=loopback_p2p())
+        try:
+            a.connect()
+            b.connect()
+            assert wait_counter(a, "turn.allocations") and wait_counter(b, "turn.allocations")
+            got = threading.Event()
+            b.on_message(lambda peer_id, data, channel, mode: got.set() if data == b"through our relay" else None)
+            state = a.connect_to_peer("sb", transport=orbitmesh.Transport.TurnRelay)
+            assert state.active_transport == orbitmesh.Transport.TurnRelay
+            a.send_to_peer("sb", b"through our relay", mode=orbitmesh.Delivery.ReliableOrdered)
+            assert got.wait(WAIT_S)
+            assert server.counter("turn.allocations") == 2
+            assert server.counter("turn.credentials_issued") == 2
+            assert "orbitmesh_turn_bytes_relayed_total" in server.metrics()
+        finally:
+            a.close()
+            b.close()
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    ({"enable_turn_relay": True}, "turn_users or turn_secret"),
+    ({"enable_turn_relay": True, "turn_users": "a:b", "bind": "0.0.0.0"}, "concrete bind address"),
+    ({"turn_users": "a:b"}, "set enable_turn_relay"),
+    ({"enable_turn_relay": True, "turn_users": "nopass"}, "name:pass"),
+    ({"turn_address": "127.0.0.1:3478"}, "needs turn_secret"),
+    ({"turn_secret": "s"}, "enable_turn_relay) or a turn_address"),
+    ({"enable_turn_relay": True, "turn_users": "a:b", "turn_min_port": 6000, "turn_max_port": 5000}, "range"),
+])
+def test_server_turn_options_are_checked(kwargs, says):
+    kwargs.setdefault("bind", LOOPBACK)
+    with pytest.raises(orbitmesh.InvalidArgumentError) as raised:
+        orbitmesh.Server(http_port=0, stun_port=-1, **kwargs).start()
+    assert says in raised.value.message

@@ -118,3 +118,58 @@ TEST_CASE("turn: a wrong TURN password fails a TURN-only connection with the rea
     // Without TURN, the best path still works.
     CHECK(a.agent->connect_peer("bob").status == OM_PEER_CONNECTED);
 }
+
+TEST_CASE("turn: the server's own relay with time-limited credentials it hands out at registration", "[turn][delivery]")
+{
+    // No TURN option on the agents: the server holds the secret, runs the relay and gives each
+    // registered agent credentials for it (coturn's use-auth-secret scheme).
+    orbitmesh::ServerOptions options;
+    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
+    options.enable_turn_relay(true).turn_secret("only the server knows").turn_allow_loopback_peers(true);
+    orbitmesh::Server server(options);
+    server.start();
+    RecordingAgent a(test::url_of(server), "alice", {}, test::fast);
+    RecordingAgent b(test::url_of(server), "bob", {}, test::fast);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(wait_counter(*a.agent, "turn.allocations", 1));
+    REQUIRE(wait_counter(*b.agent, "turn.allocations", 1));
+    CHECK(a.agent->counter("turn.server_credentials") == 1);
+    CHECK(server.counter("turn.credentials_issued") == 2);
+    om_peer_state state = a.agent->connect_peer("bob", OM_TRANSPORT_TURN);
+    INFO(state.diagnosis);
+    REQUIRE(state.status == OM_PEER_CONNECTED);
+    CHECK(state.active_transport == OM_TRANSPORT_TURN);
+    REQUIRE(b.wait_for(OM_EVENT_PEER_CONNECTED, 1, 5000));
+    test::exchange_every_mode(a, b);
+    test::check_encrypted_state(a, b);
+    CHECK(server.counter("turn.allocations") == 2);
+    CHECK(server.counter("turn.packets_relayed") > 20);
+    CHECK(server.counter("frames.in.relay") == 0);
+}
+
+TEST_CASE("turn: a server secret shared with coturn hands out credentials for coturn", "[turn]")
+{
+    if (!CoturnProcess::available()) {
+        WARN("SKIPPED: turnserver missing (apt-get install -y coturn)");
+        return;
+    }
+    const std::string secret = "the signaling server and coturn share this";
+    CoturnProcess coturn(CoturnOptions{.secret = secret});
+    orbitmesh::ServerOptions options;
+    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
+    options.turn_secret(secret).turn_address(coturn.address());
+    orbitmesh::Server server(options);
+    server.start();
+    RecordingAgent a(test::url_of(server), "alice", {}, test::fast);
+    RecordingAgent b(test::url_of(server), "bob", {}, test::fast);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(wait_counter(*a.agent, "turn.allocations", 1));
+    REQUIRE(wait_counter(*b.agent, "turn.allocations", 1));
+    om_peer_state state = a.agent->connect_peer("bob", OM_TRANSPORT_TURN);
+    REQUIRE(state.status == OM_PEER_CONNECTED);
+    CHECK(state.active_transport == OM_TRANSPORT_TURN);
+    for (int i = 0; i < 50; ++i) test::send_all(*a.agent, "bob", test::numbered("via coturn", i), OM_DELIVERY_RELIABLE_ORDERED);
+    REQUIRE(test::wait_received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 0, 50));
+}

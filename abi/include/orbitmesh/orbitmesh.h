@@ -38,9 +38,9 @@ extern "C" {
 /* Versions (ABI-RULES R9): library semver, public C ABI major (= SONAME)                     */
 /* ------------------------------------------------------------------------------------------ */
 #define OM_VERSION_MAJOR 0
-#define OM_VERSION_MINOR 4
+#define OM_VERSION_MINOR 5
 #define OM_VERSION_PATCH 0
-#define OM_VERSION "0.4.0"
+#define OM_VERSION "0.5.0"
 #define OM_VERSION_NUMBER ((OM_VERSION_MAJOR << 16) | (OM_VERSION_MINOR << 8) | OM_VERSION_PATCH)
 /* Major of the public C ABI; liborbitmesh.so.<OM_C_ABI_MAJOR> is the SONAME. */
 #define OM_C_ABI_MAJOR 1
@@ -611,12 +611,20 @@ typedef struct om_server_options {
     int32_t stun_rate_limit;     /* Binding requests per second per source address; 0 = no limit.
                                   * Default 100 (burst twice that). */
     int32_t stun_threads;        /* STUN receive threads (SO_REUSEPORT sockets), 0 = one per core */
+    /* Added in 0.5: the embedded TURN relay's limits and time-limited credentials. */
+    int32_t turn_max_allocations; /* allocations at once, all users: 10000 */
+    int32_t turn_user_quota;      /* allocations at once per username: 100 */
+    int32_t turn_bytes_per_s;     /* relayed bytes per second per allocation, each way; 0 = no limit */
+    int32_t turn_credential_ttl_s; /* lifetime of the TURN credentials handed out with turn_secret: 86400 */
+    const char* turn_address;     /* "host:port" of the TURN server handed out with turn_secret (coturn
+                                   * with the same static-auth-secret); NULL = this server's own relay */
 } om_server_options;
 
 #define OM_SERVER_OPTIONS_INIT                                                                \
     {                                                                                         \
         (uint32_t)sizeof(om_server_options), "0.0.0.0", 8080, 3478, NULL, 0, 0, NULL, NULL,   \
-            NULL, 49152, 65535, 0, NULL, 0, NULL, 0, 65536, 16777216, 1048576, 0, 100, 0      \
+            NULL, 49152, 65535, 0, NULL, 0, NULL, 0, 65536, 16777216, 1048576, 0, 100, 0,     \
+            10000, 100, 0, 86400, NULL                                                        \
     }
 
 OM_API om_status om_server_options_init(om_server_options* options);

@@ -418,6 +418,11 @@ public:
     ServerOptions& replace_existing_id(bool on) { raw_.replace_existing_id = on ? 1 : 0; return *this; }
     ServerOptions& enable_turn_relay(bool on) { raw_.enable_turn_relay = on ? 1 : 0; return *this; }
     ServerOptions& turn_realm(std::string v) { return set(turn_realm_, raw_.turn_realm, std::move(v)); }
+    // "name:pass" entries separated by ';'.
+    ServerOptions& turn_users(std::string v) { return set(turn_users_, raw_.turn_users, std::move(v)); }
+    ServerOptions& turn_secret(std::string v) { return set(turn_secret_, raw_.turn_secret, std::move(v)); }
+    ServerOptions& turn_address(std::string v) { return set(turn_address_, raw_.turn_address, std::move(v)); }
+    ServerOptions& turn_allow_loopback_peers(bool on) { raw_.turn_allow_loopback_peers = on ? 1 : 0; return *this; }
 
     ServerOptions(const ServerOptions&) = delete;
     ServerOptions& operator=(const ServerOptions&) = delete;
@@ -429,7 +434,7 @@ private:
         return *this;
     }
     om_server_options raw_{};
-    std::string bind_, secret_, turn_realm_;
+    std::string bind_, secret_, turn_realm_, turn_users_, turn_secret_, turn_address_;
 };
 
 class Server {

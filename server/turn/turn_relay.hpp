@@ -1,0 +1,127 @@
+// The embedded TURN relay (RFC 8656) on the STUN port: the STUN workers hand it what is TURN
+// (methods other than Binding, and ChannelData) and send the answers it writes; one relay thread
+// reads what peers send to the relayed sockets and wraps it for the clients (Data indications,
+// or ChannelData once a channel is bound), and expires allocations, permissions and channels.
+//
+// Enforced: long-term credentials (static users, or coturn's time-limited ones from the shared
+// secret) with stateless nonces; permissions (a datagram from a peer without one is dropped and
+// counted); channel bindings; per-user and total allocation quotas; a per-allocation bandwidth
+// limit each way; peers on loopback and private ranges refused unless allowed. Counters go to
+// /metrics (turn.*: allocations, bytes and packets relayed, refusals and drops by reason).
+#pragma once
+
+#include "hub/server_metrics.hpp"
+#include "hub/token_bucket.hpp"
+#include "turn/turn_auth.hpp"
+#include "turn/turn_config.hpp"
+
+#include "proto/address.h"
+#include "proto/stun.h"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace om::server {
+
+class TurnRelay {
+public:
+    // relay_ip: the concrete address relayed sockets bind to (the server's --bind).
+    TurnRelay(TurnConfig config, const om_address& relay_ip, ServerMetrics& metrics);
+    ~TurnRelay();
+    TurnRelay(const TurnRelay&) = delete;
+    TurnRelay& operator=(const TurnRelay&) = delete;
+
+    void start();  // the relay thread
+    void stop();   // idempotent; closes every relayed socket
+
+    // What the STUN worker hands over: ChannelData (first byte 64-79), or STUN whose method is
+    // not Binding. `data`: ChannelData or a Send indication (not rate-limited like requests).
+    static bool wants(std::span<const uint8_t> bytes, bool* data);
+    // One datagram from a client on the STUN socket `fd` (which also carries what the relay
+    // sends that client). Writes the answer to out and returns its size, 0 when none.
+    size_t on_client(int fd, const om_address& client, std::span<const uint8_t> bytes, std::span<uint8_t> out);
+
+    size_t allocation_count() const;
+
+private:
+    struct Channel {
+        uint16_t number;
+        om_address peer;
+        uint64_t expires_us;
+    };
+    struct Permission {
+        om_address ip;  // port 0
+        uint64_t expires_us;
+    };
+    struct Allocation {
+        uint64_t id = 0;
+        om_address client{};
+        int client_fd = -1;
+        std::string username;
+        std::vector<uint8_t> key;
+        int relay_fd = -1;
+        om_address relayed{};
+        uint64_t expires_us = 0;
+        uint32_t lifetime_s = 0;
+        proto::stun::TransactionId allocate_id{};
+        std::vector<Permission> permissions;
+        std::vector<Channel> channels;
+        TokenBucket to_peer, to_client;
+    };
+
+    // Requests (§7-§9, §12), each answering into out.
+    size_t allocate(const proto::stun::Message& m, int fd, const om_address& client, std::span<uint8_t> out);
+    size_t refresh(const proto::stun::Message& m, const om_address& client, std::span<uint8_t> out);
+    size_t create_permission(const proto::stun::Message& m, const om_address& client, std::span<uint8_t> out);
+    size_t channel_bind(const proto::stun::Message& m, const om_address& client, std::span<uint8_t> out);
+    void send_indication(const proto::stun::Message& m, const om_address& client);
+    void channel_data(const om_address& client, std::span<const uint8_t> bytes);
+
+    // RFC 8489 §9.2.4 on the server: 0 when the request is authenticated (username and key
+    // set), else the size of the error written (401, 438, 400).
+    size_t authenticate(const proto::stun::Message& m, const om_address& client, std::span<uint8_t> out,
+                        std::string& username, std::vector<uint8_t>& key);
+    size_t error(const proto::stun::Message& m, std::span<uint8_t> out, uint16_t code, const char* reason,
+                 const om_address& client, std::span<const uint8_t> key = {}, bool challenge = false,
+                 std::span<const uint16_t> unknown = {});
+    // Refusals are counted by reason ("turn.refused.<reason>").
+    void refuse(const char* reason);
+    bool permitted(const Allocation& a, const om_address& peer, uint64_t now) const;
+    void permit(Allocation& a, const om_address& peer, uint64_t now);
+    void relay_to_peer(Allocation& a, const om_address& peer, std::span<const uint8_t> payload);
+    void destroy(Allocation* a);  // lock held
+    Allocation* find(const om_address& client);
+    int open_relay_socket(om_address& relayed, bool even);
+    void run();
+    void read_peers(Allocation& a, uint64_t now);
+    void expire(uint64_t now);
+
+    TurnConfig config_;
+    om_address relay_ip_;
+    TurnAuth auth_;
+    ServerMetrics& metrics_;
+    std::atomic<uint64_t>& allocations_gauge_;
+    std::atomic<uint64_t>& bytes_relayed_;
+    std::atomic<uint64_t>& packets_relayed_;
+    std::atomic<uint64_t>& dropped_no_permission_;
+    std::atomic<uint64_t>& dropped_bandwidth_;
+
+    mutable std::mutex mutex_;
+    std::unordered_map<om_address, std::unique_ptr<Allocation>, proto::AddressHash, proto::SameAddress> by_client_;
+    std::unordered_map<uint64_t, Allocation*> by_id_;
+    std::map<std::string, uint32_t, std::less<>> per_user_;
+    uint64_t next_id_ = 1;
+    int epoll_fd_ = -1;
+    int stop_fd_ = -1;
+    std::thread thread_;
+};
+
+} // namespace om::server
