@@ -14,6 +14,7 @@ namespace turn = proto::turn;
 constexpr uint64_t kUsPerS = 1'000'000;
 constexpr uint32_t kMaxAuthRetries = 3;  // fresh nonces in a row before giving up
 constexpr uint32_t kRm = 8;              // RFC 8489 §6.2.1 Rm: the last wait, in RTOs
+constexpr uint64_t kPermissionRetryUs = 5'000'000;  // a refused peer is asked for again after this
 
 uint64_t ms(uint64_t value) { return value * 1000; }
 
@@ -258,7 +259,7 @@ void Allocation::on_error(Request r, const stun::Message& m, uint64_t now_us)
         case Kind::Allocate: fail(code == 401 ? OM_ERR_AUTH : OM_ERR_REFUSED, why); break;
         case Kind::Refresh: lose(OM_ERR_REFUSED, why); break;
         case Kind::CreatePermission:
-        case Kind::ChannelBind: permission_failed(r.peer, OM_ERR_REFUSED, why); break;
+        case Kind::ChannelBind: permission_failed(r.peer, OM_ERR_REFUSED, why, now_us); break;
         case Kind::Deallocate:
             if (state_ == State::Allocating) reallocate_at_us_ = now_us;
             break;
@@ -374,6 +375,11 @@ int32_t Allocation::permit(const om_address& peer, uint64_t now_us)
         it->second.failed = true;  // "not asked yet": the branch below asks
     }
     Permission& p = it->second;
+    if (p.failed && p.refused && now_us < p.retry_at_us) {
+        // Refused by the server a moment ago: not asked again on every datagram.
+        ++counters_.dropped_refused_peer;
+        return OM_ERR_REFUSED;
+    }
     if (p.failed) {
         // New, or refused before: ask (again). While allocating, the request goes out once the
         // allocation exists (on_success makes it due).
@@ -451,14 +457,13 @@ void Allocation::flush_queue(Permission& p, uint64_t now_us)
 
 void Allocation::request_timed_out(const Request& r, uint64_t now_us)
 {
-    (void)now_us;
     const std::string why = std::string(kind_name(static_cast<int>(r.kind))) + ": no answer from the TURN server after " +
                             std::to_string(r.sends) + " transmissions";
     switch (r.kind) {
         case Kind::Allocate: fail(OM_ERR_TIMEOUT, why); break;
         case Kind::Refresh: lose(OM_ERR_TIMEOUT, why); break;
         case Kind::CreatePermission:
-        case Kind::ChannelBind: permission_failed(r.peer, OM_ERR_TIMEOUT, why); break;
+        case Kind::ChannelBind: permission_failed(r.peer, OM_ERR_TIMEOUT, why, now_us); break;
         case Kind::Deallocate:
             if (state_ == State::Allocating) fail(OM_ERR_TIMEOUT, why);
             break;
@@ -583,12 +588,14 @@ void Allocation::lose(int32_t status, const std::string& why)
     if (io_.event) io_.event(OM_TURN_EVENT_LOST, status, nullptr, why);
 }
 
-void Allocation::permission_failed(const om_address& peer, int32_t status, const std::string& why)
+void Allocation::permission_failed(const om_address& peer, int32_t status, const std::string& why, uint64_t now_us)
 {
     ++counters_.permission_failures;
     auto it = permissions_.find(ip_key(peer));
     if (it != permissions_.end() && !it->second.installed) {
         it->second.failed = true;
+        it->second.refused = true;
+        it->second.retry_at_us = now_us + kPermissionRetryUs;
         it->second.pending = false;
         it->second.queue.clear();
     }

@@ -40,7 +40,7 @@ struct Counters {
     uint64_t auth_challenges = 0, stale_nonces = 0, refreshes = 0, permissions = 0, channels_bound = 0;
     uint64_t send_indications = 0, data_indications = 0, channel_data_out = 0, channel_data_in = 0;
     uint64_t bytes_out = 0, bytes_in = 0;
-    uint64_t queued = 0, dropped_queue_full = 0, dropped_no_allocation = 0, dropped_peer_limit = 0;
+    uint64_t queued = 0, dropped_queue_full = 0, dropped_no_allocation = 0, dropped_peer_limit = 0, dropped_refused_peer = 0;
     uint64_t malformed = 0, bad_integrity = 0, unknown_channel = 0, unexpected = 0;
     uint64_t lost = 0, permission_failures = 0;
 };
@@ -104,6 +104,8 @@ private:
         bool installed = false;
         bool pending = false;
         bool failed = false;
+        bool refused = false;      // the server said no (or never answered): retried at retry_at_us
+        uint64_t retry_at_us = 0;
         uint64_t refresh_at_us = 0;
         std::deque<std::pair<om_address, std::vector<uint8_t>>> queue;
     };
@@ -126,7 +128,7 @@ private:
     void request_timed_out(const Request& r, uint64_t now_us);
     void fail(int32_t status, const std::string& why);
     void lose(int32_t status, const std::string& why);
-    void permission_failed(const om_address& peer, int32_t status, const std::string& why);
+    void permission_failed(const om_address& peer, int32_t status, const std::string& why, uint64_t now_us);
     void flush_queue(Permission& p, uint64_t now_us);
     int32_t relay(const om_address& peer, std::span<const uint8_t> payload);
     static std::string ip_key(const om_address& a);

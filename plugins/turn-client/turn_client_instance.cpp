@@ -37,6 +37,7 @@ constexpr plugin::CounterName<Counters> kCounterNames[] = {
     {"dropped_queue_full", &Counters::dropped_queue_full},
     {"dropped_no_allocation", &Counters::dropped_no_allocation},
     {"dropped_peer_limit", &Counters::dropped_peer_limit},
+    {"dropped_refused_peer", &Counters::dropped_refused_peer},
     {"malformed", &Counters::malformed},
     {"bad_integrity", &Counters::bad_integrity},
     {"unknown_channel", &Counters::unknown_channel},

@@ -49,8 +49,9 @@ class OrbitmeshServer:
     .exit_code: the CONTRACT says 0)."""
 
     def __init__(self, lab, http_port=HTTP_PORT, stun_port=3478, alt_address=SERVER_IPS[1],
-                 alt_port=3479):
+                 alt_port=3479, extra_args=()):
         self.lab, self.http_port, self.stun_port = lab, http_port, stun_port
+        self.extra_args = tuple(extra_args)   # e.g. the TURN relay's options
         self.alt_address, self.alt_port = alt_address, alt_port
         self.bind = SERVER_IPS[0]
         self.url = f"ws://{self.bind}:{http_port}"
@@ -65,7 +66,7 @@ class OrbitmeshServer:
             argv += ["--stun-alt-address", self.alt_address]
         if self.stun_port and self.alt_port:
             argv += ["--stun-alt-port", str(self.alt_port)]
-        return argv
+        return argv + list(self.extra_args)
 
     def stun_endpoints(self):
         if not self.stun_port:
