@@ -6,14 +6,19 @@
 //    zeros and had no ignored attributes, checks the bytes are identical;
 //  - adds MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT and checks they verify.
 // A broken invariant prints what broke and calls abort(), which libFuzzer reports as a crash.
+// TURN (RFC 8656) on the same bytes: ChannelData framing (both channel ranges, UDP and stream
+// forms) written back and read again identically, the stream framing length, PASSWORD-ALGORITHMS
+// lists, and the time-limited username's expiry.
 // Built with clang -fsanitize=fuzzer by scripts/fuzz, and with g++ into the corpus replay test.
 #include "proto/stun.h"
+#include "proto/turn.h"
 
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace stun = om::proto::stun;
 namespace attr = om::proto::stun::attr;
@@ -236,9 +241,60 @@ void rebuild(const stun::Message& m)
 
 }  // namespace
 
+void exercise_turn(std::span<const uint8_t> input)
+{
+    namespace turn = om::proto::turn;
+    for (const bool legacy : {false, true}) {
+        std::string why;
+        auto frame = turn::read_channel_data(input, &why, legacy);
+        expect(frame.has_value() == why.empty(), "read_channel_data: a value and a reason, or neither");
+        if (!frame) continue;
+        expect(legacy || turn::valid_channel(frame->channel), "read_channel_data: RFC 8656 range broken");
+        expect(frame->payload.data() == input.data() + turn::kChannelHeaderSize, "ChannelData payload view moved");
+        for (const bool stream : {false, true}) {
+            std::vector<uint8_t> out(frame->payload.size() + 8);
+            const size_t n = turn::write_channel_data(out, frame->channel, frame->payload, stream, legacy);
+            expect(n >= turn::kChannelHeaderSize + frame->payload.size() && n % (stream ? 4 : 1) == 0,
+                   "write_channel_data size");
+            auto again = turn::read_channel_data(std::span<const uint8_t>(out.data(), n), nullptr, legacy);
+            expect(again && again->channel == frame->channel && same_bytes(again->payload, frame->payload),
+                   "ChannelData does not survive a round trip");
+            auto framed = turn::stream_frame_size(std::span<const uint8_t>(out.data(), n));
+            expect(!stream || (framed && *framed == n), "stream_frame_size disagrees with the writer");
+        }
+    }
+    auto framed = turn::stream_frame_size(input);
+    expect(!framed || *framed == 0 || *framed >= 4, "stream_frame_size below a header");
+}
+
+void exercise_turn_attributes(const stun::Message& m)
+{
+    namespace turn = om::proto::turn;
+    for (const auto& a : m.all()) {
+        if (a.type == attr::PasswordAlgorithms || a.type == attr::PasswordAlgorithm) {
+            std::string why;
+            auto list = turn::read_password_algorithms(a, &why);
+            expect(list.has_value() == why.empty(), "read_password_algorithms: a value and a reason, or neither");
+            if (list) {
+                auto value = turn::password_algorithms_value(*list);
+                stun::Attribute copy{a.type, 0, value};
+                auto again = turn::read_password_algorithms(copy);
+                expect(again && *again == *list, "PASSWORD-ALGORITHMS does not survive a round trip");
+            }
+        }
+        if (a.type == attr::Username || a.type == attr::Nonce) {
+            if (auto text = stun::read_text(a)) {
+                (void)turn::rest_expiry(*text);
+                (void)turn::nonce_offers_password_algorithms(*text);
+            }
+        }
+    }
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
     const std::span<const uint8_t> input(data, size);
+    exercise_turn(input);
     stun::Message strict;
     stun::Message classic;
     std::string why_strict;
@@ -255,6 +311,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     if (strict_ok) expect(!strict.classic, "strict parse produced a classic message");
     if (!classic_ok) return 0;
     exercise_readers(classic);
+    exercise_turn_attributes(classic);
     rebuild(classic);
     return 0;
 }
