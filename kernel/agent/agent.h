@@ -174,6 +174,9 @@ private:
     static void turn_sink(void* user_data, const om_datagram* datagram);
     void on_turn_allocated(int32_t status, const om_address* relayed);
     void on_turn_lost(int32_t status, const std::string& why);
+    // The peers whose current path goes through our allocation move on (server relay or
+    // Disconnected), as after a lost direct path.
+    void leave_turn_paths(const std::string& why);
     // What a peer sent to our relayed address: checks to ICE, packets to the peer's path.
     void route_relayed(const om_datagram& datagram);
     om_status send_through_turn(const om_address& to, const uint8_t* data, size_t len);
@@ -204,7 +207,7 @@ private:
                            size_t len, size_t segment_size);
     // The transport follows the session's current path (a QUIC server's, after its client migrated).
     void follow_session_path(const std::string& peer_id, PeerRecord& peer);
-    bool has_direct_path(const PeerRecord& peer, const om_address& remote) const;
+    bool has_direct_path(const PeerRecord& peer, const om_address& remote, bool via_relay = false) const;
     void on_peer_message(const std::string& peer_id, PeerRecord& peer, om_delivery_mode mode, uint32_t channel,
                          std::vector<uint8_t> data);
     // Messages out (agent_send.cpp). queue_message: false when the peer takes no messages now.

@@ -378,10 +378,11 @@ void Agent::follow_session_path(const std::string& peer_id, PeerRecord& peer)
         set_peer_status(peer_id, peer, OM_PEER_CONNECTED, "the peer moved to " + it->second->describe());
 }
 
-bool Agent::has_direct_path(const PeerRecord& peer, const om_address& remote) const
+bool Agent::has_direct_path(const PeerRecord& peer, const om_address& remote, bool via_relay) const
 {
     for (const auto& [id, path] : peer.paths)
-        if (auto* direct = dynamic_cast<const DirectPath*>(path.get()); direct && proto::same_address(direct->remote(), remote))
+        if (auto* direct = dynamic_cast<const DirectPath*>(path.get());
+            direct && direct->via_relay() == via_relay && proto::same_address(direct->remote(), remote))
             return true;
     return false;
 }

@@ -233,10 +233,16 @@ std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRec
         std::max(1, std::min(config_.raw.keep_alive_interval_ms, config_.raw.disconnect_timeout_ms / 6)));
     config.socket_address = transport_->local_address();
     config.relay_only = peer.via == OM_TRANSPORT_TURN;
+    config.direct_only = peer.via == OM_TRANSPORT_P2P;  // no relay at either end
 
     peer.p2p = P2PLink{};
     peer.p2p.local_ufrag = config.local_ufrag;
     peer.p2p.local_pwd = config.local_pwd;
+    const bool direct_only = config.direct_only;
+    if (direct_only)
+        local.erase(std::remove_if(local.begin(), local.end(),
+                                   [](const pice::Candidate& c) { return c.type == pice::CandidateType::Relayed; }),
+                    local.end());
     std::vector<std::string> lines;
     for (const auto& c : local) lines.push_back(pice::format(c));
     auto send = [this](const om_address& to, std::span<const uint8_t> bytes) {
@@ -250,7 +256,7 @@ std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRec
     peer.p2p.session = std::make_unique<ice::Session>(std::move(config), std::move(local), send, count);
     // Checks of the relayed base go through the TURN allocation (RFC 8445 §7.2.4: to the peer's
     // address, as a Send indication or ChannelData).
-    peer.p2p.session->set_relay_send([this](const om_address& to, std::span<const uint8_t> bytes) {
+    if (!direct_only) peer.p2p.session->set_relay_send([this](const om_address& to, std::span<const uint8_t> bytes) {
         if (send_through_turn(to, bytes.data(), bytes.size()) != OM_OK) counters_.add("ice.relay_send_failures", 1);
     });
     log_message(OM_LOG_DEBUG, "ice: " + peer_id + ": " + std::to_string(lines.size()) + " local candidates");
@@ -328,7 +334,7 @@ void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
         case ice::SessionState::Connected:
             // The first pair, the peer nominated another one, or the checks of an ICE restart
             // found the way back; not merely because the session is on the relay for a while.
-            if (!has_direct_path(peer, session->selected()->remote.address) ||
+            if (!has_direct_path(peer, session->selected()->remote.address, session->selected()->base == ice::Base::Relay) ||
                 !proto::same_address(session->selected()->remote.address, peer.p2p.remote))
                 p2p_connected(peer_id, peer);
             break;
@@ -343,7 +349,8 @@ void Agent::ice_progress(const std::string& peer_id, PeerRecord& peer)
                 schedule_direct_retry(peer_id, peer);  // an ICE restart found nothing (yet)
             return;
         case ice::SessionState::Expired: {
-            if (peer.transport != OM_TRANSPORT_P2P) return;
+            // The selected pair's path (direct or through a TURN allocation) is dead.
+            if (peer.transport != OM_TRANSPORT_P2P && peer.transport != OM_TRANSPORT_TURN) return;
             direct_path_lost(peer_id, peer, session->diagnosis());
             return;
         }

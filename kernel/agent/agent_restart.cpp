@@ -27,6 +27,9 @@ void Agent::schedule_direct_retry(const std::string& peer_id, PeerRecord& peer)
     // allowed: nothing to look for.
     if (!peer.delivery || !peer.delivery_client || peer.restart_timer || peer.restart_request) return;
     if (!config_.raw.prefer_p2p || peer.via == OM_TRANSPORT_SERVER_RELAY || !plan_allows_direct(peer)) return;
+    // On TURN the ICE session still runs consent for the path (RFC 7675): a restart would
+    // replace it. Moving from TURN to a later direct path is make-before-break (issue 15).
+    if (peer.transport == OM_TRANSPORT_TURN) return;
     uint64_t delay_ms = std::min<uint64_t>(kFirstRetryMs << std::min<uint32_t>(peer.restart_attempts, 5), kMaxRetryMs);
     delay_ms = delay_ms * (80 + proto::random_u64() % 41) / 100;  // ±20 %: peers do not retry in step
     peer.restart_timer = loop_.add_timer(delay_ms * 1000, 0, [this, peer_id](uint64_t) {

@@ -61,14 +61,19 @@ void Agent::use_server_turn(const proto::signaling::Registered& registered)
         log_message(OM_LOG_WARNING, "turn: the server handed out an unusable TURN address");
         return;
     }
-    const bool same = turn_.server && proto::same_address(*turn_.server, server) &&
-                      turn_.username == registered.turn->username && turn_.password == registered.turn->password;
-    if (same) return;
-    release_turn("new credentials from the server");
+    // Each registration brings a new username (its expiry moves on). An allocation keeps the
+    // username it was made with (RFC 8656 §5: 441 otherwise), so one that exists on the same
+    // server stays; the new credentials serve the next allocation.
+    const bool same_server = turn_.server && proto::same_address(*turn_.server, server);
+    const bool live = turn_.state == TurnLink::State::Allocating || turn_.state == TurnLink::State::Allocated;
+    if (!same_server && live) {
+        leave_turn_paths("the server handed out another TURN server");
+        release_turn("the server handed out another TURN server");
+    }
     turn_.server = server;
     turn_.username = registered.turn->username;
     turn_.password = registered.turn->password;
-    turn_.state = TurnLink::State::Off;
+    if (turn_.state == TurnLink::State::Failed) turn_.state = TurnLink::State::Off;  // new credentials: try again
     counters_.add("turn.server_credentials", 1);
 }
 
@@ -204,7 +209,7 @@ void Agent::on_turn_allocated(int32_t status, const om_address* relayed)
     const uint64_t now = EventLoop::now_us();
     for (auto& [id, peer] : peers_.all()) {
         ice::Session* session = peer.p2p.session.get();
-        if (!session || session->state() != ice::SessionState::Checking) continue;
+        if (!session || session->state() != ice::SessionState::Checking || peer.via == OM_TRANSPORT_P2P) continue;
         session->add_local_relayed(*candidate, now);
         session->tick(now);
         ice_progress(id, peer);
@@ -225,13 +230,18 @@ void Agent::on_turn_lost(int32_t status, const std::string& why)
     turn_.relayed.reset();
     counters_.add("turn.allocations_lost", 1);
     log_message(OM_LOG_WARNING, "turn: allocation lost: " + turn_.error);
-    // Every path through it is gone: those peers move on like after a lost direct path.
+    leave_turn_paths("the TURN allocation was lost: " + why);
+}
+
+void Agent::leave_turn_paths(const std::string& why)
+{
+    // Every path through the allocation is gone: those peers move on like after a lost direct path.
     for (auto& [id, peer] : peers_.all()) {
         const auto it = peer.paths.find(peer.current_path);
         auto* direct = it == peer.paths.end() ? nullptr : dynamic_cast<DirectPath*>(it->second.get());
         if (!direct || !direct->via_relay()) continue;
         stop_direct(peer);
-        direct_path_lost(id, peer, "the TURN allocation was lost: " + why);
+        direct_path_lost(id, peer, why);
     }
 }
 

@@ -2,9 +2,9 @@
 // credentials. The hashes and base64 come from Poco.
 #include "proto/turn.h"
 
+#include "proto/base64.h"
 #include "proto/stun_wire.h"
 
-#include <Poco/Base64Encoder.h>
 #include <Poco/HMACEngine.h>
 #include <Poco/MD5Engine.h>
 #include <Poco/SHA1Engine.h>
@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <sstream>
 
 namespace om::proto::turn {
 namespace {
@@ -27,16 +26,6 @@ constexpr uint16_t kTurnAttributes[] = {
     0x0018 /* EVEN-PORT */,    0x001A /* DONT-FRAGMENT */,    0x0022 /* RESERVATION-TOKEN */,
     0x0017 /* REQUESTED-ADDRESS-FAMILY, RFC 8656 §14.6 */,
 };
-
-std::string base64(const uint8_t* data, size_t len)
-{
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(len));
-    encoder.close();
-    return out.str();
-}
 
 }  // namespace
 
@@ -152,7 +141,7 @@ std::string rest_password(std::string_view secret, std::string_view username)
     Poco::HMACEngine<Poco::SHA1Engine> hmac(key);
     hmac.update(username.data(), username.size());
     const auto& digest = hmac.digest();
-    return base64(digest.data(), digest.size());
+    return base64_encode(std::span<const uint8_t>(digest.data(), digest.size()));
 }
 
 RestCredentials rest_credentials(std::string_view secret, std::string_view name, uint64_t expiry_unix_s)

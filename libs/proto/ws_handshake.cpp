@@ -1,6 +1,7 @@
 #include "proto/ws_handshake.h"
 
-#include <Poco/Base64Encoder.h>
+#include "proto/base64.h"
+
 #include <Poco/SHA1Engine.h>
 
 #include <algorithm>
@@ -10,16 +11,6 @@
 
 namespace om::proto::ws {
 namespace {
-
-std::string base64(const unsigned char* data, size_t len)
-{
-    std::ostringstream out;
-    Poco::Base64Encoder encoder(out);
-    encoder.rdbuf()->setLineLength(0);
-    encoder.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(len));
-    encoder.close();
-    return out.str();
-}
 
 std::string lower(std::string_view s)
 {
@@ -74,7 +65,7 @@ std::string make_client_key()
     std::random_device rd;
     unsigned char nonce[16];
     for (auto& b : nonce) b = static_cast<unsigned char>(rd());
-    return base64(nonce, sizeof nonce);
+    return base64_encode(std::span<const uint8_t>(nonce, sizeof nonce));
 }
 
 std::string accept_key_for(std::string_view client_key)
@@ -82,7 +73,7 @@ std::string accept_key_for(std::string_view client_key)
     Poco::SHA1Engine sha1;
     sha1.update(std::string(client_key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
     const auto& digest = sha1.digest();
-    return base64(digest.data(), digest.size());
+    return base64_encode(std::span<const uint8_t>(digest.data(), digest.size()));
 }
 
 std::string make_upgrade_request(std::string_view host_port, std::string_view path, std::string_view key)

@@ -258,8 +258,11 @@ void Allocation::on_error(Request r, const stun::Message& m, uint64_t now_us)
     switch (r.kind) {
         case Kind::Allocate: fail(code == 401 ? OM_ERR_AUTH : OM_ERR_REFUSED, why); break;
         case Kind::Refresh: lose(OM_ERR_REFUSED, why); break;
-        case Kind::CreatePermission:
-        case Kind::ChannelBind: permission_failed(r.peer, OM_ERR_REFUSED, why, now_us); break;
+        case Kind::CreatePermission: permission_failed(r.peer, OM_ERR_REFUSED, why, now_us); break;
+        case Kind::ChannelBind:
+            channel_failed(r.peer, now_us);
+            permission_failed(r.peer, OM_ERR_REFUSED, why, now_us);
+            break;
         case Kind::Deallocate:
             if (state_ == State::Allocating) reallocate_at_us_ = now_us;
             break;
@@ -279,12 +282,7 @@ void Allocation::on_success(const Request& r, const stun::Message& m, uint64_t n
             }
             relayed_ = *address;
             if (const auto* mapped = m.find(stun::attr::XorMappedAddress)) reflexive_ = stun::read_xor_address(*mapped, m);
-            const auto* lifetime = m.find(stun::attr::Lifetime);
-            lifetime_s_ = lifetime ? stun::read_u32(*lifetime).value_or(settings_.lifetime_s) : settings_.lifetime_s;
-            lifetime_s_ = std::clamp<uint32_t>(lifetime_s_, 1, turn::kMaxLifetimeS);
-            // §8: refresh ahead of expiry, a minute early (or at half time for short lifetimes).
-            const uint64_t lead = lifetime_s_ > 120 ? 60 : lifetime_s_ / 2;
-            refresh_at_us_ = now_us + (lifetime_s_ - lead) * kUsPerS;
+            schedule_refresh(m, settings_.lifetime_s, now_us);
             state_ = State::Allocated;
             if (io_.allocated) io_.allocated(OM_OK, &*relayed_, "");
             // Peers asked for while allocating.
@@ -296,11 +294,7 @@ void Allocation::on_success(const Request& r, const stun::Message& m, uint64_t n
         case Kind::Refresh: {
             refresh_in_flight_ = false;
             ++counters_.refreshes;
-            const auto* lifetime = m.find(stun::attr::Lifetime);
-            lifetime_s_ = lifetime ? stun::read_u32(*lifetime).value_or(lifetime_s_) : lifetime_s_;
-            lifetime_s_ = std::clamp<uint32_t>(lifetime_s_, 1, turn::kMaxLifetimeS);
-            const uint64_t lead = lifetime_s_ > 120 ? 60 : lifetime_s_ / 2;
-            refresh_at_us_ = now_us + (lifetime_s_ - lead) * kUsPerS;
+            schedule_refresh(m, lifetime_s_, now_us);
             return;
         }
         case Kind::CreatePermission:
@@ -327,6 +321,16 @@ void Allocation::on_success(const Request& r, const stun::Message& m, uint64_t n
             if (state_ == State::Allocating) reallocate_at_us_ = now_us;
             return;
     }
+}
+
+void Allocation::schedule_refresh(const stun::Message& m, uint32_t fallback_s, uint64_t now_us)
+{
+    const auto* lifetime = m.find(stun::attr::Lifetime);
+    lifetime_s_ = lifetime ? stun::read_u32(*lifetime).value_or(fallback_s) : fallback_s;
+    lifetime_s_ = std::clamp<uint32_t>(lifetime_s_, 1, turn::kMaxLifetimeS);
+    // §8: refresh ahead of expiry, a minute early (or at half time for short lifetimes).
+    const uint64_t lead = lifetime_s_ > 120 ? 60 : lifetime_s_ / 2;
+    refresh_at_us_ = now_us + (lifetime_s_ - lead) * kUsPerS;
 }
 
 void Allocation::on_data_indication(const stun::Message& m)
@@ -367,7 +371,7 @@ int32_t Allocation::permit(const om_address& peer, uint64_t now_us)
     const std::string key = ip_key(peer);
     auto it = permissions_.find(key);
     if (it == permissions_.end()) {
-        if (permissions_.size() >= settings_.max_peers) {
+        if (permissions_.size() >= settings_.max_peers && !evict_one()) {
             ++counters_.dropped_peer_limit;
             return OM_ERR_REFUSED;
         }
@@ -375,6 +379,7 @@ int32_t Allocation::permit(const om_address& peer, uint64_t now_us)
         it->second.failed = true;  // "not asked yet": the branch below asks
     }
     Permission& p = it->second;
+    p.last_used_us = now_us;
     if (p.failed && p.refused && now_us < p.retry_at_us) {
         // Refused by the server a moment ago: not asked again on every datagram.
         ++counters_.dropped_refused_peer;
@@ -393,7 +398,11 @@ int32_t Allocation::permit(const om_address& peer, uint64_t now_us)
         }
     }
     if (settings_.channels && state_ == State::Allocated) {
-        auto& c = channels_[address_key(peer)];
+        // Channel numbers are not reused (RFC 8656 §12: a number waits 5 minutes before another
+        // peer may have it); past the last one, Send indications carry the data.
+        const std::string address = address_key(peer);
+        if (!channels_.count(address) && next_channel_ > turn::kChannelMax) return OM_OK;
+        auto& c = channels_[address];
         if (!c.number && next_channel_ <= turn::kChannelMax) {
             c.number = next_channel_++;
             c.pending = true;
@@ -412,6 +421,7 @@ int32_t Allocation::send(const om_address& peer, std::span<const uint8_t> payloa
     }
     auto it = permissions_.find(ip_key(peer));
     if (it != permissions_.end() && it->second.installed) {
+        it->second.last_used_us = now_us;
         if (settings_.channels && !channels_.count(address_key(peer))) permit(peer, now_us);
         return relay(peer, payload);
     }
@@ -462,8 +472,11 @@ void Allocation::request_timed_out(const Request& r, uint64_t now_us)
     switch (r.kind) {
         case Kind::Allocate: fail(OM_ERR_TIMEOUT, why); break;
         case Kind::Refresh: lose(OM_ERR_TIMEOUT, why); break;
-        case Kind::CreatePermission:
-        case Kind::ChannelBind: permission_failed(r.peer, OM_ERR_TIMEOUT, why, now_us); break;
+        case Kind::CreatePermission: permission_failed(r.peer, OM_ERR_TIMEOUT, why, now_us); break;
+        case Kind::ChannelBind:
+            channel_failed(r.peer, now_us);
+            permission_failed(r.peer, OM_ERR_TIMEOUT, why, now_us);
+            break;
         case Kind::Deallocate:
             if (state_ == State::Allocating) fail(OM_ERR_TIMEOUT, why);
             break;
@@ -503,6 +516,12 @@ void Allocation::tick(uint64_t now_us)
         refresh_in_flight_ = true;
         send_request(Kind::Refresh, nullptr, 0, now_us);
     }
+    // A peer not sent to for a permission's lifetime is forgotten rather than refreshed forever.
+    std::vector<std::string> idle;
+    for (const auto& [key, p] : permissions_)
+        if (!p.pending && p.queue.empty() && p.last_used_us && now_us - p.last_used_us > turn::kPermissionLifetimeS * kUsPerS)
+            idle.push_back(key);
+    for (const auto& key : idle) forget_ip(key);
     for (auto& [key, p] : permissions_) {
         if (p.failed || now_us < p.refresh_at_us) continue;
         // First install (asked for while allocating) or a refresh before the 300 s run out.
@@ -526,9 +545,12 @@ void Allocation::tick(uint64_t now_us)
         if (settings_.channels && !channels_.count(address_key(peer)) && found) permit(peer, now_us);
     }
     for (auto& [key, c] : channels_) {
-        if (!c.bound || now_us < c.refresh_at_us) continue;
+        // §12.2: a bound channel is refreshed before its 10 minutes end; one refused a moment
+        // ago is asked for again (Send indications carry the data meanwhile).
+        if (!c.number || c.pending || now_us < c.refresh_at_us) continue;
         c.refresh_at_us = now_us + (turn::kChannelLifetimeS - 60) * kUsPerS;
-        send_request(Kind::ChannelBind, &channel_peers_[c.number], c.number, now_us);  // §12.2 refresh
+        c.pending = !c.bound;
+        send_request(Kind::ChannelBind, &channel_peers_[c.number], c.number, now_us);
     }
 }
 
@@ -586,6 +608,46 @@ void Allocation::lose(int32_t status, const std::string& why)
     for (auto& [key, p] : permissions_) p.queue.clear();
     ++counters_.lost;
     if (io_.event) io_.event(OM_TURN_EVENT_LOST, status, nullptr, why);
+}
+
+bool Allocation::evict_one()
+{
+    auto victim = permissions_.end();
+    for (auto it = permissions_.begin(); it != permissions_.end(); ++it) {
+        const Permission& p = it->second;
+        if (p.pending || !p.queue.empty()) continue;
+        if (p.refused) {
+            victim = it;
+            break;
+        }
+        if (victim == permissions_.end() || p.last_used_us < victim->second.last_used_us) victim = it;
+    }
+    if (victim == permissions_.end()) return false;
+    forget_ip(victim->first);
+    return true;
+}
+
+void Allocation::forget_ip(const std::string& ip)
+{
+    permissions_.erase(ip);
+    for (auto it = channels_.begin(); it != channels_.end();) {
+        auto peer = channel_peers_.find(it->second.number);
+        if (peer != channel_peers_.end() && ip_key(peer->second) == ip) {
+            channel_peers_.erase(peer);  // the number is not given out again
+            it = channels_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Allocation::channel_failed(const om_address& peer, uint64_t now_us)
+{
+    auto it = channels_.find(address_key(peer));
+    if (it == channels_.end()) return;
+    it->second.bound = false;  // Send indications until a new ChannelBind succeeds
+    it->second.pending = false;
+    it->second.refresh_at_us = now_us + kPermissionRetryUs;
 }
 
 void Allocation::permission_failed(const om_address& peer, int32_t status, const std::string& why, uint64_t now_us)

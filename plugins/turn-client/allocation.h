@@ -106,6 +106,7 @@ private:
         bool failed = false;
         bool refused = false;      // the server said no (or never answered): retried at retry_at_us
         uint64_t retry_at_us = 0;
+        uint64_t last_used_us = 0; // idle for a permission's lifetime: dropped, not refreshed
         uint64_t refresh_at_us = 0;
         std::deque<std::pair<om_address, std::vector<uint8_t>>> queue;
     };
@@ -123,6 +124,8 @@ private:
     void on_response(const proto::stun::Message& m, uint64_t now_us);
     void on_error(Request r, const proto::stun::Message& m, uint64_t now_us);
     void on_success(const Request& r, const proto::stun::Message& m, uint64_t now_us);
+    // The answer's LIFETIME (fallback_s without one) and the next Refresh's time.
+    void schedule_refresh(const proto::stun::Message& m, uint32_t fallback_s, uint64_t now_us);
     void on_data_indication(const proto::stun::Message& m);
     void on_channel_data(std::span<const uint8_t> bytes);
     void request_timed_out(const Request& r, uint64_t now_us);
@@ -130,6 +133,10 @@ private:
     void lose(int32_t status, const std::string& why);
     void permission_failed(const om_address& peer, int32_t status, const std::string& why, uint64_t now_us);
     void flush_queue(Permission& p, uint64_t now_us);
+    // Makes room for a new peer: the refused entry, else the least recently used idle one.
+    bool evict_one();
+    void forget_ip(const std::string& ip);  // its permission and its addresses' channels
+    void channel_failed(const om_address& peer, uint64_t now_us);
     int32_t relay(const om_address& peer, std::span<const uint8_t> payload);
     static std::string ip_key(const om_address& a);
     static std::string address_key(const om_address& a);

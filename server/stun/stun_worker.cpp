@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 
 namespace om::server {
@@ -51,6 +52,10 @@ void StunWorker::serve_batch(const StunReceiveSocket& socket) {
     if (n == 0) return;
     const uint64_t now = now_us();
     const bool want_why = om::log_enabled(OM_LOG_DEBUG);
+    // TURN: the relay's lock for the whole batch, and its relayed datagrams sent together at the
+    // end (they point into this batch's receive buffers).
+    std::optional<TurnRelay::Batch> turn_batch;
+    if (relay_ && socket.endpoint == EndpointTable::kPrimary) turn_batch.emplace(*relay_);
     for (size_t i = 0; i < n; ++i) {
         StunDatagram d;
         d.source = in_.source(i);
@@ -101,6 +106,7 @@ void StunWorker::serve_batch(const StunReceiveSocket& socket) {
             there.commit(reply.size, reply.destination, source_ip);
         }
     }
+    turn_batch.reset();            // relayed datagrams leave; the relay's lock is released
     tally_.flush_into(counters_); // before sending: a client that has its answer sees the count
     for (int e = 0; e < EndpointTable::kCount; ++e) {
         if (!out_[e].empty()) tally_.add(StunCounter::SendErrors, out_[e].flush(send_fds_[e]));

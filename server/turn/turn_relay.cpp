@@ -9,12 +9,15 @@
 #include "turn/peer_policy.hpp"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -68,8 +71,31 @@ TurnRelay::TurnRelay(TurnConfig config, const om_address& relay_ip, ServerMetric
       allocations_gauge_(metrics.counter("turn.allocations")), bytes_relayed_(metrics.counter("turn.bytes_relayed")),
       packets_relayed_(metrics.counter("turn.packets_relayed")),
       dropped_no_permission_(metrics.counter("turn.dropped.no_permission")),
-      dropped_bandwidth_(metrics.counter("turn.dropped.bandwidth"))
+      dropped_bandwidth_(metrics.counter("turn.dropped.bandwidth")),
+      dropped_no_allocation_(metrics.counter("turn.dropped.no_allocation")),
+      dropped_unknown_channel_(metrics.counter("turn.dropped.unknown_channel")), malformed_(metrics.counter("turn.malformed"))
 {
+    // Each allocation holds a socket: the quota must leave the process descriptors for
+    // signaling, HTTP and STUN.
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+        const uint64_t room = limit.rlim_cur > 1024 ? limit.rlim_cur - 512 : limit.rlim_cur / 2;
+        if (config_.max_allocations > room) {
+            om::log_message(OM_LOG_WARNING, "turn: --turn-max-allocations " + std::to_string(config_.max_allocations) +
+                                                " lowered to " + std::to_string(room) + " (the open-files limit is " +
+                                                std::to_string(limit.rlim_cur) + "; raise it with ulimit -n)");
+            config_.max_allocations = static_cast<uint32_t>(room);
+        }
+    }
+}
+
+std::string TurnRelay::user_of(std::string_view username)
+{
+    // A time-limited username "<expiry>:<name>" counts as its name: a new registration (a new
+    // expiry) does not open a new quota.
+    const auto colon = username.find(':');
+    if (colon != std::string_view::npos && proto::turn::rest_expiry(username)) return std::string(username.substr(colon + 1));
+    return std::string(username);
 }
 
 TurnRelay::~TurnRelay() { stop(); }
@@ -127,16 +153,102 @@ void TurnRelay::refuse(const char* reason)
     metrics_.add(std::string("turn.refused.") + reason);
 }
 
+TurnRelay::Batch::Batch(TurnRelay& relay) : relay_(relay)
+{
+    relay_.mutex_.lock();
+    relay_.batching_ = true;
+}
+
+TurnRelay::Batch::~Batch()
+{
+    relay_.flush_pending();
+    relay_.batching_ = false;
+    relay_.mutex_.unlock();
+}
+
+void TurnRelay::flush_pending()
+{
+    // Grouped by relayed socket and peer (stable: each peer gets its datagrams in the order the
+    // client sent them); a run of equal-sized datagrams to one peer is one UDP GSO write
+    // (UDP_SEGMENT, Linux 4.18), the runs of a socket one sendmmsg.
+    std::stable_sort(pending_.begin(), pending_.end(), [](const Pending& x, const Pending& y) {
+        if (x.fd != y.fd) return x.fd < y.fd;
+        return std::memcmp(&x.to, &y.to, sizeof x.to) < 0;
+    });
+    constexpr size_t kMaxMessages = 64, kMaxSegments = 64, kMaxGsoBytes = 65000;
+    std::array<mmsghdr, kMaxMessages> messages{};
+    std::array<proto::SocketAddress, kMaxMessages> to{};
+    std::array<std::array<char, CMSG_SPACE(sizeof(uint16_t))>, kMaxMessages> control{};
+    std::vector<iovec> iov;
+    iov.reserve(pending_.size());
+    size_t at = 0;
+    while (at < pending_.size()) {
+        const int fd = pending_[at].fd;
+        size_t count = 0;
+        iov.clear();
+        std::array<size_t, kMaxMessages> first_iov{};
+        while (at < pending_.size() && pending_[at].fd == fd && count < kMaxMessages) {
+            // One message: a run to the same peer, of one size (the last may be shorter).
+            const Pending& head = pending_[at];
+            const size_t segment = head.data.size();
+            size_t n = 0, bytes = 0;
+            first_iov[count] = iov.size();
+            while (at + n < pending_.size() && n < kMaxSegments) {
+                const Pending& p = pending_[at + n];
+                if (p.fd != fd || !proto::same_address(p.to, head.to) || p.data.size() > segment ||
+                    bytes + p.data.size() > kMaxGsoBytes || segment == 0)
+                    break;
+                iov.push_back({const_cast<uint8_t*>(p.data.data()), p.data.size()});
+                bytes += p.data.size();
+                ++n;
+                if (p.data.size() < segment) break;  // only the last segment may be shorter
+            }
+            if (n == 0) {  // an empty datagram (or one GSO cannot carry): alone
+                iov.push_back({const_cast<uint8_t*>(head.data.data()), head.data.size()});
+                n = 1;
+            }
+            mmsghdr& m = messages[count];
+            m = {};
+            proto::to_socket_address(head.to, head.to.family == 6 ? AF_INET6 : AF_INET, to[count]);
+            m.msg_hdr.msg_name = const_cast<sockaddr*>(to[count].get());
+            m.msg_hdr.msg_namelen = to[count].length;
+            m.msg_hdr.msg_iovlen = n;
+            if (n > 1) {
+                m.msg_hdr.msg_control = control[count].data();
+                m.msg_hdr.msg_controllen = control[count].size();
+                cmsghdr* c = CMSG_FIRSTHDR(&m.msg_hdr);
+                c->cmsg_level = SOL_UDP;
+                c->cmsg_type = UDP_SEGMENT;
+                c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+                const auto size16 = static_cast<uint16_t>(segment);
+                std::memcpy(CMSG_DATA(c), &size16, sizeof size16);
+            }
+            at += n;
+            ++count;
+        }
+        for (size_t i = 0; i < count; ++i) messages[i].msg_hdr.msg_iov = &iov[first_iov[i]];
+        size_t sent = 0;
+        while (sent < count) {  // a full socket buffer ends the run: what did not fit is lost, as UDP is
+            const int r = ::sendmmsg(fd, messages.data() + sent, static_cast<unsigned>(count - sent), MSG_DONTWAIT);
+            if (r <= 0) break;
+            sent += static_cast<size_t>(r);
+        }
+        if (sent < count) metrics_.add("turn.dropped.send_failed", count - sent);
+    }
+    pending_.clear();
+}
+
 size_t TurnRelay::on_client(int fd, const om_address& client, std::span<const uint8_t> bytes, std::span<uint8_t> out)
 {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+    if (!batching_) lock.lock();  // a Batch holds it already
     if (!bytes.empty() && bytes[0] >= 0x40 && bytes[0] <= 0x7F) {
         channel_data(client, bytes);
         return 0;
     }
     stun::Message m;
     if (!stun::parse(bytes, m)) {
-        metrics_.add("turn.malformed");
+        malformed_.fetch_add(1, std::memory_order_relaxed);
         return 0;
     }
     if (m.cls == stun::Class::Indication) {
@@ -226,7 +338,7 @@ int TurnRelay::open_relay_socket(om_address& relayed, bool even)
     const int span = config_.max_port - config_.min_port + 1;
     const int start = static_cast<int>(proto::random_u64() % static_cast<uint64_t>(span));
     // Random first, then in order: a full range is found full, not guessed at forever.
-    for (int i = 0; i < span && i < 4096; ++i) {
+    for (int i = 0; i < span && i < 256; ++i) {  // bounded: the lock is held
         om_address a = relay_ip_;
         a.port = static_cast<uint16_t>(config_.min_port + (start + i) % span);
         if (even && (a.port & 1)) continue;
@@ -273,7 +385,9 @@ size_t TurnRelay::allocate(const stun::Message& m, int fd, const om_address& cli
                 return error(m, out, 440, "Address Family not Supported", client, key);
             }
         }
-        auto& used = per_user_[username];
+        const std::string quota_key = user_of(username);
+        auto used_it = per_user_.find(quota_key);
+        const uint32_t used = used_it == per_user_.end() ? 0 : used_it->second;
         if (used >= config_.user_quota) {
             refuse("user_quota");
             return error(m, out, 486, "Allocation Quota Reached", client, key);
@@ -301,17 +415,14 @@ size_t TurnRelay::allocate(const stun::Message& m, int fd, const om_address& cli
         a->allocate_id = m.transaction_id;
         a->to_peer = TokenBucket(config_.bytes_per_s);
         a->to_client = TokenBucket(config_.bytes_per_s);
-        const auto* lifetime = m.find(stun::attr::Lifetime);
-        const uint32_t asked = lifetime ? stun::read_u32(*lifetime).value_or(turn::kDefaultLifetimeS) : turn::kDefaultLifetimeS;
-        // §7.2: min(asked, the server's maximum), never below the default.
-        a->lifetime_s = std::clamp<uint32_t>(asked, std::min<uint32_t>(turn::kDefaultLifetimeS, config_.max_lifetime_s),
-                                             config_.max_lifetime_s);
+        const uint32_t granted = granted_lifetime(m);  // LIFETIME 0 on an Allocate: the default
+        a->lifetime_s = granted ? granted : std::min<uint32_t>(turn::kDefaultLifetimeS, config_.max_lifetime_s);
         a->expires_us = now_us() + a->lifetime_s * kUsPerS;
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = a->id;
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, relay_fd, &ev);
-        ++used;
+        ++per_user_[quota_key];  // counted once the allocation exists
         by_id_[a->id] = a.get();
         by_client_[client] = std::move(a);
         allocations_gauge_.fetch_add(1, std::memory_order_relaxed);
@@ -327,29 +438,50 @@ size_t TurnRelay::allocate(const stun::Message& m, int fd, const om_address& cli
     return b.finish();
 }
 
-size_t TurnRelay::refresh(const stun::Message& m, const om_address& client, std::span<uint8_t> out)
+TurnRelay::Allocation* TurnRelay::owned_allocation(const stun::Message& m, const om_address& client,
+                                                   std::span<uint8_t> out, std::vector<uint8_t>& key, size_t& answered)
 {
+    // Refresh, CreatePermission and ChannelBind: authenticated (RFC 8489 §9.2.4), on this
+    // 5-tuple's allocation (RFC 8656 §5: 437 otherwise), by the user who made it (441).
     std::string username;
-    std::vector<uint8_t> key;
-    if (size_t e = authenticate(m, client, out, username, key)) return e;
+    answered = authenticate(m, client, out, username, key);
+    if (answered) return nullptr;
     Allocation* a = find(client);
     if (!a) {
         refuse("mismatch");
-        return error(m, out, 437, "Allocation Mismatch", client, key);
+        answered = error(m, out, 437, "Allocation Mismatch", client, key);
+        return nullptr;
     }
     if (a->username != username) {
         refuse("wrong_credentials");
-        return error(m, out, 441, "Wrong Credentials", client, key);
+        answered = error(m, out, 441, "Wrong Credentials", client, key);
+        return nullptr;
     }
+    return a;
+}
+
+uint32_t TurnRelay::granted_lifetime(const stun::Message& m) const
+{
+    // RFC 8656 §7.2, §8: min(asked, the server's maximum), never below the default; LIFETIME 0
+    // (a Refresh that deletes) stays 0. Without LIFETIME, the default.
     const auto* lifetime = m.find(stun::attr::Lifetime);
     const uint32_t asked = lifetime ? stun::read_u32(*lifetime).value_or(turn::kDefaultLifetimeS) : turn::kDefaultLifetimeS;
-    uint32_t granted = 0;
-    if (asked == 0) {
+    if (asked == 0) return 0;
+    return std::clamp<uint32_t>(asked, std::min<uint32_t>(turn::kDefaultLifetimeS, config_.max_lifetime_s),
+                                config_.max_lifetime_s);
+}
+
+size_t TurnRelay::refresh(const stun::Message& m, const om_address& client, std::span<uint8_t> out)
+{
+    std::vector<uint8_t> key;
+    size_t answered = 0;
+    Allocation* a = owned_allocation(m, client, out, key, answered);
+    if (!a) return answered;
+    const uint32_t granted = granted_lifetime(m);
+    if (granted == 0) {
         destroy(a);  // §8: LIFETIME 0 deletes the allocation
         metrics_.add("turn.deallocations");
     } else {
-        granted = std::clamp<uint32_t>(asked, std::min<uint32_t>(turn::kDefaultLifetimeS, config_.max_lifetime_s),
-                                       config_.max_lifetime_s);
         a->lifetime_s = granted;
         a->expires_us = now_us() + granted * kUsPerS;
         metrics_.add("turn.refreshes");
@@ -381,18 +513,10 @@ void TurnRelay::permit(Allocation& a, const om_address& peer, uint64_t now)
 
 size_t TurnRelay::create_permission(const stun::Message& m, const om_address& client, std::span<uint8_t> out)
 {
-    std::string username;
     std::vector<uint8_t> key;
-    if (size_t e = authenticate(m, client, out, username, key)) return e;
-    Allocation* a = find(client);
-    if (!a) {
-        refuse("mismatch");
-        return error(m, out, 437, "Allocation Mismatch", client, key);
-    }
-    if (a->username != username) {
-        refuse("wrong_credentials");
-        return error(m, out, 441, "Wrong Credentials", client, key);
-    }
+    size_t answered = 0;
+    Allocation* a = owned_allocation(m, client, out, key, answered);
+    if (!a) return answered;
     // §9.2: every XOR-PEER-ADDRESS is checked before any is installed.
     std::vector<om_address> peers;
     for (const auto& attr : m.all()) {
@@ -433,18 +557,10 @@ size_t TurnRelay::create_permission(const stun::Message& m, const om_address& cl
 
 size_t TurnRelay::channel_bind(const stun::Message& m, const om_address& client, std::span<uint8_t> out)
 {
-    std::string username;
     std::vector<uint8_t> key;
-    if (size_t e = authenticate(m, client, out, username, key)) return e;
-    Allocation* a = find(client);
-    if (!a) {
-        refuse("mismatch");
-        return error(m, out, 437, "Allocation Mismatch", client, key);
-    }
-    if (a->username != username) {
-        refuse("wrong_credentials");
-        return error(m, out, 441, "Wrong Credentials", client, key);
-    }
+    size_t answered = 0;
+    Allocation* a = owned_allocation(m, client, out, key, answered);
+    if (!a) return answered;
     const auto* number_attr = m.find(stun::attr::ChannelNumber);
     const auto* peer_attr = m.find(stun::attr::XorPeerAddress);
     auto value = number_attr ? stun::read_u32(*number_attr) : std::nullopt;
@@ -502,7 +618,8 @@ void TurnRelay::relay_to_peer(Allocation& a, const om_address& peer, std::span<c
         dropped_bandwidth_.fetch_add(1, std::memory_order_relaxed);
         return;
     }
-    send_to(a.relay_fd, peer, payload.data(), payload.size());
+    if (batching_) pending_.push_back({a.relay_fd, peer, payload});
+    else send_to(a.relay_fd, peer, payload.data(), payload.size());
     bytes_relayed_.fetch_add(payload.size(), std::memory_order_relaxed);
     packets_relayed_.fetch_add(1, std::memory_order_relaxed);
 }
@@ -529,7 +646,7 @@ void TurnRelay::channel_data(const om_address& client, std::span<const uint8_t> 
     Allocation* a = find(client);
     auto frame = turn::read_channel_data(bytes, nullptr, true);
     if (!a || !frame) {
-        metrics_.add(a ? "turn.malformed" : "turn.dropped.no_allocation");
+        (a ? malformed_ : dropped_no_allocation_).fetch_add(1, std::memory_order_relaxed);
         return;
     }
     const uint64_t now = now_us();
@@ -542,16 +659,17 @@ void TurnRelay::channel_data(const om_address& client, std::span<const uint8_t> 
         relay_to_peer(*a, c.peer, frame->payload);
         return;
     }
-    metrics_.add("turn.dropped.unknown_channel");
+    dropped_unknown_channel_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void TurnRelay::destroy(Allocation* a)
 {
+    if (!pending_.empty()) flush_pending();  // nothing may leave from a closed (or reused) descriptor
     if (a->relay_fd >= 0) {
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, a->relay_fd, nullptr);
         ::close(a->relay_fd);
     }
-    auto user = per_user_.find(a->username);
+    auto user = per_user_.find(user_of(a->username));
     if (user != per_user_.end() && --user->second == 0) per_user_.erase(user);
     by_id_.erase(a->id);
     allocations_gauge_.fetch_sub(1, std::memory_order_relaxed);

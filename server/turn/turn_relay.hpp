@@ -46,8 +46,23 @@ public:
     // not Binding. `data`: ChannelData or a Send indication (not rate-limited like requests).
     static bool wants(std::span<const uint8_t> bytes, bool* data);
     // One datagram from a client on the STUN socket `fd` (which also carries what the relay
-    // sends that client). Writes the answer to out and returns its size, 0 when none.
+    // sends that client). Writes the answer to out and returns its size, 0 when none. Inside a
+    // batch, what it relays to peers waits for end_batch and may point into `bytes`.
     size_t on_client(int fd, const om_address& client, std::span<const uint8_t> bytes, std::span<uint8_t> out);
+
+    // A STUN worker's receive batch: the relay's lock is held from begin to end (no allocation
+    // goes away meanwhile), and what it relays leaves in one sendmmsg per relayed socket.
+    // The datagrams handed to on_client in between must stay valid until end_batch.
+    class Batch {
+    public:
+        explicit Batch(TurnRelay& relay);
+        ~Batch();  // sends what is pending, then unlocks
+        Batch(const Batch&) = delete;
+        Batch& operator=(const Batch&) = delete;
+
+    private:
+        TurnRelay& relay_;
+    };
 
     size_t allocation_count() const;
 
@@ -94,10 +109,23 @@ private:
                  std::span<const uint16_t> unknown = {});
     // Refusals are counted by reason ("turn.refused.<reason>").
     void refuse(const char* reason);
+    // The allocation a Refresh, CreatePermission or ChannelBind is for, or nullptr with the error
+    // answer's size in `answered`.
+    Allocation* owned_allocation(const proto::stun::Message& m, const om_address& client, std::span<uint8_t> out,
+                                 std::vector<uint8_t>& key, size_t& answered);
+    uint32_t granted_lifetime(const proto::stun::Message& m) const;
+    static std::string user_of(std::string_view username);  // the quota's key
     bool permitted(const Allocation& a, const om_address& peer, uint64_t now) const;
     void permit(Allocation& a, const om_address& peer, uint64_t now);
     void relay_to_peer(Allocation& a, const om_address& peer, std::span<const uint8_t> payload);
-    void destroy(Allocation* a);  // lock held
+    void destroy(Allocation* a);  // lock held; sends what is pending first (its socket closes)
+    // Relayed datagrams of the current batch, sent by flush_pending (lock held).
+    struct Pending {
+        int fd;
+        om_address to;
+        std::span<const uint8_t> data;
+    };
+    void flush_pending();
     Allocation* find(const om_address& client);
     int open_relay_socket(om_address& relayed, bool even);
     void run();
@@ -113,8 +141,13 @@ private:
     std::atomic<uint64_t>& packets_relayed_;
     std::atomic<uint64_t>& dropped_no_permission_;
     std::atomic<uint64_t>& dropped_bandwidth_;
+    std::atomic<uint64_t>& dropped_no_allocation_;
+    std::atomic<uint64_t>& dropped_unknown_channel_;
+    std::atomic<uint64_t>& malformed_;
 
     mutable std::mutex mutex_;
+    bool batching_ = false;          // a worker's Batch holds the lock
+    std::vector<Pending> pending_;   // its relayed datagrams, in order
     std::unordered_map<om_address, std::unique_ptr<Allocation>, proto::AddressHash, proto::SameAddress> by_client_;
     std::unordered_map<uint64_t, Allocation*> by_id_;
     std::map<std::string, uint32_t, std::less<>> per_user_;

@@ -199,3 +199,41 @@ TEST_CASE("turn relay: coturn's turnutils_uclient relays through it to turnutils
     CHECK(turn_metric(server, "allocations_made_total") >= 1);
     CHECK(turn_metric(server, "packets_relayed_total") >= 400);
 }
+
+TEST_CASE("turn relay: a time-limited user's quota holds across new expiries", "[turn][relay]")
+{
+    // Each registration hands out "<new expiry>:<name>": the quota is the name's, not the string's.
+    const std::string secret = "quota secret";
+    ServerProcess server(stun_args({"--enable-turn-relay", "--turn-secret", secret, "--turn-user-quota", "1"}));
+    const auto now = static_cast<uint64_t>(std::time(nullptr));
+    auto first = om::proto::turn::rest_credentials(secret, "agent-a", now + 600);
+    auto second = om::proto::turn::rest_credentials(secret, "agent-a", now + 900);
+    auto other = om::proto::turn::rest_credentials(secret, "agent-b", now + 900);
+    Client a1(server_address(server), first.username, first.password);
+    Client a2(server_address(server), second.username, second.password);
+    Client b(server_address(server), other.username, other.password);
+    REQUIRE(a1.allocate());
+    CHECK_FALSE(a2.allocate());
+    CHECK_THAT(a2.why, Catch::Contains("486"));
+    CHECK(b.allocate());
+}
+
+TEST_CASE("turn client: a full permission table makes room, refused peers first", "[turn][relay]")
+{
+    ServerProcess server(relay_args({"--turn-allow-loopback-peers"}));
+    Settings settings;
+    settings.max_peers = 2;
+    Client client(server_address(server), "alice", "wonderland", settings);
+    REQUIRE(client.allocate());
+    om_address p1{}, p2{}, p3{};
+    om::proto::parse_address("127.0.0.2:4000", 0, p1);
+    om::proto::parse_address("127.0.0.3:4000", 0, p2);
+    om::proto::parse_address("127.0.0.4:4000", 0, p3);
+    REQUIRE(client.allocation->permit(p1, now_us()) == OM_OK);
+    REQUIRE(client.allocation->permit(p2, now_us()) == OM_OK);
+    REQUIRE(client.run_until([&] { return client.allocation->counters().permissions >= 2; }, 2000));
+    // A third peer: the least recently used one gives way instead of the new one being refused.
+    CHECK(client.allocation->permit(p3, now_us()) == OM_OK);
+    CHECK(client.allocation->counters().dropped_peer_limit == 0);
+    REQUIRE(client.run_until([&] { return client.allocation->counters().permissions >= 3; }, 2000));
+}

@@ -173,3 +173,24 @@ TEST_CASE("turn: a server secret shared with coturn hands out credentials for co
     for (int i = 0; i < 50; ++i) test::send_all(*a.agent, "bob", test::numbered("via coturn", i), OM_DELIVERY_RELIABLE_ORDERED);
     REQUIRE(test::wait_received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 0, 50));
 }
+
+TEST_CASE("turn: a direct-only connection never uses a relayed candidate", "[turn]")
+{
+    orbitmesh::ServerOptions options;
+    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
+    options.enable_turn_relay(true).turn_secret("direct only").turn_allow_loopback_peers(true);
+    orbitmesh::Server server(options);
+    server.start();
+    RecordingAgent a(test::url_of(server), "alice", {}, test::fast);
+    RecordingAgent b(test::url_of(server), "bob", {}, test::fast);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(wait_counter(*a.agent, "turn.allocations", 1));
+    REQUIRE(wait_counter(*b.agent, "turn.allocations", 1));
+    om_peer_state state = a.agent->connect_peer("bob", OM_TRANSPORT_P2P);
+    REQUIRE(state.status == OM_PEER_CONNECTED);
+    CHECK(state.active_transport == OM_TRANSPORT_P2P);
+    CHECK_THAT(a.agent->peer_pairs_json("bob"), !Catch::Contains("typ relay"));  // not offered, not paired
+    REQUIRE(b.wait_for(OM_EVENT_PEER_CONNECTED, 1, 5000));
+    CHECK(b.agent->peer_state("alice").active_transport == OM_TRANSPORT_P2P);
+}

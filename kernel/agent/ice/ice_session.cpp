@@ -149,6 +149,10 @@ size_t Session::find_or_add_pair(const Candidate& remote, Base base, uint64_t no
 void Session::add_remote_candidate(const Candidate& candidate, uint64_t now_us)
 {
     if (state_ != SessionState::Checking) return;
+    if (config_.direct_only && candidate.type == CandidateType::Relayed) {
+        drop("candidates_relayed_refused");
+        return;
+    }
     if (remote_candidates_.size() < kMaxPairs) remote_candidates_.push_back(candidate);  // for a later base
     bool any = false;
     for (Base base : {Base::Socket, Base::Relay}) {
@@ -161,7 +165,7 @@ void Session::add_remote_candidate(const Candidate& candidate, uint64_t now_us)
 
 void Session::add_local_relayed(const Candidate& relayed, uint64_t now_us)
 {
-    if (state_ != SessionState::Checking || relayed.type != CandidateType::Relayed) return;
+    if (state_ != SessionState::Checking || relayed.type != CandidateType::Relayed || config_.direct_only) return;
     for (const auto& c : local_)
         if (proto::same_address(c.address, relayed.address)) return;
     local_.push_back(relayed);

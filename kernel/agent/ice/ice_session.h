@@ -45,6 +45,9 @@ struct SessionConfig {
     // Only the relay base checks (the application asked for TURN): nothing leaves the socket
     // toward the peer and no check arriving on it is answered.
     bool relay_only = false;
+    // No relay at either end (the application asked for a direct path): remote relayed
+    // candidates are dropped and no relayed local candidate joins.
+    bool direct_only = false;
 };
 
 // Where a pair's checks leave from (RFC 8445 §5.1.1): the socket, or the TURN relay.
