@@ -11,10 +11,10 @@ Agent options (before or after COMMAND):
   --id NAME                 this agent's id
   --token T                 agent token signed by the server's --secret
   --bind ADDR               local address of the agent's UDP socket (use 127.0.0.1 in tests)
-  --turn-server HOST        TURN server, for Symmetric NATs (not yet supported, as every
-                            --turn-* option)
+  --turn-server HOST        TURN server (RFC 8656), for Symmetric NATs; without it, the
+                            credentials the server hands out at registration, if any
   --turn-port PORT          TURN port (default 3478)
-  --turn-user U             TURN user name
+  --turn-user U             TURN user name (long-term credentials)
   --turn-pass P             TURN password
   --stun-server HOST        STUN server (default: the server's embedded STUN)
   --stun-port PORT          STUN port (default 3478)
@@ -65,8 +65,9 @@ Commands:
       --mode MODE           reliable-ordered (default), reliable-unordered, unreliable, sequenced
       --channel N           channel 0..255 (default 0); the echo comes back on it
       --transport T         auto (default: direct when possible, else the relay), p2p
-                            (direct only), server (the server relay), turn (not yet
-                            supported). Every mode goes over every path, end-to-end encrypted
+                            (direct only), server (the server relay), turn (this agent's
+                            TURN allocation alone). Every mode goes over every path, end-to-end
+                            encrypted
   bench PEER                against a listening peer: RTT percentiles from a ping-pong phase,
                             then throughput for --seconds; one JSON object (transport, seconds,
                             messages, bytes, mbit_per_s, msgs_per_s, rtt_ms_p50, rtt_ms_p99,
