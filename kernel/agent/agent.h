@@ -148,7 +148,9 @@ private:
     std::vector<std::string> start_direct(const std::string& peer_id, PeerRecord& peer, proto::ice::Role role,
                                           std::vector<proto::ice::Candidate> local);
     void accept_remote(const std::string& peer_id, PeerRecord& peer, const std::string& ufrag, const std::string& pwd,
-                       const std::vector<std::string>& candidates);
+                       const std::vector<std::string>& candidates, bool more_coming = false);
+    // Whether our candidates for this peer are not all there yet (our allocation is being made).
+    bool candidates_pending(const PeerRecord& peer) const;
     void stop_direct(PeerRecord& peer);
     void order_pairs(PeerRecord& peer);
     void ice_progress(const std::string& peer_id, PeerRecord& peer);

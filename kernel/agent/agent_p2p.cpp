@@ -256,19 +256,29 @@ std::vector<std::string> Agent::start_direct(const std::string& peer_id, PeerRec
     peer.p2p.session = std::make_unique<ice::Session>(std::move(config), std::move(local), send, count);
     // Checks of the relayed base go through the TURN allocation (RFC 8445 §7.2.4: to the peer's
     // address, as a Send indication or ChannelData).
-    if (!direct_only) peer.p2p.session->set_relay_send([this](const om_address& to, std::span<const uint8_t> bytes) {
-        if (send_through_turn(to, bytes.data(), bytes.size()) != OM_OK) counters_.add("ice.relay_send_failures", 1);
-    });
+    if (!direct_only) {
+        peer.p2p.session->set_relay_send([this](const om_address& to, std::span<const uint8_t> bytes) {
+            if (send_through_turn(to, bytes.data(), bytes.size()) != OM_OK) counters_.add("ice.relay_send_failures", 1);
+        });
+        // The allocation is still being made: its candidate will trickle in (on_turn_allocated).
+        if (turn_.state == TurnLink::State::Allocating) peer.p2p.session->set_relay_pending(true);
+    }
     log_message(OM_LOG_DEBUG, "ice: " + peer_id + ": " + std::to_string(lines.size()) + " local candidates");
     return lines;
 }
 
+bool Agent::candidates_pending(const PeerRecord& peer) const
+{
+    return peer.p2p.session && peer.via != OM_TRANSPORT_P2P && turn_.state == TurnLink::State::Allocating;
+}
+
 void Agent::accept_remote(const std::string& peer_id, PeerRecord& peer, const std::string& ufrag, const std::string& pwd,
-                          const std::vector<std::string>& candidates)
+                          const std::vector<std::string>& candidates, bool more_coming)
 {
     ice::Session* session = peer.p2p.session.get();
     if (!session) return;
     session->set_remote_credentials(ufrag, pwd);
+    if (more_coming) session->set_remote_pending(true);  // the peer's relayed candidate trickles later
     const uint64_t now = EventLoop::now_us();
     for (const auto& line : candidates) {
         pice::Candidate c;
@@ -492,12 +502,19 @@ void Agent::on_trickled_candidate(sig::Candidate& candidate)
         counters_.add("ice.trickled_ignored", 1);
         return;
     }
+    if (candidate.candidate.empty()) {  // end-of-candidates (RFC 8838 §13): the checks may conclude
+        peer->p2p.session->set_remote_pending(false);
+        peer->p2p.session->tick(EventLoop::now_us());
+        ice_progress(*candidate.from, *peer);
+        return;
+    }
     pice::Candidate c;
     if (!pice::parse(candidate.candidate, c)) {
         counters_.add("ice.candidates_malformed", 1);
         return;
     }
     counters_.add("ice.candidates_trickled_in", 1);
+    if (c.type == pice::CandidateType::Relayed) peer->p2p.session->set_remote_pending(false);  // what it promised
     peer->p2p.session->add_remote_candidate(c, EventLoop::now_us());
     peer->p2p.session->tick(EventLoop::now_us());
     ice_progress(*candidate.from, *peer);

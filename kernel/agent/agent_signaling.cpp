@@ -241,6 +241,7 @@ void Agent::connect_peer(const std::string& peer_id, om_transport_type via, om_p
             // The candidates travel with the request (seed step 2); the session exists from now
             // on, so the peer's early checks are answered before its response arrives.
             request.candidates = start_direct(peer_id, peer, proto::ice::Role::Controlling, std::move(local));
+            if (candidates_pending(peer)) request.more_candidates = peer.p2p.promised_candidates = true;
         } else {
             peer.p2p.local_ufrag = random_ice_string(8);
             peer.p2p.local_pwd = random_ice_string(24);
@@ -360,7 +361,10 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
     response.nat = nat_for_signal();
     if (!local_fingerprint().empty()) response.fingerprint = local_fingerprint();
     const bool direct = plan_uses_ice(peer);
-    if (direct) response.candidates = start_direct(from, peer, proto::ice::Role::Controlled, std::move(local));
+    if (direct) {
+        response.candidates = start_direct(from, peer, proto::ice::Role::Controlled, std::move(local));
+        if (candidates_pending(peer)) response.more_candidates = peer.p2p.promised_candidates = true;
+    }
     else {
         peer.p2p.local_ufrag = random_ice_string(8);
         peer.p2p.local_pwd = random_ice_string(24);
@@ -375,7 +379,7 @@ void Agent::on_connect_request(sig::ConnectRequest& request)
         // requester (already listening on its ufrag) before the response has crossed the server,
         // so its first check can carry the nomination (one check round trip after the response).
         peer.last_checks_started_us = EventLoop::now_us();
-        accept_remote(from, peer, request.ufrag, request.pwd, request.candidates);
+        accept_remote(from, peer, request.ufrag, request.pwd, request.candidates, request.more_candidates.value_or(false));
     }
     if (signaling_->send(response) != OM_OK) {
         fail_connect(from, peer, OM_ERR_CLOSED, "the response could not be sent to the server");
@@ -410,7 +414,8 @@ void Agent::on_connect_response(sig::ConnectResponse& response)
                      has_global_ipv6(parse_candidates(response.candidates));
     plan_connection(*peer, peer->via, true, ipv6_path);
     if (plan_uses_ice(*peer) && peer->p2p.session && !response.candidates.empty()) {
-        accept_remote(peer_id, *peer, response.ufrag, response.pwd, response.candidates);
+        accept_remote(peer_id, *peer, response.ufrag, response.pwd, response.candidates,
+                      response.more_candidates.value_or(false));
         return;
     }
     std::string why = peer->via == OM_TRANSPORT_SERVER_RELAY                       ? "the server relay was asked for"

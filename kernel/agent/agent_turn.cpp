@@ -188,6 +188,22 @@ void Agent::on_turn_allocated(int32_t status, const om_address* relayed)
         counters_.add("turn.allocations_failed", 1);
         log_message(OM_LOG_WARNING, "turn: allocation on " + proto::format_address(*turn_.server) + " failed: " + turn_.error);
         wake_turn_waiters();
+        // Checks that waited for the relayed candidate go on without it, and peers we promised
+        // it to hear there is none (end-of-candidates).
+        const uint64_t now = EventLoop::now_us();
+        for (auto& [id, peer] : peers_.all()) {
+            ice::Session* session = peer.p2p.session.get();
+            if (!session || session->state() != ice::SessionState::Checking) continue;
+            if (peer.p2p.promised_candidates && signaling_) {
+                proto::signaling::Candidate end;
+                end.to = id;
+                (void)signaling_->send(end);
+                peer.p2p.promised_candidates = false;
+            }
+            session->set_relay_pending(false);
+            session->tick(now);
+            ice_progress(id, peer);
+        }
         return;
     }
     turn_.state = TurnLink::State::Allocated;
@@ -211,6 +227,7 @@ void Agent::on_turn_allocated(int32_t status, const om_address* relayed)
         ice::Session* session = peer.p2p.session.get();
         if (!session || session->state() != ice::SessionState::Checking || peer.via == OM_TRANSPORT_P2P) continue;
         session->add_local_relayed(*candidate, now);
+        peer.p2p.promised_candidates = false;
         session->tick(now);
         ice_progress(id, peer);
         if (!signaling_) continue;

@@ -48,6 +48,9 @@ struct P2PLink {
         std::vector<uint8_t> data;
     };
     std::vector<EarlyPacket> early;
+    // We told the peer a relayed candidate was still to come (more_candidates): it gets the
+    // candidate, or an end-of-candidates if the allocation fails.
+    bool promised_candidates = false;
 };
 
 struct PeerRecord {

@@ -135,6 +135,7 @@ template <class V, Is<ConnectRequest> M> void describe(V& v, M& m)
     v.field("nat", m.nat);
     v.field("fingerprint", m.fingerprint, Rule::Fingerprint);
     v.field("ice_restart", m.ice_restart);
+    v.field("more_candidates", m.more_candidates);
 }
 template <class V, Is<ConnectResponse> M> void describe(V& v, M& m)
 {
@@ -148,6 +149,7 @@ template <class V, Is<ConnectResponse> M> void describe(V& v, M& m)
     v.field("pwd", m.pwd, Rule::IceChars);
     v.field("nat", m.nat);
     v.field("fingerprint", m.fingerprint, Rule::Fingerprint);
+    v.field("more_candidates", m.more_candidates);
 }
 template <class V, Is<Candidate> M> void describe(V& v, M& m)
 {

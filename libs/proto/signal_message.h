@@ -93,6 +93,9 @@ struct ConnectRequest {
     // An ICE restart (RFC 8445 §9) on a connection that stays up: new checks for a direct path
     // while the connection runs over the relay; the delivery session is kept.
     std::optional<bool> ice_restart;
+    // Candidates still to come (a relayed one being allocated): the peer's checks wait for them
+    // (a trickled candidate, or an empty one for "no more", RFC 8838 §13's end-of-candidates).
+    std::optional<bool> more_candidates;
     bool operator==(const ConnectRequest&) const = default;
 };
 struct ConnectResponse {
@@ -106,12 +109,13 @@ struct ConnectResponse {
     std::string pwd;
     std::optional<NatInfo> nat;
     std::optional<std::string> fingerprint;  // the sender's certificate (delivery), SHA-256
+    std::optional<bool> more_candidates;     // as in ConnectRequest
     bool operator==(const ConnectResponse&) const = default;
 };
 struct Candidate {  // a trickled candidate
     std::optional<std::string> from;
     std::string to;
-    std::string candidate;
+    std::string candidate;  // empty: no more candidates (end-of-candidates, RFC 8838 §13)
     bool operator==(const Candidate&) const = default;
 };
 struct Relay {  // data through the server (ServerRelay)

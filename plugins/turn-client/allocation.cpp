@@ -442,7 +442,7 @@ int32_t Allocation::relay(const om_address& peer, std::span<const uint8_t> paylo
     size_t size = 0;
     auto c = channels_.find(address_key(peer));
     if (c != channels_.end() && c->second.bound) {
-        size = turn::write_channel_data(scratch_, c->second.number, payload);  // §12.4
+        size = turn::write_channel_data(scratch_, c->second.number, payload, settings_.stream);  // §12.4, §12.5
         if (size) ++counters_.channel_data_out;
     } else {
         // §10.1: a Send indication with XOR-PEER-ADDRESS and DATA (indications carry no integrity).
@@ -590,6 +590,11 @@ void Allocation::release(uint64_t now_us)
     io_.send(build(Kind::Deallocate, nullptr, 0, id, !nonce_.empty()));
     ++counters_.requests;
     (void)now_us;
+}
+
+void Allocation::connection_lost(int32_t status, const std::string& why)
+{
+    if (state_ == State::Allocating || state_ == State::Allocated) fail(status, why);
 }
 
 void Allocation::fail(int32_t status, const std::string& why)

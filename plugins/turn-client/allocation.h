@@ -32,6 +32,7 @@ struct Settings {
     uint32_t max_peers = 64;           // permissions (by IP) this allocation keeps
     uint32_t queue_per_peer = 16;      // datagrams held while a peer's permission is pending
     bool channels = true;              // bind a channel per peer address (ChannelData) when possible
+    bool stream = false;               // over TCP (RFC 8656 §12.5): ChannelData padded to 4 bytes
 };
 
 // What the plugin publishes as "plugin.turn-client.<name>".
@@ -78,6 +79,8 @@ public:
     uint64_t next_wakeup_us() const;
     // Deallocate (RFC 8656 §8: Refresh with LIFETIME 0), sent once, best effort.
     void release(uint64_t now_us);
+    // The TCP connection to the server broke: the allocation is gone with it (RFC 6062 §4).
+    void connection_lost(int32_t status, const std::string& why);
 
     State state() const { return state_; }
     const std::optional<om_address>& relayed() const { return relayed_; }

@@ -85,6 +85,14 @@ bool covers(const om_turn_request& request, const Field om_turn_request::*field)
 TurnClientInstance::TurnClientInstance(const om_plugin_create_args& args)
     : host_(args.host, args.ctx), settings_(read_settings(host_))
 {
+    if (const char* text = host_.config("transport")) {
+        const std::string_view t = plugin::trim_setting(text);
+        if (t == "udp") transport_ = Transport::Udp;
+        else if (t == "tcp") transport_ = Transport::Tcp;
+        else if (t == "auto") transport_ = Transport::Auto;
+        else throw PluginError(OM_ERR_INVALID_ARGUMENT, "turn-client.transport must be udp, tcp or auto");
+    }
+    read_setting<uint32_t>(host_, "auto_udp_ms", auto_udp_ms_, 100, 60000);
     if (!host_.can_send_datagram()) throw PluginError(OM_ERR_NOT_SUPPORTED, "the host offers no send_datagram");
     if (!host_.has_clock_and_timers()) throw PluginError(OM_ERR_NOT_SUPPORTED, "the host offers no clock or timers");
 }
@@ -117,16 +125,43 @@ int32_t TurnClientInstance::allocate(const om_turn_request& request)
         request_.event_user_data = nullptr;
     }
 
+    // The strings are the kernel's: kept here for a later attempt (TCP after UDP).
+    username_ = request.username;
+    password_ = request.password;
+    deadline_us_ = host_.now_us() + uint64_t(request.timeout_ms) * 1000;
+    // "auto": UDP first, TCP when UDP gets no answer in auto_udp_ms (a network that blocks UDP).
+    const auto timeout = static_cast<uint32_t>(request.timeout_ms);
+    begin(transport_ == Transport::Tcp, transport_ == Transport::Auto ? std::min(timeout, auto_udp_ms_) : timeout);
+    publish_counters();
+    return OM_OK;
+}
+
+Allocation::Io TurnClientInstance::make_io(bool stream)
+{
     Allocation::Io io;
-    io.send = [this](std::span<const uint8_t> bytes) {
-        const om_datagram datagram{bytes.data(), bytes.size(), request_.server};
-        return host_.send_datagram(datagram);
-    };
+    if (stream) {
+        io.send = [this](std::span<const uint8_t> bytes) { return tcp_ ? tcp_->send(bytes) : int32_t{OM_ERR_CLOSED}; };
+    } else {
+        io.send = [this](std::span<const uint8_t> bytes) {
+            const om_datagram datagram{bytes.data(), bytes.size(), request_.server};
+            return host_.send_datagram(datagram);
+        };
+    }
     io.deliver = [this](const om_address& peer, std::span<const uint8_t> payload) {
         const om_datagram datagram{payload.data(), payload.size(), peer};
         request_.sink(request_.sink_user_data, &datagram);
     };
-    io.allocated = [this](int32_t status, const om_address* relayed, const std::string& why) {
+    io.allocated = [this, stream](int32_t status, const om_address* relayed, const std::string& why) {
+        if (status == OM_ERR_TIMEOUT && !stream && transport_ == Transport::Auto) {
+            // No answer over UDP: TCP next, from a fresh loop turn (this runs inside the
+            // allocation that is about to be replaced).
+            host_.log(OM_LOG_INFO, "no answer from the TURN server over UDP: trying TCP");
+            notify([this] {
+                const uint64_t now = host_.now_us();
+                begin(true, static_cast<uint32_t>(deadline_us_ > now ? (deadline_us_ - now) / 1000 : 1));
+            });
+            return;
+        }
         std::optional<om_address> address;
         if (relayed) address = *relayed;
         if (status != OM_OK) host_.log(OM_LOG_WARNING, why.c_str());
@@ -145,12 +180,64 @@ int32_t TurnClientInstance::allocate(const om_turn_request& request)
             request_.on_event(request_.event_user_data, type, status, address ? &*address : nullptr, why.c_str());
         });
     };
-    allocation_.emplace(request.username, request.password, settings_, std::move(io));
-    published_ = Counters{};
-    allocation_->start(host_.now_us(), static_cast<uint32_t>(request.timeout_ms));
+    return io;
+}
+
+void TurnClientInstance::begin(bool stream, uint32_t timeout_ms)
+{
+    stream_ = stream;
+    Settings settings = settings_;
+    settings.stream = stream;
+    if (stream) settings.max_transmissions = 1;  // RFC 8489 §6.2.2: TCP is reliable, no retransmission
+    if (allocation_) publish_counters();  // what the attempt before counted
+    published_ = Counters{};                // the new allocation counts from zero
+    allocation_.emplace(username_, password_, settings, make_io(stream));
+    if (!stream) {
+        tcp_.reset();
+        allocation_->start(host_.now_us(), timeout_ms);
+        schedule();
+        return;
+    }
+    // The connection first; the Allocate goes once it is up (tcp_wake).
+    tcp_allocation_started_ = false;
+    tcp_ = std::make_unique<TcpLink>(request_.server, timeout_ms, [this] { host_.post(&TurnClientInstance::on_tcp_wake, this); });
+    tcp_->start();
+    tcp_wake();  // a socket that failed at once says so now
+}
+
+void TurnClientInstance::on_tcp_wake(void* user_data) noexcept
+{
+    // The kernel drops posted tasks of a destroyed instance: user_data is still this one.
+    auto& self = *static_cast<TurnClientInstance*>(user_data);
+    try {
+        self.tcp_wake();
+    } catch (const std::exception& error) {
+        self.host_.log(OM_LOG_ERROR, error.what());
+    }
+    self.publish_counters();
+}
+
+void TurnClientInstance::tcp_wake()
+{
+    if (!tcp_ || !allocation_) return;
+    std::vector<std::vector<uint8_t>> frames;
+    std::string why;
+    const TcpLink::State state = tcp_->take(frames, why);
+    const uint64_t now = host_.now_us();
+    if (state == TcpLink::State::Connected && !tcp_allocation_started_) {
+        tcp_allocation_started_ = true;
+        allocation_->start(now, static_cast<uint32_t>(deadline_us_ > now ? (deadline_us_ - now) / 1000 : 1));
+    }
+    for (const auto& frame : frames) allocation_->on_datagram(frame, now);
+    if (state == TcpLink::State::Failed && !tcp_allocation_started_) {
+        // Never connected: the allocation fails with the reason.
+        tcp_allocation_started_ = true;
+        allocation_->start(now, 1);  // so that it can fail like any attempt
+        allocation_->connection_lost(OM_ERR_UNREACHABLE, why);
+    } else if (state == TcpLink::State::Closed || state == TcpLink::State::Failed) {
+        allocation_->connection_lost(OM_ERR_CLOSED, why);
+    }
     schedule();
-    publish_counters();
-    return OM_OK;
 }
 
 int32_t TurnClientInstance::create_permission(const om_address& peer)
@@ -173,7 +260,7 @@ int32_t TurnClientInstance::send(const om_datagram& datagram)
 
 int32_t TurnClientInstance::on_datagram(const om_datagram& datagram)
 {
-    if (!allocation_ || (datagram.data == nullptr && datagram.len != 0)) return 0;
+    if (!allocation_ || stream_ || (datagram.data == nullptr && datagram.len != 0)) return 0;
     if (!proto::same_address(datagram.peer, request_.server)) return 0;  // RFC 9443: by source first
     const bool consumed = allocation_->on_datagram({datagram.data, datagram.len}, host_.now_us());
     schedule();
@@ -189,7 +276,8 @@ void TurnClientInstance::release() noexcept
     notify_timer_ = 0;
     notifications_.clear();
     if (!allocation_) return;
-    allocation_->release(host_.now_us());
+    allocation_->release(host_.now_us());  // over TCP too: the Deallocate leaves before the close
+    tcp_.reset();
     publish_counters();
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "allocation.h"
+#include "tcp_link.h"
 
 #include <orbitmesh/plugin.h>
 #include <orbitmesh_plugin_support/host_services.h>
@@ -14,6 +15,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <string>
 
 namespace om::turnclient {
 
@@ -38,6 +40,12 @@ public:
     void publish_counters() noexcept;
 
 private:
+    enum class Transport : uint8_t { Udp, Tcp, Auto };  // the setting "transport"
+    // Makes the allocation over UDP (the agent's socket) or TCP (a connection of ours).
+    void begin(bool stream, uint32_t timeout_ms);
+    Allocation::Io make_io(bool stream);
+    static void on_tcp_wake(void* user_data) noexcept;
+    void tcp_wake();
     void schedule();
     void notify(std::function<void()> call);
     static void on_step_timer(void* user_data, uint64_t timer_id) noexcept;
@@ -46,6 +54,13 @@ private:
     plugin::HostServices host_;
     Settings settings_;
     om_turn_request request_{};
+    Transport transport_ = Transport::Auto;
+    uint32_t auto_udp_ms_ = 2000;  // with "auto": UDP this long, then TCP
+    uint64_t deadline_us_ = 0;     // the whole allocate() budget
+    std::string username_, password_;
+    bool stream_ = false;          // the allocation in use is over TCP
+    std::unique_ptr<TcpLink> tcp_;
+    bool tcp_allocation_started_ = false;
     std::optional<Allocation> allocation_;
     Counters published_;
     uint64_t step_timer_ = 0;

@@ -4,6 +4,7 @@
 #include "stun/stun_socket.hpp"
 #include "stun/stun_worker.hpp"
 #include "turn/turn_relay.hpp"
+#include "turn/turn_tcp.hpp"
 
 #include "core/error.h"
 #include "core/log.h"
@@ -75,6 +76,9 @@ void StunServer::start() {
         if (config_.turn.enabled) {
             // RFC 8656 on the STUN port: relayed sockets on the same concrete address.
             relay_ = std::make_unique<TurnRelay>(config_.turn, a1, metrics_);
+            // TURN over TCP on the same port (RFC 8656 §3.1), for networks that block UDP.
+            relay_tcp_ = std::make_unique<TurnTcp>(*relay_, at(a1, port_), metrics_, config_.turn.max_allocations);
+            relay_tcp_->start();
             relay_->start();
         }
         start_workers(threads, is_wildcard(a1));
@@ -140,6 +144,8 @@ void StunServer::stop() {
     for (std::thread& t : threads_) t.join();
     threads_.clear();
     workers_.clear();
+    if (relay_tcp_) relay_tcp_->stop();  // before the relay: its connections' allocations go
+    relay_tcp_.reset();
     if (relay_) relay_->stop();  // after the workers: none of them still hands it datagrams
     relay_.reset();
     close_all();

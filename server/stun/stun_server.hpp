@@ -18,6 +18,7 @@ namespace om::server {
 class ServerMetrics;
 class StunWorker;
 class TurnRelay;
+class TurnTcp;
 
 class StunServer {
 public:
@@ -44,6 +45,7 @@ private:
     ServerMetrics& metrics_;
     StunCounters counters_;
     std::unique_ptr<TurnRelay> relay_;
+    std::unique_ptr<TurnTcp> relay_tcp_;
     uint16_t port_ = 0;
     uint16_t alt_port_ = 0;
     std::unique_ptr<EndpointTable> endpoints_;

@@ -122,6 +122,7 @@ void TurnRelay::stop()
     if (thread_.joinable()) thread_.join();
     std::lock_guard<std::mutex> lock(mutex_);
     while (!by_client_.empty()) destroy(by_client_.begin()->second.get());
+    while (!by_stream_client_.empty()) destroy(by_stream_client_.begin()->second.get());
     if (epoll_fd_ >= 0) ::close(epoll_fd_);
     if (stop_fd_ >= 0) ::close(stop_fd_);
     epoll_fd_ = stop_fd_ = -1;
@@ -130,7 +131,7 @@ void TurnRelay::stop()
 size_t TurnRelay::allocation_count() const
 {
     std::lock_guard<std::mutex> lock(mutex_);
-    return by_client_.size();
+    return by_client_.size() + by_stream_client_.size();
 }
 
 bool TurnRelay::wants(std::span<const uint8_t> bytes, bool* data)
@@ -242,6 +243,34 @@ size_t TurnRelay::on_client(int fd, const om_address& client, std::span<const ui
 {
     std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
     if (!batching_) lock.lock();  // a Batch holds it already
+    stream_ = false;
+    return handle(fd, client, bytes, out);
+}
+
+size_t TurnRelay::on_stream_client(int fd, const om_address& client, std::span<const uint8_t> frame, std::span<uint8_t> out)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    stream_ = true;
+    const size_t n = handle(fd, client, frame, out);
+    stream_ = false;
+    return n;
+}
+
+bool TurnRelay::has_stream_client(const om_address& client) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return by_stream_client_.count(client) != 0;
+}
+
+void TurnRelay::client_gone(const om_address& client)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = by_stream_client_.find(client);
+    if (it != by_stream_client_.end()) destroy(it->second.get());
+}
+
+size_t TurnRelay::handle(int fd, const om_address& client, std::span<const uint8_t> bytes, std::span<uint8_t> out)
+{
     if (!bytes.empty() && bytes[0] >= 0x40 && bytes[0] <= 0x7F) {
         channel_data(client, bytes);
         return 0;
@@ -329,8 +358,9 @@ size_t TurnRelay::authenticate(const stun::Message& m, const om_address& client,
 
 TurnRelay::Allocation* TurnRelay::find(const om_address& client)
 {
-    auto it = by_client_.find(client);
-    return it == by_client_.end() ? nullptr : it->second.get();
+    auto& map = clients(stream_);
+    auto it = map.find(client);
+    return it == map.end() ? nullptr : it->second.get();
 }
 
 int TurnRelay::open_relay_socket(om_address& relayed, bool even)
@@ -392,7 +422,7 @@ size_t TurnRelay::allocate(const stun::Message& m, int fd, const om_address& cli
             refuse("user_quota");
             return error(m, out, 486, "Allocation Quota Reached", client, key);
         }
-        if (by_client_.size() >= config_.max_allocations) {
+        if (by_client_.size() + by_stream_client_.size() >= config_.max_allocations) {
             refuse("capacity");
             return error(m, out, 508, "Insufficient Capacity", client, key);
         }
@@ -408,6 +438,7 @@ size_t TurnRelay::allocate(const stun::Message& m, int fd, const om_address& cli
         a->id = next_id_++;
         a->client = client;
         a->client_fd = fd;
+        a->stream = stream_;
         a->username = username;
         a->key = key;
         a->relay_fd = relay_fd;
@@ -424,7 +455,7 @@ size_t TurnRelay::allocate(const stun::Message& m, int fd, const om_address& cli
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, relay_fd, &ev);
         ++per_user_[quota_key];  // counted once the allocation exists
         by_id_[a->id] = a.get();
-        by_client_[client] = std::move(a);
+        clients(stream_)[client] = std::move(a);
         allocations_gauge_.fetch_add(1, std::memory_order_relaxed);
         metrics_.add("turn.allocations_made");
     }
@@ -673,7 +704,7 @@ void TurnRelay::destroy(Allocation* a)
     if (user != per_user_.end() && --user->second == 0) per_user_.erase(user);
     by_id_.erase(a->id);
     allocations_gauge_.fetch_sub(1, std::memory_order_relaxed);
-    by_client_.erase(a->client);  // frees a
+    clients(a->stream).erase(a->client);  // frees a
 }
 
 void TurnRelay::read_peers(Allocation& a, uint64_t now)
@@ -699,7 +730,7 @@ void TurnRelay::read_peers(Allocation& a, uint64_t now)
         size_t size = 0;
         for (const auto& c : a.channels)
             if (c.expires_us > now && proto::same_address(c.peer, peer)) {
-                size = turn::write_channel_data(out, c.number, payload, false, true);
+                size = turn::write_channel_data(out, c.number, payload, a.stream, true);  // padded on TCP (§12.5)
                 break;
             }
         if (!size) {
@@ -709,7 +740,11 @@ void TurnRelay::read_peers(Allocation& a, uint64_t now)
             size = b.finish();
         }
         if (!size) continue;
-        send_to(a.client_fd, a.client, out.data(), size);
+        if (a.stream) {
+            if (stream_sink_) stream_sink_->send_frame(a.client_fd, std::span<const uint8_t>(out.data(), size));
+        } else {
+            send_to(a.client_fd, a.client, out.data(), size);
+        }
         bytes_relayed_.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
         packets_relayed_.fetch_add(1, std::memory_order_relaxed);
     }
@@ -718,13 +753,15 @@ void TurnRelay::read_peers(Allocation& a, uint64_t now)
 void TurnRelay::expire(uint64_t now)
 {
     std::vector<Allocation*> gone;
-    for (auto& [client, a] : by_client_) {
-        if (a->expires_us <= now) {
-            gone.push_back(a.get());
-            continue;
+    for (auto* map : {&by_client_, &by_stream_client_}) {
+        for (auto& [client, a] : *map) {
+            if (a->expires_us <= now) {
+                gone.push_back(a.get());
+                continue;
+            }
+            std::erase_if(a->permissions, [now](const Permission& p) { return p.expires_us <= now; });
+            std::erase_if(a->channels, [now](const Channel& c) { return c.expires_us <= now; });
         }
-        std::erase_if(a->permissions, [now](const Permission& p) { return p.expires_us <= now; });
-        std::erase_if(a->channels, [now](const Channel& c) { return c.expires_us <= now; });
     }
     for (Allocation* a : gone) {
         destroy(a);

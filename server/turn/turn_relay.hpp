@@ -49,6 +49,24 @@ public:
     // sends that client). Writes the answer to out and returns its size, 0 when none. Inside a
     // batch, what it relays to peers waits for end_batch and may point into `bytes`.
     size_t on_client(int fd, const om_address& client, std::span<const uint8_t> bytes, std::span<uint8_t> out);
+    // The same for one framed message from a TCP client (RFC 8656 §12.5, RFC 6062 §4: its own
+    // 5-tuple, the allocation dies with the connection: client_gone).
+    size_t on_stream_client(int fd, const om_address& client, std::span<const uint8_t> frame, std::span<uint8_t> out);
+    void client_gone(const om_address& client);  // a TCP client's connection closed
+
+    // Where frames for TCP clients go (the TCP front end, which owns the connections and
+    // keeps each one's frames whole and in order). Set before start().
+    class StreamSink {
+    public:
+        virtual ~StreamSink() = default;
+        virtual void send_frame(int fd, std::span<const uint8_t> frame) = 0;
+    };
+    void set_stream_sink(StreamSink* sink)
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stream_sink_ = sink;
+    }
+    bool has_stream_client(const om_address& client) const;
 
     // A STUN worker's receive batch: the relay's lock is held from begin to end (no allocation
     // goes away meanwhile), and what it relays leaves in one sendmmsg per relayed socket.
@@ -80,6 +98,7 @@ private:
         uint64_t id = 0;
         om_address client{};
         int client_fd = -1;
+        bool stream = false;  // the client is on TCP: frames go through the StreamSink
         std::string username;
         std::vector<uint8_t> key;
         int relay_fd = -1;
@@ -126,7 +145,8 @@ private:
         std::span<const uint8_t> data;
     };
     void flush_pending();
-    Allocation* find(const om_address& client);
+    Allocation* find(const om_address& client);  // of the current request's transport (stream_)
+    size_t handle(int fd, const om_address& client, std::span<const uint8_t> bytes, std::span<uint8_t> out);
     int open_relay_socket(om_address& relayed, bool even);
     void run();
     void read_peers(Allocation& a, uint64_t now);
@@ -148,7 +168,12 @@ private:
     mutable std::mutex mutex_;
     bool batching_ = false;          // a worker's Batch holds the lock
     std::vector<Pending> pending_;   // its relayed datagrams, in order
-    std::unordered_map<om_address, std::unique_ptr<Allocation>, proto::AddressHash, proto::SameAddress> by_client_;
+    using ClientMap = std::unordered_map<om_address, std::unique_ptr<Allocation>, proto::AddressHash, proto::SameAddress>;
+    ClientMap by_client_;         // UDP clients
+    ClientMap by_stream_client_;  // TCP clients (the same address and port is another 5-tuple)
+    bool stream_ = false;         // the request being handled came over TCP (lock held)
+    StreamSink* stream_sink_ = nullptr;
+    ClientMap& clients(bool stream) { return stream ? by_stream_client_ : by_client_; }
     std::unordered_map<uint64_t, Allocation*> by_id_;
     std::map<std::string, uint32_t, std::less<>> per_user_;
     uint64_t next_id_ = 1;

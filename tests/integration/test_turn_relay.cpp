@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <string>
+#include <thread>
 
 using namespace om::test;
 using namespace om::test::turn;
@@ -236,4 +237,37 @@ TEST_CASE("turn client: a full permission table makes room, refused peers first"
     CHECK(client.allocation->permit(p3, now_us()) == OM_OK);
     CHECK(client.allocation->counters().dropped_peer_limit == 0);
     REQUIRE(client.run_until([&] { return client.allocation->counters().permissions >= 3; }, 2000));
+}
+
+TEST_CASE("turn relay: coturn's turnutils_uclient relays through it over TCP (RFC 6062 framing)", "[turn][relay][interop]")
+{
+    if (!have("turnutils_uclient") || !have("turnutils_peer")) {
+        WARN("SKIPPED: turnutils_uclient/turnutils_peer missing (apt-get install -y coturn)");
+        return;
+    }
+    ServerProcess server(relay_args({"--turn-allow-loopback-peers"}));
+    const int peer_port = free_udp_port();
+    const std::string peer_pid_file = "/tmp/om-turnutils-peer-tcp-" + std::to_string(peer_port);
+    REQUIRE(std::system(("(turnutils_peer -L 127.0.0.1 -p " + std::to_string(peer_port) +
+                         " >/dev/null 2>&1 & echo $! > " + peer_pid_file + ")").c_str()) == 0);
+    // -t: TCP to the TURN server; the relayed transport stays UDP toward the peer.
+    const std::string command = "timeout 30 turnutils_uclient -t -u alice -w wonderland -p " +
+                                std::to_string(server.stun_port()) + " -e 127.0.0.1 -r " + std::to_string(peer_port) +
+                                " -n 200 -l 500 -z 2 -c 127.0.0.1 2>&1";
+    std::string output;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+        std::array<char, 4096> buffer{};
+        size_t n = 0;
+        while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+        ::pclose(pipe);
+    }
+    std::system(("kill $(cat " + peer_pid_file + ") 2>/dev/null; rm -f " + peer_pid_file).c_str());
+    INFO(output);
+    CHECK(output.find("Total lost packets 0 (0.000000%)") != std::string::npos);
+    CHECK(turn_metric(server, "tcp_connections_total") >= 1);
+    CHECK(turn_metric(server, "allocations_made_total") >= 1);
+    CHECK(turn_metric(server, "packets_relayed_total") >= 400);
+    // The connections closed: their allocations went with them.
+    for (int i = 0; i < 50 && turn_metric(server, "allocations") > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(turn_metric(server, "allocations") == 0);
 }

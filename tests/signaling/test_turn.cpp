@@ -194,3 +194,61 @@ TEST_CASE("turn: a direct-only connection never uses a relayed candidate", "[tur
     REQUIRE(b.wait_for(OM_EVENT_PEER_CONNECTED, 1, 5000));
     CHECK(b.agent->peer_state("alice").active_transport == OM_TRANSPORT_P2P);
 }
+
+TEST_CASE("turn: over TCP to the server's relay (RFC 6062 framing), every mode delivered", "[turn][delivery]")
+{
+    orbitmesh::ServerOptions options;
+    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
+    options.enable_turn_relay(true).turn_secret("tcp please").turn_allow_loopback_peers(true);
+    orbitmesh::Server server(options);
+    server.start();
+    auto over_tcp = [](orbitmesh::AgentOptions& o) {
+        test::fast(o);
+        o.plugin_option("turn-client", "transport", "tcp");
+    };
+    RecordingAgent a(test::url_of(server), "alice", {}, over_tcp);
+    RecordingAgent b(test::url_of(server), "bob", {}, over_tcp);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(wait_counter(*a.agent, "turn.allocations", 1));
+    REQUIRE(wait_counter(*b.agent, "turn.allocations", 1));
+    CHECK(server.counter("turn.tcp.connections") == 2);
+    om_peer_state state = a.agent->connect_peer("bob", OM_TRANSPORT_TURN);
+    INFO(state.diagnosis);
+    REQUIRE(state.status == OM_PEER_CONNECTED);
+    CHECK(state.active_transport == OM_TRANSPORT_TURN);
+    REQUIRE(b.wait_for(OM_EVENT_PEER_CONNECTED, 1, 5000));
+    test::exchange_every_mode(a, b);
+    CHECK(a.agent->counter("plugin.turn-client.channel_data_out") > 0);
+    // Closing the agents closes the connections, and the allocations go with them.
+    a.agent.reset();
+    b.agent.reset();
+    for (int i = 0; i < 100 && server.counter("turn.allocations") > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(server.counter("turn.allocations") == 0);
+}
+
+TEST_CASE("turn: a TURN server that does not answer over UDP is reached over TCP (auto)", "[turn]")
+{
+    if (!CoturnProcess::available()) {
+        WARN("SKIPPED: turnserver missing (apt-get install -y coturn)");
+        return;
+    }
+    // coturn with its UDP listeners off stands for a network that blocks UDP to the TURN server.
+    CoturnProcess coturn(CoturnOptions{.user = "alice:wonderland", .extra = {"--no-udp"}});
+    auto server = test::start_server_with_stun();
+    auto tweak = [&](orbitmesh::AgentOptions& o) {
+        with_turn(coturn, "alice", "wonderland")(o);
+        o.plugin_option("turn-client", "auto_udp_ms", "300");
+    };
+    RecordingAgent a(test::url_of(*server), "alice", {}, tweak);
+    RecordingAgent b(test::url_of(*server), "bob", {}, tweak);
+    a.agent->connect();
+    b.agent->connect();
+    REQUIRE(wait_counter(*a.agent, "turn.allocations", 1, 8000));
+    REQUIRE(wait_counter(*b.agent, "turn.allocations", 1, 8000));
+    om_peer_state state = a.agent->connect_peer("bob", OM_TRANSPORT_TURN);
+    REQUIRE(state.status == OM_PEER_CONNECTED);
+    CHECK(state.active_transport == OM_TRANSPORT_TURN);
+    for (int i = 0; i < 50; ++i) test::send_all(*a.agent, "bob", test::numbered("over tcp", i), OM_DELIVERY_RELIABLE_ORDERED);
+    REQUIRE(test::wait_received(b, "alice", OM_DELIVERY_RELIABLE_ORDERED, 0, 50));
+}

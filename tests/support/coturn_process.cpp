@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -38,6 +39,20 @@ bool answers_binding(int port)
     return n >= 20 && reply[0] == 0x01 && reply[1] == 0x01;
 }
 
+// True once a TCP connection to 127.0.0.1:port is accepted (a coturn without UDP listeners).
+bool accepts_tcp(int port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+    ::close(fd);
+    if (!ok) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return ok;
+}
+
 }  // namespace
 
 int free_udp_port()
@@ -61,6 +76,7 @@ CoturnProcess::CoturnProcess(const CoturnOptions& options)
     const int log_fd = ::mkstemp(path);
     if (log_fd < 0) throw std::runtime_error("mkstemp failed");
     log_path_ = path;
+    const bool tcp_only = std::find(options.extra.begin(), options.extra.end(), "--no-udp") != options.extra.end();
     for (int attempt = 0; attempt < 3 && pid_ < 0; ++attempt) {
         port_ = free_udp_port();
         // Relay ports from a range of their own above the listening port's neighbourhood.
@@ -93,7 +109,7 @@ CoturnProcess::CoturnProcess(const CoturnOptions& options)
         while (!up && std::chrono::steady_clock::now() < until) {
             int status = 0;
             if (::waitpid(pid_, &status, WNOHANG) == pid_) break;  // exited (port taken?)
-            up = answers_binding(port_);
+            up = tcp_only ? accepts_tcp(port_) : answers_binding(port_);
         }
         if (!up) {
             ::kill(pid_, SIGKILL);

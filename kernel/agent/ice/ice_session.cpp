@@ -165,6 +165,7 @@ void Session::add_remote_candidate(const Candidate& candidate, uint64_t now_us)
 
 void Session::add_local_relayed(const Candidate& relayed, uint64_t now_us)
 {
+    relay_pending_ = false;
     if (state_ != SessionState::Checking || relayed.type != CandidateType::Relayed || config_.direct_only) return;
     for (const auto& c : local_)
         if (proto::same_address(c.address, relayed.address)) return;
@@ -587,14 +588,14 @@ void Session::check_failure(uint64_t now_us)
     if (pairs_.empty()) {
         // Without a candidate only the peer's own checks can reveal one (peer-reflexive): give
         // them the time one pair would get, then give up.
-        if (!remote_pwd_.empty() && now_us >= no_pairs_deadline_us()) {
+        if (!remote_pwd_.empty() && now_us >= no_pairs_deadline_us() && !relay_pending_ && !remote_pending_) {
             failure_ = "the peer offered no candidate this agent can reach, and no check of its arrived";
             state_ = SessionState::Failed;
         }
         return;
     }
     bool all_failed = std::all_of(pairs_.begin(), pairs_.end(), [](const Pair& p) { return p.state == PairState::Failed; });
-    if (!all_failed) return;
+    if (!all_failed || relay_pending_ || remote_pending_) return;  // candidates still to come: the deadline decides
     state_ = SessionState::Failed;
     in_flight_.clear();
 }

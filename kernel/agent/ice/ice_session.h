@@ -94,6 +94,12 @@ public:
     // A relayed candidate gathered after the session began (the allocation finished late): it
     // joins the local candidates and pairs with every remote candidate known so far.
     void add_local_relayed(const Candidate& relayed, uint64_t now_us);
+    // A relayed candidate is on its way (the allocation is being made): the checks do not fail
+    // for want of pairs before it came or the budget ran out.
+    void set_relay_pending(bool pending) { relay_pending_ = pending; }
+    // The peer said candidates of its own are still to come (more_candidates): the same wait,
+    // until one arrives or it says there are no more.
+    void set_remote_pending(bool pending) { remote_pending_ = pending; }
 
     // The peer's credentials (from its connect_request/response). Checks wait for them.
     void set_remote_credentials(std::string ufrag, std::string pwd);
@@ -195,6 +201,8 @@ private:
     std::string remote_ufrag_, remote_pwd_;
     std::vector<Pair> pairs_;
     std::vector<Candidate> remote_candidates_;  // as signalled, whatever base could reach them
+    bool relay_pending_ = false;
+    bool remote_pending_ = false;
     std::map<proto::stun::TransactionId, InFlight> in_flight_;
     SessionState state_ = SessionState::Checking;
     bool started_ = false;

@@ -57,6 +57,14 @@ public:
         return fn ? fn(ctx_, id) : OM_ERR_NOT_SUPPORTED;
     }
 
+    // Runs fn(user_data) on the agent's loop thread; the one host call safe from any thread (a
+    // plugin's worker hands results back through it). Dropped once the instance is destroyed.
+    int32_t post(om_host_task_fn fn, void* user_data) const noexcept
+    {
+        const auto slot_fn = slot(&om_host_api::post);
+        return slot_fn ? slot_fn(ctx_, fn, user_data) : OM_ERR_NOT_SUPPORTED;
+    }
+
     // Sends through the agent's whole transport stack (NAT discovery, TURN, delivery).
     bool can_send_datagram() const noexcept { return slot(&om_host_api::send_datagram) != nullptr; }
     int32_t send_datagram(const om_datagram& datagram) const noexcept
