@@ -168,6 +168,7 @@ private:
     void start_turn();
     void release_turn(const std::string& why);
     void wake_turn_waiters();
+    void no_relayed_candidate();  // the allocation under way will not bring one
     // The server's time-limited TURN credentials (from `registered`), when the options hold none.
     void use_server_turn(const proto::signaling::Registered& registered);
     static void turn_allocated_cb(void* user_data, int32_t status, const om_address* relayed);

@@ -125,6 +125,7 @@ void Agent::start_turn()
 void Agent::release_turn(const std::string& why)
 {
     if (turn_.state == TurnLink::State::Off) return;
+    const bool was_allocating = turn_.state == TurnLink::State::Allocating;
     if (PluginInstance* plugin = turn_plugin()) {
         auto vtbl = plugin->library->vtable<om_turn_vtbl>();
         guarded_call(*plugin->ctx, "release", [&] {
@@ -134,9 +135,30 @@ void Agent::release_turn(const std::string& why)
     }
     log_message(OM_LOG_DEBUG, "turn: released (" + why + ")");
     wake_turn_waiters();
+    if (was_allocating) no_relayed_candidate();  // done will not come: checks and peers stop waiting
     turn_.state = TurnLink::State::Off;
     turn_.relayed.reset();
     turn_.reflexive.reset();
+}
+
+void Agent::no_relayed_candidate()
+{
+    // Checks that waited for the relayed candidate go on without it, and peers we promised it
+    // to hear there is none (end-of-candidates, RFC 8838 §13).
+    const uint64_t now = EventLoop::now_us();
+    for (auto& [id, peer] : peers_.all()) {
+        ice::Session* session = peer.p2p.session.get();
+        if (!session || session->state() != ice::SessionState::Checking) continue;
+        if (peer.p2p.promised_candidates && signaling_) {
+            proto::signaling::Candidate end;
+            end.to = id;
+            (void)signaling_->send(end);
+            peer.p2p.promised_candidates = false;
+        }
+        session->set_relay_pending(false);
+        session->tick(now);
+        ice_progress(id, peer);
+    }
 }
 
 void Agent::wake_turn_waiters()
@@ -188,22 +210,7 @@ void Agent::on_turn_allocated(int32_t status, const om_address* relayed)
         counters_.add("turn.allocations_failed", 1);
         log_message(OM_LOG_WARNING, "turn: allocation on " + proto::format_address(*turn_.server) + " failed: " + turn_.error);
         wake_turn_waiters();
-        // Checks that waited for the relayed candidate go on without it, and peers we promised
-        // it to hear there is none (end-of-candidates).
-        const uint64_t now = EventLoop::now_us();
-        for (auto& [id, peer] : peers_.all()) {
-            ice::Session* session = peer.p2p.session.get();
-            if (!session || session->state() != ice::SessionState::Checking) continue;
-            if (peer.p2p.promised_candidates && signaling_) {
-                proto::signaling::Candidate end;
-                end.to = id;
-                (void)signaling_->send(end);
-                peer.p2p.promised_candidates = false;
-            }
-            session->set_relay_pending(false);
-            session->tick(now);
-            ice_progress(id, peer);
-        }
+        no_relayed_candidate();
         return;
     }
     turn_.state = TurnLink::State::Allocated;

@@ -17,7 +17,8 @@
 namespace om::turnclient {
 namespace {
 constexpr size_t kMaxFrame = 65535 + 20;  // a STUN message or padded ChannelData
-constexpr size_t kMaxQueuedFrames = 4096;  // read but not yet taken: beyond, the link is closed
+constexpr size_t kMaxQueuedFrames = 1024;  // read but not yet taken: beyond, the link is closed
+constexpr long kSendTimeoutMs = 2000;       // a whole frame not written by then ends the link
 }
 
 TcpLink::TcpLink(const om_address& server, uint32_t connect_timeout_ms, Wake wake)
@@ -76,6 +77,12 @@ void TcpLink::run()
     }
     const int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // The loop thread's writes are bounded: a server that stops reading (or a dead path) ends
+    // the link after kSendTimeoutMs instead of stalling the agent.
+    const timeval send_timeout{kSendTimeoutMs / 1000, (kSendTimeoutMs % 1000) * 1000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
+    const unsigned user_timeout = 10000;  // unacknowledged data for 10 s: the connection is dead
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
     // Blocking from here: the loop thread writes whole frames, this thread reads.
     ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK);
     {
@@ -110,15 +117,15 @@ void TcpLink::run()
         if (whole.empty()) continue;
         bool first = false;
         {
-            std::lock_guard<std::mutex> lock(mutex_);
+            std::unique_lock<std::mutex> lock(mutex_);
             if (frames_.size() + whole.size() > kMaxQueuedFrames) {
-                state_ = State::Closed;
-                why_ = "the agent did not keep up with the TURN server's frames";
-                first = true;
-            } else {
-                first = frames_.empty();
-                for (auto& f : whole) frames_.push_back(std::move(f));
+                lock.unlock();
+                ::shutdown(fd_, SHUT_RDWR);
+                finish(State::Closed, "the agent did not keep up with the TURN server's frames");
+                return;
             }
+            first = frames_.empty();
+            for (auto& f : whole) frames_.push_back(std::move(f));
         }
         if (first && !stopping_) wake_();  // one wake-up per batch the loop has not taken yet
     }
@@ -134,7 +141,14 @@ int32_t TcpLink::send(std::span<const uint8_t> frame)
     while (sent < frame.size()) {
         const ssize_t n = ::send(fd_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return OM_ERR_IO;
+        if (n <= 0) {
+            // Timed out or broken, possibly in the middle of a frame: the stream is no longer in
+            // step, so the link ends (the worker wakes the loop with the reason).
+            ::shutdown(fd_, SHUT_RDWR);
+            finish(State::Closed, std::string("writing to the TURN server over TCP: ") +
+                                      (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? "it stopped reading" : std::strerror(errno)));
+            return OM_ERR_IO;
+        }
         sent += static_cast<size_t>(n);
     }
     return OM_OK;

@@ -131,7 +131,9 @@ int32_t TurnClientInstance::allocate(const om_turn_request& request)
     deadline_us_ = host_.now_us() + uint64_t(request.timeout_ms) * 1000;
     // "auto": UDP first, TCP when UDP gets no answer in auto_udp_ms (a network that blocks UDP).
     const auto timeout = static_cast<uint32_t>(request.timeout_ms);
-    begin(transport_ == Transport::Tcp, transport_ == Transport::Auto ? std::min(timeout, auto_udp_ms_) : timeout);
+    // UDP gets at most half of the budget in "auto": TCP must have time to connect and allocate.
+    begin(transport_ == Transport::Tcp,
+          transport_ == Transport::Auto ? std::min(timeout / 2 ? timeout / 2 : 1, auto_udp_ms_) : timeout);
     publish_counters();
     return OM_OK;
 }

@@ -77,9 +77,10 @@ void StunServer::start() {
             // RFC 8656 on the STUN port: relayed sockets on the same concrete address.
             relay_ = std::make_unique<TurnRelay>(config_.turn, a1, metrics_);
             // TURN over TCP on the same port (RFC 8656 §3.1), for networks that block UDP.
-            relay_tcp_ = std::make_unique<TurnTcp>(*relay_, at(a1, port_), metrics_, config_.turn.max_allocations);
+            relay_->start();  // first: the TCP thread may allocate at once
+            relay_tcp_ = std::make_unique<TurnTcp>(*relay_, at(a1, port_), metrics_, relay_->max_allocations(),
+                                                   static_cast<uint32_t>(std::max(0, config_.rate_limit)));
             relay_tcp_->start();
-            relay_->start();
         }
         start_workers(threads, is_wildcard(a1));
     } catch (...) {

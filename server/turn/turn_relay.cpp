@@ -557,14 +557,7 @@ size_t TurnRelay::create_permission(const stun::Message& m, const om_address& cl
             refuse("bad_request");
             return error(m, out, 400, "Bad Request", client, key);
         }
-        if (peer->family != a->relayed.family) {
-            refuse("family_mismatch");
-            return error(m, out, 443, "Peer Address Family Mismatch", client, key);
-        }
-        if (*refused_peer_kind(*peer, config_.allow_loopback_peers)) {
-            refuse("peer_forbidden");
-            return error(m, out, 403, "Forbidden", client, key);
-        }
+        if (size_t refused = refuse_peer(*a, *peer, m, client, key, out)) return refused;
         peers.push_back(*peer);
     }
     if (peers.empty()) {
@@ -586,6 +579,21 @@ size_t TurnRelay::create_permission(const stun::Message& m, const om_address& cl
     return b.finish();
 }
 
+size_t TurnRelay::refuse_peer(const Allocation& a, const om_address& peer, const stun::Message& m,
+                              const om_address& client, std::span<const uint8_t> key, std::span<uint8_t> out)
+{
+    // §9.2, §12.2: a peer of the relayed address's family (443), and one policy allows (403).
+    if (peer.family != a.relayed.family) {
+        refuse("family_mismatch");
+        return error(m, out, 443, "Peer Address Family Mismatch", client, key);
+    }
+    if (*refused_peer_kind(peer, config_.allow_loopback_peers)) {
+        refuse("peer_forbidden");
+        return error(m, out, 403, "Forbidden", client, key);
+    }
+    return 0;
+}
+
 size_t TurnRelay::channel_bind(const stun::Message& m, const om_address& client, std::span<uint8_t> out)
 {
     std::vector<uint8_t> key;
@@ -603,14 +611,7 @@ size_t TurnRelay::channel_bind(const stun::Message& m, const om_address& client,
                                           ": no valid CHANNEL-NUMBER or XOR-PEER-ADDRESS");
         return error(m, out, 400, "Bad Request", client, key);
     }
-    if (peer->family != a->relayed.family) {
-        refuse("family_mismatch");
-        return error(m, out, 443, "Peer Address Family Mismatch", client, key);
-    }
-    if (*refused_peer_kind(*peer, config_.allow_loopback_peers)) {
-        refuse("peer_forbidden");
-        return error(m, out, 403, "Forbidden", client, key);
-    }
+    if (size_t refused = refuse_peer(*a, *peer, m, client, key, out)) return refused;
     const uint64_t now = now_us();
     Channel* channel = nullptr;
     for (auto& c : a->channels) {

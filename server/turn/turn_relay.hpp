@@ -83,6 +83,7 @@ public:
     };
 
     size_t allocation_count() const;
+    uint32_t max_allocations() const { return config_.max_allocations; }  // after the open-files clamp
 
 private:
     struct Channel {
@@ -133,6 +134,9 @@ private:
     Allocation* owned_allocation(const proto::stun::Message& m, const om_address& client, std::span<uint8_t> out,
                                  std::vector<uint8_t>& key, size_t& answered);
     uint32_t granted_lifetime(const proto::stun::Message& m) const;
+    // The 443 or 403 answer's size for a peer this allocation may not have, 0 when it may.
+    size_t refuse_peer(const Allocation& a, const om_address& peer, const proto::stun::Message& m,
+                       const om_address& client, std::span<const uint8_t> key, std::span<uint8_t> out);
     static std::string user_of(std::string_view username);  // the quota's key
     bool permitted(const Allocation& a, const om_address& peer, uint64_t now) const;
     void permit(Allocation& a, const om_address& peer, uint64_t now);

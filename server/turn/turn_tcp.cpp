@@ -35,8 +35,10 @@ uint64_t now_us()
 
 } // namespace
 
-TurnTcp::TurnTcp(TurnRelay& relay, const om_address& bind, ServerMetrics& metrics, size_t max_connections)
-    : relay_(relay), bind_(bind), metrics_(metrics), max_connections_(max_connections)
+TurnTcp::TurnTcp(TurnRelay& relay, const om_address& bind, ServerMetrics& metrics, size_t max_connections,
+                 uint32_t rate_limit)
+    : relay_(relay), bind_(bind), metrics_(metrics), max_connections_(max_connections), limiter_(rate_limit),
+      answer_(kMaxFrame + 64)
 {
 }
 
@@ -93,8 +95,15 @@ void TurnTcp::run()
     epoll_event events[64];
     uint64_t next_sweep = now_us() + 1'000'000;
     for (;;) {
-        const int n = ::epoll_wait(epoll_fd_, events, 64, 500);
+        const int n = ::epoll_wait(epoll_fd_, events, 64, accept_paused_until_ ? 100 : 500);
         if (n < 0 && errno != EINTR) return;
+        if (accept_paused_until_ && now_us() >= accept_paused_until_) {
+            accept_paused_until_ = 0;
+            epoll_event ev{};
+            ev.events = EPOLLIN;
+            ev.data.u64 = kListenKey;
+            ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+        }
         for (int i = 0; i < n; ++i) {
             const uint64_t key = events[i].data.u64;
             if (key == kStopKey) return;
@@ -123,11 +132,12 @@ void TurnTcp::run()
             next_sweep = now + 1'000'000;
             // Quiet for kIdleUs with half a frame, or without an allocation: closed. A client
             // with an allocation may stay quiet (its refreshes keep it; expiry ends it).
+            // A connection that never got an allocation goes kIdleUs after accept, whatever it sends.
             std::vector<std::pair<int, om_address>> quiet;
             {
                 std::lock_guard<std::mutex> lock(out_mutex_);
                 for (const auto& [fd, c] : connections_)
-                    if (now - c->last_frame_us > kIdleUs) quiet.emplace_back(fd, c->peer);
+                    if (now - c->last_frame_us > kIdleUs || now - c->accepted_us > kIdleUs) quiet.emplace_back(fd, c->peer);
             }
             std::vector<int> idle;
             for (const auto& [fd, peer] : quiet) {
@@ -153,7 +163,16 @@ void TurnTcp::accept_all()
         sockaddr_storage ss{};
         socklen_t len = sizeof ss;
         const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) return;
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // Out of descriptors: the pending connection stays in the backlog and the listener
+                // would be readable forever. It rests 100 ms (no busy loop), counted.
+                metrics_.add("turn.tcp.accept_failures");
+                ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+                accept_paused_until_ = now_us() + 100'000;
+            }
+            return;
+        }
         std::lock_guard<std::mutex> lock(out_mutex_);
         if (connections_.size() >= max_connections_) {
             metrics_.add("turn.refused.tcp_connections");
@@ -165,7 +184,7 @@ void TurnTcp::accept_all()
         auto c = std::make_unique<Connection>();
         c->fd = fd;
         c->peer = proto::from_socket_address(ss);
-        c->last_frame_us = now_us();
+        c->last_frame_us = c->accepted_us = now_us();
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.u64 = static_cast<uint64_t>(fd);
@@ -178,14 +197,16 @@ void TurnTcp::accept_all()
 void TurnTcp::read_from(Connection& c)
 {
     uint8_t buf[65536];
-    std::vector<uint8_t> answer(kMaxFrame + 64);
-    for (;;) {
+    // At most 256 KiB per readiness: one fast client does not keep the others waiting (epoll is
+    // level-triggered, so the rest is read on the next turn).
+    for (size_t budget = 256 * 1024; budget > 0;) {
         const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
             close(c.fd);
             return;
         }
         if (n < 0) return;
+        budget = static_cast<size_t>(n) >= budget ? 0 : budget - static_cast<size_t>(n);
         c.in.insert(c.in.end(), buf, buf + n);
         // Every whole frame in what arrived (RFC 6062 §4: STUN and padded ChannelData).
         size_t at = 0;
@@ -203,8 +224,14 @@ void TurnTcp::read_from(Connection& c)
                 return;
             }
             const std::span<const uint8_t> frame(c.in.data() + at, *size);
-            const size_t reply = relay_.on_stream_client(c.fd, c.peer, frame, answer);
-            if (reply) send_frame(c.fd, std::span<const uint8_t>(answer.data(), reply));
+            // Requests pass the per-source rate limit as over UDP; ChannelData (64-127) does not.
+            const bool request = frame[0] <= 3;
+            if (request && !limiter_.allow(c.peer, now_us())) {
+                metrics_.add("rate_limited");
+            } else {
+                const size_t reply = relay_.on_stream_client(c.fd, c.peer, frame, answer_);
+                if (reply) send_frame(c.fd, std::span<const uint8_t>(answer_.data(), reply));
+            }
             at += *size;
             c.last_frame_us = now_us();
         }

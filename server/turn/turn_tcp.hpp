@@ -11,6 +11,7 @@
 // for long).
 #pragma once
 
+#include "stun/rate_limiter.hpp"
 #include "turn/turn_relay.hpp"
 
 #include <orbitmesh/plugin.h>
@@ -26,7 +27,9 @@ namespace om::server {
 
 class TurnTcp final : public TurnRelay::StreamSink {
 public:
-    TurnTcp(TurnRelay& relay, const om_address& bind, ServerMetrics& metrics, size_t max_connections);
+    // rate_limit: TURN requests per second per source IP (ChannelData is not counted), 0 = none.
+    TurnTcp(TurnRelay& relay, const om_address& bind, ServerMetrics& metrics, size_t max_connections,
+            uint32_t rate_limit);
     ~TurnTcp() override;
     TurnTcp(const TurnTcp&) = delete;
     TurnTcp& operator=(const TurnTcp&) = delete;
@@ -43,6 +46,7 @@ private:
         std::vector<uint8_t> in;
         std::vector<uint8_t> out;  // not yet written (guarded by out_mutex_)
         uint64_t last_frame_us = 0;
+        uint64_t accepted_us = 0;
     };
     void run();
     void accept_all();
@@ -54,6 +58,9 @@ private:
     om_address bind_;
     ServerMetrics& metrics_;
     size_t max_connections_;
+    RateLimiter limiter_;             // the TCP thread's only
+    uint64_t accept_paused_until_ = 0;  // out of descriptors: the listener rests a moment
+    std::vector<uint8_t> answer_;     // the relay's answers are written here
     int listen_fd_ = -1, epoll_fd_ = -1, stop_fd_ = -1;
     std::thread thread_;
     std::mutex out_mutex_;  // connections_ membership and each out buffer (the relay thread writes)

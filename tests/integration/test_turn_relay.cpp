@@ -38,6 +38,27 @@ om_address server_address(const ServerProcess& server) { return om::test::turn::
 
 bool have(const std::string& tool) { return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0; }
 
+// turnutils_uclient (with `flags`) through the relay to a turnutils_peer on 127.0.0.1: its output.
+std::string run_uclient(const ServerProcess& server, const std::string& flags)
+{
+    const int peer_port = free_udp_port();
+    const std::string pid_file = "/tmp/om-turnutils-peer-" + std::to_string(peer_port);
+    REQUIRE(std::system(("(turnutils_peer -L 127.0.0.1 -p " + std::to_string(peer_port) + " >/dev/null 2>&1 & echo $! > " +
+                         pid_file + ")").c_str()) == 0);
+    const std::string command = "timeout 30 turnutils_uclient " + flags + " -u alice -w wonderland -p " +
+                                std::to_string(server.stun_port()) + " -e 127.0.0.1 -r " + std::to_string(peer_port) +
+                                " -n 200 -l 500 -z 2 -c 127.0.0.1 2>&1";
+    std::string output;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+        std::array<char, 4096> buffer{};
+        size_t n = 0;
+        while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
+        ::pclose(pipe);
+    }
+    std::system(("kill $(cat " + pid_file + ") 2>/dev/null; rm -f " + pid_file).c_str());
+    return output;
+}
+
 }  // namespace
 
 TEST_CASE("turn relay: an allocation relays both ways, Data indications then ChannelData", "[turn][relay]")
@@ -179,21 +200,7 @@ TEST_CASE("turn relay: coturn's turnutils_uclient relays through it to turnutils
         return;
     }
     ServerProcess server(relay_args({"--turn-allow-loopback-peers"}));
-    const int peer_port = free_udp_port();
-    const std::string peer_pid_file = "/tmp/om-turnutils-peer-" + std::to_string(peer_port);
-    REQUIRE(std::system(("(turnutils_peer -L 127.0.0.1 -p " + std::to_string(peer_port) +
-                         " >/dev/null 2>&1 & echo $! > " + peer_pid_file + ")").c_str()) == 0);
-    const std::string command = "timeout 30 turnutils_uclient -u alice -w wonderland -p " +
-                                std::to_string(server.stun_port()) + " -e 127.0.0.1 -r " + std::to_string(peer_port) +
-                                " -n 200 -l 500 -z 2 -c 127.0.0.1 2>&1";
-    std::string output;
-    if (FILE* pipe = ::popen(command.c_str(), "r")) {
-        std::array<char, 4096> buffer{};
-        size_t n = 0;
-        while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-        ::pclose(pipe);
-    }
-    std::system(("kill $(cat " + peer_pid_file + ") 2>/dev/null; rm -f " + peer_pid_file).c_str());
+    const std::string output = run_uclient(server, "");
     INFO(output);
     CHECK(output.find("Total lost packets 0 (0.000000%)") != std::string::npos);
     CHECK(output.find("Total transmit time") != std::string::npos);
@@ -246,22 +253,7 @@ TEST_CASE("turn relay: coturn's turnutils_uclient relays through it over TCP (RF
         return;
     }
     ServerProcess server(relay_args({"--turn-allow-loopback-peers"}));
-    const int peer_port = free_udp_port();
-    const std::string peer_pid_file = "/tmp/om-turnutils-peer-tcp-" + std::to_string(peer_port);
-    REQUIRE(std::system(("(turnutils_peer -L 127.0.0.1 -p " + std::to_string(peer_port) +
-                         " >/dev/null 2>&1 & echo $! > " + peer_pid_file + ")").c_str()) == 0);
-    // -t: TCP to the TURN server; the relayed transport stays UDP toward the peer.
-    const std::string command = "timeout 30 turnutils_uclient -t -u alice -w wonderland -p " +
-                                std::to_string(server.stun_port()) + " -e 127.0.0.1 -r " + std::to_string(peer_port) +
-                                " -n 200 -l 500 -z 2 -c 127.0.0.1 2>&1";
-    std::string output;
-    if (FILE* pipe = ::popen(command.c_str(), "r")) {
-        std::array<char, 4096> buffer{};
-        size_t n = 0;
-        while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) output.append(buffer.data(), n);
-        ::pclose(pipe);
-    }
-    std::system(("kill $(cat " + peer_pid_file + ") 2>/dev/null; rm -f " + peer_pid_file).c_str());
+    const std::string output = run_uclient(server, "-t");  // TCP to the server; UDP to the peer
     INFO(output);
     CHECK(output.find("Total lost packets 0 (0.000000%)") != std::string::npos);
     CHECK(turn_metric(server, "tcp_connections_total") >= 1);

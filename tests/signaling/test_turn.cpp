@@ -26,6 +26,17 @@ std::function<void(orbitmesh::AgentOptions&)> with_turn(const CoturnProcess& cot
     };
 }
 
+// A server with its TURN relay on loopback that hands out time-limited credentials for it.
+std::unique_ptr<orbitmesh::Server> start_relay_server(const std::string& secret)
+{
+    orbitmesh::ServerOptions options;
+    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
+    options.enable_turn_relay(true).turn_secret(secret).turn_allow_loopback_peers(true);
+    auto server = std::make_unique<orbitmesh::Server>(options);
+    server->start();
+    return server;
+}
+
 bool wait_counter(orbitmesh::Agent& agent, const std::string& name, uint64_t at_least, int timeout_ms = 5000)
 {
     for (int i = 0; i < timeout_ms / 10; ++i) {
@@ -123,11 +134,8 @@ TEST_CASE("turn: the server's own relay with time-limited credentials it hands o
 {
     // No TURN option on the agents: the server holds the secret, runs the relay and gives each
     // registered agent credentials for it (coturn's use-auth-secret scheme).
-    orbitmesh::ServerOptions options;
-    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
-    options.enable_turn_relay(true).turn_secret("only the server knows").turn_allow_loopback_peers(true);
-    orbitmesh::Server server(options);
-    server.start();
+    auto relay_server = start_relay_server("only the server knows");
+    orbitmesh::Server& server = *relay_server;
     RecordingAgent a(test::url_of(server), "alice", {}, test::fast);
     RecordingAgent b(test::url_of(server), "bob", {}, test::fast);
     a.agent->connect();
@@ -176,11 +184,8 @@ TEST_CASE("turn: a server secret shared with coturn hands out credentials for co
 
 TEST_CASE("turn: a direct-only connection never uses a relayed candidate", "[turn]")
 {
-    orbitmesh::ServerOptions options;
-    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
-    options.enable_turn_relay(true).turn_secret("direct only").turn_allow_loopback_peers(true);
-    orbitmesh::Server server(options);
-    server.start();
+    auto relay_server = start_relay_server("direct only");
+    orbitmesh::Server& server = *relay_server;
     RecordingAgent a(test::url_of(server), "alice", {}, test::fast);
     RecordingAgent b(test::url_of(server), "bob", {}, test::fast);
     a.agent->connect();
@@ -197,11 +202,8 @@ TEST_CASE("turn: a direct-only connection never uses a relayed candidate", "[tur
 
 TEST_CASE("turn: over TCP to the server's relay (RFC 6062 framing), every mode delivered", "[turn][delivery]")
 {
-    orbitmesh::ServerOptions options;
-    options.bind("127.0.0.1").http_port(0).stun_port(-1).open(true);
-    options.enable_turn_relay(true).turn_secret("tcp please").turn_allow_loopback_peers(true);
-    orbitmesh::Server server(options);
-    server.start();
+    auto relay_server = start_relay_server("tcp please");
+    orbitmesh::Server& server = *relay_server;
     auto over_tcp = [](orbitmesh::AgentOptions& o) {
         test::fast(o);
         o.plugin_option("turn-client", "transport", "tcp");

@@ -190,3 +190,22 @@ TEST_CASE("ICE relay: a check arriving on the relay base is answered through the
     });
     CHECK(relay_pair_checked);
 }
+
+TEST_CASE("ICE relay: waiting for a relayed candidate with no pairs schedules no early wake-up", "[ice][turn]")
+{
+    // The review's busy loop: with no pairs and a candidate pending, the next wake-up must be the
+    // budget's end, not the no-pairs deadline that has passed (a 0-delay timer on every tick).
+    RelayNet net;
+    net.a = net.make(net.a_socket, pice::Role::Controlling, "aaaa", "apassword-apassword-0001", {}, true);
+    net.a->set_relay_send([](const om_address&, std::span<const uint8_t>) {});
+    net.a->set_remote_credentials("bbbb", "bpassword-bpassword-0002");
+    net.a->set_relay_pending(true);
+    net.a->start(net.now);
+    net.now += 2'000'000;  // past checks_per_pair x interval (250 ms)
+    net.a->tick(net.now);
+    CHECK(net.a->state() == ice::SessionState::Checking);  // still waiting for the candidate
+    CHECK(net.a->next_wakeup_us() > net.now);
+    net.a->set_relay_pending(false);
+    net.a->tick(net.now);
+    CHECK(net.a->state() == ice::SessionState::Failed);  // no more to come, nothing to check
+}

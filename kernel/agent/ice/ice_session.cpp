@@ -614,7 +614,8 @@ uint64_t Session::next_wakeup_us() const
     if (state_ != SessionState::Checking || !started_) return 0;
     uint64_t next = deadline_us_;
     if (remote_pwd_.empty()) return next;
-    if (pairs_.empty()) return std::min(next, no_pairs_deadline_us());
+    // Candidates still to come: nothing is due before the budget (or their arrival, which ticks).
+    if (pairs_.empty()) return relay_pending_ || remote_pending_ ? next : std::min(next, no_pairs_deadline_us());
     for (const auto& p : pairs_) {
         if (p.state == PairState::Waiting || p.state == PairState::InProgress)
             next = std::min(next, std::max(p.next_check_us, next_pace_us()));
