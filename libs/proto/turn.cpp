@@ -148,7 +148,7 @@ RestCredentials rest_credentials(std::string_view secret, std::string_view name,
 {
     RestCredentials c;
     c.username = std::to_string(expiry_unix_s);
-    if (!name.empty()) c.username += ":" + std::string(name);
+    if (!name.empty()) c.username.append(1, ':').append(name);
     c.password = rest_password(secret, c.username);
     return c;
 }
