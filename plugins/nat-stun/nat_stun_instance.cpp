@@ -4,6 +4,7 @@
 #include "proto/nat_names.h"
 
 #include <orbitmesh_plugin_support/counters.h>
+#include <orbitmesh_plugin_support/struct_size.h>
 #include <orbitmesh_plugin_support/plugin_error.h>
 
 #include <cstddef>
@@ -16,6 +17,8 @@ namespace om::natstun {
 using plugin::PluginError;
 
 namespace {
+
+using plugin::covers;
 
 constexpr plugin::CounterName<DiscoveryCounters> kCounterNames[] = {
     {"runs", &DiscoveryCounters::runs},
@@ -38,15 +41,6 @@ Settings read_settings(const plugin::HostServices& host)
     }
 }
 
-template <class Field>
-bool covers(const om_nat_request& request, const Field om_nat_request::*field)
-{
-    static constexpr om_nat_request kLayout{};
-    const auto end = static_cast<size_t>(reinterpret_cast<const char*>(&(kLayout.*field)) -
-                                         reinterpret_cast<const char*>(&kLayout)) +
-                     sizeof(Field);
-    return request.struct_size >= end;
-}
 
 }  // namespace
 

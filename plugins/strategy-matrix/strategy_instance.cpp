@@ -5,6 +5,7 @@
 #include "proto/nat_names.h"
 
 #include <orbitmesh_plugin_support/plugin_error.h>
+#include <orbitmesh_plugin_support/struct_size.h>
 
 #include <span>
 #include <string>
@@ -15,6 +16,8 @@ using plugin::PluginError;
 
 namespace {
 
+using plugin::covers;
+
 Settings read_settings(const plugin::HostServices& host)
 {
     try {
@@ -24,17 +27,6 @@ Settings read_settings(const plugin::HostServices& host)
     }
 }
 
-// True when a struct of struct_size bytes reaches to the end of `field` (ABI-RULES: read only
-// what struct_size covers).
-template <class Struct, class Field>
-bool covers(const Struct& value, const Field Struct::*field)
-{
-    static constexpr Struct kLayout{};
-    const auto end = static_cast<size_t>(reinterpret_cast<const char*>(&(kLayout.*field)) -
-                                         reinterpret_cast<const char*>(&kLayout)) +
-                     sizeof(Field);
-    return value.struct_size >= end;
-}
 
 Plan plan_or_throw(om_nat_type local, om_nat_type remote, const PlanOptions& options)
 {

@@ -3,6 +3,7 @@
 #include "proto/address.h"
 
 #include <orbitmesh_plugin_support/counters.h>
+#include <orbitmesh_plugin_support/struct_size.h>
 #include <orbitmesh_plugin_support/plugin_error.h>
 #include <orbitmesh_plugin_support/setting_text.h>
 
@@ -16,6 +17,8 @@ namespace om::turnclient {
 using plugin::PluginError;
 
 namespace {
+
+using plugin::covers;
 
 constexpr plugin::CounterName<Counters> kCounterNames[] = {
     {"requests", &Counters::requests},
@@ -70,15 +73,6 @@ Settings read_settings(const plugin::HostServices& host)
     return s;
 }
 
-template <class Field>
-bool covers(const om_turn_request& request, const Field om_turn_request::*field)
-{
-    static constexpr om_turn_request kLayout{};
-    const auto end = static_cast<size_t>(reinterpret_cast<const char*>(&(kLayout.*field)) -
-                                         reinterpret_cast<const char*>(&kLayout)) +
-                     sizeof(Field);
-    return request.struct_size >= end;
-}
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 #include "turn/turn_relay.hpp"
 
 #include "core/log.h"
+#include "core/monotonic_clock.h"
 #include "proto/address.h"
 
 #include <poll.h>
@@ -16,11 +17,7 @@
 namespace om::server {
 namespace {
 
-uint64_t now_us() {
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
-}
+uint64_t now_us() { return monotonic_us(); }
 
 } // namespace
 

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/monotonic_clock.h"
 #include "proto/random.h"
 #include "proto/socket_address.h"
 #include "proto/stun_wire.h"
@@ -33,12 +34,7 @@ constexpr uint64_t kUsPerS = 1'000'000;
 constexpr size_t kPeerBatch = 32;     // datagrams read from one relayed socket per readiness
 constexpr size_t kMaxPayload = 65535;
 
-uint64_t now_us()
-{
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
-}
+uint64_t now_us() { return monotonic_us(); }
 
 uint64_t unix_s() { return static_cast<uint64_t>(std::time(nullptr)); }
 

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/monotonic_clock.h"
 #include "proto/address.h"
 #include "proto/socket_address.h"
 #include "proto/turn.h"
@@ -26,12 +27,7 @@ constexpr size_t kMaxQueued = 1 << 20;         // per connection, waiting to be 
 constexpr uint64_t kIdleUs = 30'000'000;       // without a whole frame
 constexpr uint64_t kStopKey = UINT64_MAX, kListenKey = UINT64_MAX - 1;
 
-uint64_t now_us()
-{
-    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now().time_since_epoch())
-                                     .count());
-}
+uint64_t now_us() { return monotonic_us(); }
 
 } // namespace
 
