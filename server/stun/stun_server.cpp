@@ -9,8 +9,10 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "proto/address.h"
+#include "proto/socket_address.h"
 
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,13 +35,28 @@ void require_free(const om_address& address) {
         om::fail(OM_ERR_IO, "STUN: UDP " + proto::format_address(address) + " is not available: " + why);
 }
 
-// A port free on a1 and, when given, on a2 too (RFC 5780 §6: the same ports on both IPs).
-uint16_t pick_free_port(const om_address& a1, const om_address& a2, uint16_t avoid) {
+// Whether a TCP listener could bind address (the TURN relay's TCP front end shares the port).
+bool tcp_port_is_free(const om_address& address) {
+    proto::SocketAddress sa;
+    const int fd = ::socket(address.family == 6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const bool free = proto::to_socket_address(address, address.family == 6 ? AF_INET6 : AF_INET, sa) &&
+                      ::bind(fd, sa.get(), sa.length) == 0;
+    ::close(fd);
+    return free;
+}
+
+// A port free on a1 and, when given, on a2 too (RFC 5780 §6: the same ports on both IPs); with
+// `tcp`, free for TCP on a1 as well (the TURN relay listens there too).
+uint16_t pick_free_port(const om_address& a1, const om_address& a2, uint16_t avoid, bool tcp = false) {
     for (int attempt = 0; attempt < 32; ++attempt) {
         int fd = open_udp(at(a1, 0), false, false);
         uint16_t port = local_address(fd).port;
         close_fd(fd);
         if (port == avoid) continue;
+        if (tcp && !tcp_port_is_free(at(a1, port))) continue;
         if (a2.family != 0 && !port_is_free(at(a2, port))) continue;
         return port;
     }
@@ -96,7 +113,8 @@ void StunServer::choose_ports(const om_address& a1, const om_address& a2) {
         if (a2.family != 0) require_free(at(a2, port_));
     } else {
         // Never the fixed alternate port: its bind would then fail.
-        port_ = pick_free_port(a1, a2, config_.alt_port > 0 ? static_cast<uint16_t>(config_.alt_port) : 0);
+        port_ = pick_free_port(a1, a2, config_.alt_port > 0 ? static_cast<uint16_t>(config_.alt_port) : 0,
+                               config_.turn.enabled);
     }
     if (config_.alt_port > 0) {
         alt_port_ = static_cast<uint16_t>(config_.alt_port);
